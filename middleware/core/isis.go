@@ -1,0 +1,226 @@
+package core
+
+import (
+	"container/heap"
+	"sort"
+	"time"
+)
+
+// Birman's ISIS agreed priorities, the usual solution to this lab and the
+// baseline the sequencer is measured against.
+//
+// When content arrives, a middleware proposes a priority one above every
+// priority it has proposed or seen agreed (ties broken by its id) and sends
+// it to the sender (P). The sender waits for a proposal from every member
+// of its current view, takes the maximum and announces it (A). Messages are
+// held in priority order and the head is delivered once its priority is
+// final. Ordering therefore waits for the slowest copy of each message to
+// arrive everywhere, plus a round trip.
+//
+// Crashes: proposals are awaited only from the current view, so a silent
+// member never blocks senders; a message from a sender that left the view
+// before announcing its priority is dropped from the hold-back queue so it
+// cannot block delivery forever. (A sender that dies in the middle of
+// announcing can leave survivors disagreeing about that one message: the
+// price of the textbook algorithm without a membership protocol.)
+
+type isisEntry struct {
+	id    MsgID
+	prio  Prio
+	final bool
+	index int
+}
+
+type holdBack []*isisEntry
+
+func (h holdBack) Len() int           { return len(h) }
+func (h holdBack) Less(i, j int) bool { return h[i].prio.Less(h[j].prio) }
+func (h holdBack) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *holdBack) Push(x any) { e := x.(*isisEntry); e.index = len(*h); *h = append(*h, e) }
+func (h *holdBack) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+type proposalRound struct {
+	got      map[int]bool
+	best     Prio
+	started  time.Time
+	lastPush time.Time // when content was last pushed to silent members
+}
+
+type isis struct {
+	c         *Core
+	counter   uint64 // highest priority count proposed or agreed here
+	queue     holdBack
+	entries   map[MsgID]*isisEntry
+	early     map[MsgID]Prio // final priorities that came before the content
+	rounds    map[MsgID]*proposalRound
+	done      map[MsgID]bool // delivered or dropped
+	delivered uint64
+	lagMax    time.Duration // longest wait for a proposal seen so far
+}
+
+func newISIS(c *Core) *isis {
+	return &isis{
+		c:       c,
+		entries: make(map[MsgID]*isisEntry),
+		early:   make(map[MsgID]Prio),
+		rounds:  make(map[MsgID]*proposalRound),
+		done:    make(map[MsgID]bool),
+	}
+}
+
+func (s *isis) pending() int { return len(s.queue) }
+
+func (s *isis) sent(id MsgID) {
+	s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
+}
+
+func (s *isis) contentArrived(id MsgID) {
+	if s.done[id] || s.entries[id] != nil {
+		return
+	}
+	s.counter++
+	e := &isisEntry{id: id, prio: Prio{Count: s.counter, Node: s.c.cfg.ID}}
+	s.entries[id] = e
+	heap.Push(&s.queue, e)
+	if p, ok := s.early[id]; ok {
+		delete(s.early, id)
+		s.finalize(id, p)
+		return
+	}
+	if id.Sender == s.c.cfg.ID {
+		s.proposal(id, s.c.cfg.ID, e.prio)
+	} else {
+		s.c.send(id.Sender, Msg{Kind: KindPropose, ID: id, Prio: e.prio})
+	}
+}
+
+func (s *isis) control(m Msg) {
+	switch m.Kind {
+	case KindPropose:
+		if m.ID.Sender == s.c.cfg.ID {
+			s.proposal(m.ID, m.From, m.Prio)
+		}
+	case KindFinal:
+		if m.ID.Sender == m.From {
+			s.finalize(m.ID, m.Prio)
+		}
+	}
+}
+
+// proposal is the sender collecting priorities for its own message.
+func (s *isis) proposal(id MsgID, from int, p Prio) {
+	r := s.rounds[id]
+	if r == nil {
+		return
+	}
+	r.got[from] = true
+	if lag := s.c.now.Sub(r.started); lag > s.lagMax {
+		s.lagMax = lag
+	}
+	if r.best.Less(p) {
+		r.best = p
+	}
+	s.maybeAnnounce(id, r)
+}
+
+func (s *isis) maybeAnnounce(id MsgID, r *proposalRound) {
+	for _, p := range s.c.aliveIDs() {
+		if !r.got[p] {
+			return
+		}
+	}
+	delete(s.rounds, id)
+	for _, p := range s.c.aliveIDs() {
+		if p != s.c.cfg.ID {
+			s.c.send(p, Msg{Kind: KindFinal, ID: id, Prio: r.best})
+		}
+	}
+	s.finalize(id, r.best)
+}
+
+func (s *isis) finalize(id MsgID, p Prio) {
+	if s.done[id] {
+		return
+	}
+	e := s.entries[id]
+	if e == nil {
+		s.early[id] = p
+		return
+	}
+	if p.Count > s.counter {
+		s.counter = p.Count
+	}
+	e.prio, e.final = p, true
+	heap.Fix(&s.queue, e.index)
+	s.deliverReady()
+}
+
+func (s *isis) deliverReady() {
+	for len(s.queue) > 0 && s.queue[0].final {
+		e := heap.Pop(&s.queue).(*isisEntry)
+		delete(s.entries, e.id)
+		s.done[e.id] = true
+		s.delivered++
+		s.c.deliver(e.id, s.delivered)
+	}
+}
+
+func (s *isis) peerDown(p int) {
+	// Rounds no longer wait for p.
+	ids := make([]MsgID, 0, len(s.rounds))
+	for id := range s.rounds {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].Num < ids[j].Num })
+	for _, id := range ids {
+		s.maybeAnnounce(id, s.rounds[id])
+	}
+	// Messages of p without a final priority would block forever.
+	for id, e := range s.entries {
+		if id.Sender == p && !e.final {
+			heap.Remove(&s.queue, e.index)
+			delete(s.entries, id)
+			s.done[id] = true
+		}
+	}
+	s.deliverReady()
+}
+
+// tick pushes the content of a message to members that have not proposed
+// for a while: the network lost their copy (or they started after it was
+// sent), and without it they would never propose.
+func (s *isis) tick() {
+	wait := 2*s.lagMax + 100*time.Millisecond
+	if wait < s.c.cfg.FetchAfter {
+		wait = s.c.cfg.FetchAfter
+	}
+	var due []MsgID
+	for id, r := range s.rounds {
+		if s.c.now.Sub(r.lastPush) >= wait {
+			due = append(due, id)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].Num < due[j].Num })
+	for _, id := range due {
+		r := s.rounds[id]
+		r.lastPush = s.c.now
+		for _, p := range s.c.aliveIDs() {
+			if r.got[p] {
+				continue
+			}
+			if p == s.c.cfg.ID {
+				s.c.contentArrived(id, true)
+			} else {
+				s.c.send(p, Msg{Kind: KindContent, ID: id, Text: id.Text()})
+			}
+		}
+	}
+}

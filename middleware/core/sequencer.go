@@ -1,0 +1,719 @@
+package core
+
+import (
+	"sort"
+	"time"
+)
+
+// The fixed-sequencer protocol.
+//
+// Normal case: a sender hands content to the network program and at the
+// same moment sends its id to the sequencer (R). The sequencer numbers ids
+// in the order it first hears of them and sends (epoch, seq, id) to every
+// member (O). A member delivers seq k once it has k's order and content and
+// has delivered k-1. A member holding content without an order asks the
+// sequencer itself after AskAfter (so a sender that dies right after
+// sending cannot strand its message); an ordered message whose content has
+// not come after a wait fitted to the observed network delays is fetched
+// from a peer (F/C).
+//
+// Take-over: when the sequencer falls silent, the highest joined member
+// alive starts epoch e+1 (T). Every member that accepts stops listening to
+// older epochs and reports what it knows (S): the orders above the
+// candidate's delivery point, ids it holds without an order, and its own
+// delivery point. The candidate keeps the longest contiguous prefix of
+// orders (every order any survivor delivered is in it), voids the rest,
+// tells each member where the prefix ends and from where it delivers (N),
+// resends what members lack and numbers the remaining ids after the prefix.
+// A restarted middleware joins (J/W): it delivers from the sequencer's next
+// position onward, learns which ids were ordered before it (so it never
+// asks for them again) and continues its message numbering.
+//
+// Failure detection assumes crash-stop: a middleware that is declared dead
+// but was only paused must restart to rejoin cleanly.
+
+type role uint8
+
+const (
+	roleFollower role = iota
+	roleCandidate
+	roleLeader
+)
+
+type askState struct {
+	since, lastAsked time.Time
+}
+
+type sequencer struct {
+	c         *Core
+	role      role
+	epoch     uint64
+	maxEpoch  uint64 // highest epoch heard of
+	leader    int    // 0: none known
+	joined    bool
+	heldSends int // sends waiting for the join
+
+	order       map[uint64]MsgID // position -> id, current epoch's view
+	idSeq       map[MsgID]uint64
+	orderAt     map[uint64]time.Time // when an undelivered order arrived
+	highest     uint64               // highest position with a known order
+	nextDeliver uint64
+	before      map[int][]Range // ids ordered before this middleware joined
+	unordered   map[MsgID]*askState
+	lastFetch   map[uint64]time.Time
+	lagMax      time.Duration // longest wait for content after its order
+	nextDecay   time.Time
+	nextAskScan time.Time
+	gapSeq      uint64
+	gapSince    time.Time
+	lastGapAsk  time.Time
+	lastJoinAsk time.Time
+	neverReady  int // content of ids ordered before the join
+
+	// leader
+	nextSeq   uint64
+	members   map[int]uint64 // member -> first position it delivers
+	memberIDs []int          // sorted, self excluded
+
+	// candidate
+	takeEpoch uint64
+	takeStart time.Time
+	waiting   map[int]bool
+	replies   map[int]Msg
+}
+
+func newSequencer(c *Core) *sequencer {
+	return &sequencer{
+		c:           c,
+		order:       make(map[uint64]MsgID),
+		idSeq:       make(map[MsgID]uint64),
+		orderAt:     make(map[uint64]time.Time),
+		nextDeliver: 1,
+		before:      make(map[int][]Range),
+		unordered:   make(map[MsgID]*askState),
+		lastFetch:   make(map[uint64]time.Time),
+		members:     make(map[int]uint64),
+	}
+}
+
+func (s *sequencer) delivered() uint64 {
+	if !s.joined {
+		return 0
+	}
+	return s.nextDeliver - 1
+}
+
+func (s *sequencer) pending() int {
+	return s.c.counts.received - s.c.counts.ready - s.neverReady
+}
+
+func (s *sequencer) sent(id MsgID) {
+	now := s.c.now
+	s.unordered[id] = &askState{since: now, lastAsked: now}
+	s.ask(id)
+}
+
+func (s *sequencer) ask(id MsgID) {
+	switch {
+	case s.role == roleLeader:
+		s.assign(id, s.c.cfg.ID)
+	case s.role == roleFollower && s.leader != 0 && s.c.peers[s.leader].alive:
+		s.c.send(s.leader, Msg{Kind: KindRequest, ID: id})
+	}
+}
+
+func (s *sequencer) contentArrived(id MsgID) {
+	if s.orderedBefore(id) {
+		s.neverReady++
+		return
+	}
+	if seq, ok := s.idSeq[id]; ok {
+		if at, ok := s.orderAt[seq]; ok {
+			if lag := s.c.now.Sub(at); lag > s.lagMax {
+				s.lagMax = lag
+			}
+		}
+		s.tryDeliver()
+		return
+	}
+	if s.role == roleLeader {
+		s.assign(id, s.c.cfg.ID)
+		return
+	}
+	if _, ok := s.unordered[id]; !ok {
+		s.unordered[id] = &askState{since: s.c.now}
+	}
+}
+
+// orderedBefore reports ids ordered before this middleware joined.
+func (s *sequencer) orderedBefore(id MsgID) bool {
+	rs := s.before[id.Sender]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Hi >= id.Num })
+	return i < len(rs) && rs[i].Lo <= id.Num
+}
+
+func (s *sequencer) learnOrder(seq uint64, id MsgID) {
+	if seq < s.nextDeliver {
+		return
+	}
+	if _, ok := s.order[seq]; ok {
+		return
+	}
+	if _, ok := s.idSeq[id]; ok {
+		return
+	}
+	s.order[seq] = id
+	s.idSeq[id] = seq
+	s.orderAt[seq] = s.c.now
+	if seq > s.highest {
+		s.highest = seq
+	}
+	delete(s.unordered, id)
+	s.c.noteMax(id)
+	s.tryDeliver()
+}
+
+func (s *sequencer) tryDeliver() {
+	if !s.joined {
+		return
+	}
+	for {
+		id, ok := s.order[s.nextDeliver]
+		if !ok || !s.c.content[id] {
+			return
+		}
+		s.c.deliver(id, s.nextDeliver)
+		delete(s.orderAt, s.nextDeliver)
+		delete(s.lastFetch, s.nextDeliver)
+		s.nextDeliver++
+	}
+}
+
+// assign is the sequencer numbering an id it heard of.
+func (s *sequencer) assign(id MsgID, from int) {
+	if seq, ok := s.idSeq[id]; ok {
+		if start, member := s.members[from]; member && seq >= start {
+			s.c.send(from, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: seq, ID: id})
+		}
+		return
+	}
+	if s.orderedBefore(id) {
+		return
+	}
+	seq := s.nextSeq
+	s.nextSeq++
+	for _, p := range s.memberIDs {
+		s.c.send(p, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: seq, ID: id})
+	}
+	s.learnOrder(seq, id)
+}
+
+func (s *sequencer) fillHeartbeat(m *Msg) {
+	m.Epoch, m.Joined, m.Delivered = s.epoch, s.joined, s.delivered()
+	if s.role != roleCandidate {
+		m.Leader = s.leader
+	}
+	if s.role == roleLeader {
+		m.Seq = s.nextSeq - 1
+	}
+}
+
+func (s *sequencer) control(m Msg) {
+	if m.Epoch > s.maxEpoch && m.Kind != KindRequest && m.Kind != KindPropose && m.Kind != KindFinal {
+		s.maxEpoch = m.Epoch
+	}
+	switch m.Kind {
+	case KindHeartbeat:
+		s.heartbeat(m)
+	case KindRequest:
+		s.c.noteMax(m.ID)
+		if s.role == roleLeader {
+			s.assign(m.ID, m.From)
+		}
+	case KindOrder:
+		if s.role == roleFollower && s.joined && m.Epoch == s.epoch && m.From == s.leader {
+			s.learnOrder(m.Seq, m.ID)
+		}
+	case KindGap:
+		if s.role == roleLeader && m.Epoch == s.epoch {
+			for q := m.Seq; q <= m.Hi && q < s.nextSeq; q++ {
+				if id, ok := s.order[q]; ok {
+					s.c.send(m.From, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: id})
+				}
+			}
+		}
+	case KindTakeover:
+		s.takeoverAsked(m)
+	case KindState:
+		if s.role == roleCandidate && m.Epoch == s.takeEpoch && s.waiting[m.From] {
+			delete(s.waiting, m.From)
+			s.replies[m.From] = m
+			s.maybeCompleteTakeover()
+		}
+	case KindReject:
+		if s.role == roleCandidate && later(m.Epoch, m.Leader, s.takeEpoch, s.c.cfg.ID) {
+			s.role, s.leader = roleFollower, 0
+		}
+	case KindNewEpoch:
+		if s.role == roleFollower && m.Epoch == s.epoch && m.From == s.leader && s.joined {
+			s.newEpoch(m)
+		}
+	case KindJoin:
+		if s.role == roleLeader {
+			s.welcome(m.From, s.nextSeq)
+		}
+	case KindWelcome:
+		if !s.joined && m.Epoch >= s.epoch {
+			s.welcomed(m)
+		}
+	}
+}
+
+func later(e1 uint64, l1 int, e2 uint64, l2 int) bool {
+	return e1 > e2 || (e1 == e2 && l1 > l2)
+}
+
+func (s *sequencer) heartbeat(m Msg) {
+	if s.joined && m.Joined && m.Epoch > s.epoch && m.Leader == m.From && s.role != roleCandidate {
+		// The group moved on without this middleware (it was declared
+		// dead): it can only rejoin at the current position.
+		s.joined, s.role, s.leader = false, roleFollower, 0
+		s.members = make(map[int]uint64)
+		s.memberIDs = nil
+	}
+	if !s.joined && m.Joined && m.Leader == m.From && m.Epoch > 0 && s.role == roleFollower &&
+		s.c.now.Sub(s.lastJoinAsk) >= 3*s.c.cfg.HeartbeatEvery {
+		s.lastJoinAsk = s.c.now
+		s.c.send(m.From, Msg{Kind: KindJoin, Run: s.c.cfg.Run})
+	}
+}
+
+func (s *sequencer) takeoverAsked(m Msg) {
+	cur, curLeader := s.epoch, s.leader
+	if s.role == roleCandidate {
+		cur, curLeader = s.takeEpoch, s.c.cfg.ID
+	}
+	if !later(m.Epoch, m.From, cur, curLeader) {
+		s.c.send(m.From, Msg{Kind: KindReject, Epoch: cur, Leader: curLeader})
+		return
+	}
+	s.role, s.epoch, s.leader = roleFollower, m.Epoch, m.From
+	s.members, s.memberIDs = make(map[int]uint64), nil
+	st := Msg{Kind: KindState, Epoch: m.Epoch, Delivered: s.delivered(), Joined: s.joined}
+	if s.joined {
+		from := m.Delivered
+		if d := s.delivered(); d < from {
+			from = d
+		}
+		for q := from + 1; q <= s.highest; q++ {
+			if id, ok := s.order[q]; ok {
+				st.Assigns = append(st.Assigns, Assign{Seq: q, ID: id})
+			}
+		}
+	}
+	st.IDs = sortedKeys(s.unordered)
+	for p := 1; p <= s.c.cfg.N; p++ {
+		if n := s.c.maxNum[p]; n > 0 {
+			st.MaxNums = append(st.MaxNums, MsgID{Sender: p, Num: n})
+		}
+	}
+	s.c.send(m.From, st)
+}
+
+func (s *sequencer) newEpoch(m Msg) {
+	for q := m.Seq + 1; q <= s.highest; q++ {
+		if id, ok := s.order[q]; ok {
+			delete(s.order, q)
+			delete(s.idSeq, id)
+			delete(s.orderAt, q)
+			if s.c.content[id] || s.c.own[id] {
+				s.unordered[id] = &askState{since: s.c.now, lastAsked: s.c.now}
+			}
+		}
+	}
+	if s.highest > m.Seq {
+		s.highest = m.Seq
+	}
+	if m.Start > s.nextDeliver {
+		// Positions nobody alive knows: this middleware lagged behind a
+		// sequencer that died. Skip them rather than wait forever.
+		s.nextDeliver = m.Start
+		if s.highest < m.Start-1 {
+			s.highest = m.Start - 1
+		}
+	}
+	s.tryDeliver()
+}
+
+func (s *sequencer) welcomed(m Msg) {
+	s.epoch, s.leader, s.role, s.joined = m.Epoch, m.From, roleFollower, true
+	s.nextDeliver, s.highest = m.Seq, m.Seq-1
+	s.order = make(map[uint64]MsgID)
+	s.idSeq = make(map[MsgID]uint64)
+	s.orderAt = make(map[uint64]time.Time)
+	s.before = make(map[int][]Range)
+	for _, r := range m.Ranges {
+		s.before[r.Sender] = append(s.before[r.Sender], r)
+	}
+	if m.Num > s.c.nextNum {
+		s.c.nextNum = m.Num
+	}
+	for id := range s.unordered {
+		if s.orderedBefore(id) {
+			delete(s.unordered, id)
+			if s.c.content[id] {
+				s.neverReady++
+			}
+		}
+	}
+	s.flushHeldSends()
+}
+
+func (s *sequencer) flushHeldSends() {
+	if n := s.heldSends; n > 0 {
+		s.heldSends = 0
+		s.c.emitSends(n)
+	}
+}
+
+// welcome admits a (re)started middleware: it delivers from start on.
+func (s *sequencer) welcome(p int, start uint64) {
+	s.addMember(p, start)
+	s.c.send(p, Msg{Kind: KindWelcome, Epoch: s.epoch, Seq: start, Num: s.c.maxNum[p], Ranges: s.orderedRanges()})
+}
+
+func (s *sequencer) addMember(p int, start uint64) {
+	if _, ok := s.members[p]; !ok {
+		s.memberIDs = append(s.memberIDs, p)
+		sort.Ints(s.memberIDs)
+	}
+	s.members[p] = start
+}
+
+func (s *sequencer) removeMember(p int) {
+	if _, ok := s.members[p]; !ok {
+		return
+	}
+	delete(s.members, p)
+	for i, q := range s.memberIDs {
+		if q == p {
+			s.memberIDs = append(s.memberIDs[:i], s.memberIDs[i+1:]...)
+			break
+		}
+	}
+}
+
+// orderedRanges compresses every id known to be ordered into ranges.
+func (s *sequencer) orderedRanges() []Range {
+	nums := make(map[int][]uint64)
+	for id := range s.idSeq {
+		nums[id.Sender] = append(nums[id.Sender], id.Num)
+	}
+	var out []Range
+	for p := 1; p <= s.c.cfg.N; p++ {
+		ns := nums[p]
+		for _, r := range s.before[p] {
+			for n := r.Lo; n <= r.Hi; n++ {
+				ns = append(ns, n)
+			}
+		}
+		if len(ns) == 0 {
+			continue
+		}
+		sort.Slice(ns, func(i, j int) bool { return ns[i] < ns[j] })
+		r := Range{Sender: p, Lo: ns[0], Hi: ns[0]}
+		for _, n := range ns[1:] {
+			if n <= r.Hi+1 {
+				if n > r.Hi {
+					r.Hi = n
+				}
+				continue
+			}
+			out = append(out, r)
+			r = Range{Sender: p, Lo: n, Hi: n}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *sequencer) peerDown(p int) {
+	switch s.role {
+	case roleCandidate:
+		if s.waiting[p] {
+			delete(s.waiting, p)
+			s.maybeCompleteTakeover()
+		}
+	case roleLeader:
+		s.removeMember(p)
+	case roleFollower:
+		if s.leader == p {
+			s.leader = 0
+		}
+	}
+}
+
+// eligible reports whether this middleware should take over: no sequencer,
+// and it is the highest joined middleware alive (or, while nobody has
+// joined yet, the highest alive, once it has heard from everyone alive).
+func (s *sequencer) eligible() bool {
+	me := s.c.cfg.ID
+	for id, p := range s.c.peers {
+		if !p.alive {
+			continue
+		}
+		if !p.heard {
+			if id > me || !s.joined {
+				return false // not heard from yet: it may rank above
+			}
+			continue
+		}
+		if p.joined && p.leader == id && p.epoch >= s.maxEpoch {
+			return false // a live sequencer exists
+		}
+		if s.joined {
+			if p.joined && id > me {
+				return false
+			}
+		} else if p.joined || id > me {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *sequencer) startTakeover() {
+	s.role = roleCandidate
+	s.takeEpoch = s.maxEpoch + 1
+	if s.epoch >= s.takeEpoch {
+		s.takeEpoch = s.epoch + 1
+	}
+	s.maxEpoch = s.takeEpoch
+	s.takeStart = s.c.now
+	s.waiting = make(map[int]bool)
+	s.replies = make(map[int]Msg)
+	for _, p := range s.c.peerIDs() {
+		if s.c.peers[p].alive {
+			s.waiting[p] = true
+			s.c.send(p, Msg{Kind: KindTakeover, Epoch: s.takeEpoch, Delivered: s.delivered()})
+		}
+	}
+	s.maybeCompleteTakeover()
+}
+
+func (s *sequencer) maybeCompleteTakeover() {
+	if s.role != roleCandidate || len(s.waiting) > 0 {
+		return
+	}
+	me := s.c.cfg.ID
+	union := make(map[uint64]MsgID, len(s.order))
+	for q, id := range s.order {
+		union[q] = id
+	}
+	parts := make([]int, 0, len(s.replies))
+	for p := range s.replies {
+		parts = append(parts, p)
+	}
+	sort.Ints(parts)
+	var maxD uint64
+	if s.joined {
+		maxD = s.delivered()
+	}
+	for _, p := range parts {
+		r := s.replies[p]
+		for _, a := range r.Assigns {
+			if _, ok := union[a.Seq]; !ok {
+				union[a.Seq] = a.ID
+			}
+		}
+		for _, x := range r.MaxNums {
+			s.c.noteMax(x)
+		}
+		if r.Joined && r.Delivered > maxD {
+			maxD = r.Delivered
+		}
+	}
+	prefixEnd := maxD
+	for {
+		if _, ok := union[prefixEnd+1]; !ok {
+			break
+		}
+		prefixEnd++
+	}
+	// startFor is where a member with delivery point d resumes: right
+	// after d, or after the last position in (d, prefixEnd] nobody knows.
+	startFor := func(d uint64) uint64 {
+		start := d + 1
+		for q := d + 1; q <= prefixEnd; q++ {
+			if _, ok := union[q]; !ok {
+				start = q + 1
+			}
+		}
+		return start
+	}
+	// Orders past the prefix are void: their ids are numbered again.
+	var tail []uint64
+	for q := range union {
+		if q > prefixEnd {
+			tail = append(tail, q)
+		}
+	}
+	sort.Slice(tail, func(i, j int) bool { return tail[i] < tail[j] })
+	var cands []MsgID
+	for _, q := range tail {
+		cands = append(cands, union[q])
+		delete(union, q)
+	}
+	for _, p := range parts {
+		cands = append(cands, s.replies[p].IDs...)
+	}
+	cands = append(cands, sortedKeys(s.unordered)...)
+
+	s.order = union
+	s.idSeq = make(map[MsgID]uint64, len(union))
+	for q, id := range union {
+		s.idSeq[id] = q
+	}
+	for q := range s.orderAt {
+		if q > prefixEnd {
+			delete(s.orderAt, q)
+		}
+	}
+	s.highest = prefixEnd
+	s.epoch, s.leader, s.role = s.takeEpoch, me, roleLeader
+	s.nextSeq = prefixEnd + 1
+	s.members, s.memberIDs = make(map[int]uint64), nil
+	if s.joined {
+		if st := startFor(s.delivered()); st > s.nextDeliver {
+			s.nextDeliver = st
+		}
+	} else {
+		s.joined = true
+		s.nextDeliver = prefixEnd + 1
+	}
+	for q := s.nextDeliver; q <= prefixEnd; q++ {
+		if _, ok := s.orderAt[q]; !ok {
+			s.orderAt[q] = s.c.now
+		}
+	}
+	for _, p := range parts {
+		r := s.replies[p]
+		if !r.Joined {
+			s.welcome(p, prefixEnd+1)
+			continue
+		}
+		start := startFor(r.Delivered)
+		s.addMember(p, start)
+		s.c.send(p, Msg{Kind: KindNewEpoch, Epoch: s.epoch, Seq: prefixEnd, Start: start})
+		for q := start; q <= prefixEnd; q++ {
+			s.c.send(p, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: union[q]})
+		}
+	}
+	s.replies, s.waiting = nil, nil
+	for _, id := range cands {
+		if _, ok := s.idSeq[id]; !ok {
+			s.assign(id, me)
+		}
+	}
+	s.flushHeldSends()
+	s.tryDeliver()
+}
+
+func (s *sequencer) fetchWait() time.Duration {
+	w := 2*s.lagMax + 100*time.Millisecond
+	if w < s.c.cfg.FetchAfter {
+		w = s.c.cfg.FetchAfter
+	}
+	return w
+}
+
+func (s *sequencer) tick() {
+	c := s.c
+	now := c.now
+	if !now.Before(s.nextDecay) {
+		s.nextDecay = now.Add(time.Second)
+		s.lagMax = s.lagMax * 7 / 8
+	}
+	switch s.role {
+	case roleCandidate:
+		if now.Sub(s.takeStart) > 2*c.cfg.SuspectAfter {
+			s.role, s.leader = roleFollower, 0 // try again next tick, in a later epoch
+		}
+		return
+	case roleFollower:
+		if s.leader != 0 && !c.peers[s.leader].alive {
+			s.leader = 0
+		}
+		if s.leader == 0 && s.eligible() {
+			s.startTakeover()
+			return
+		}
+	}
+	if !s.joined {
+		return
+	}
+	if !now.Before(s.nextAskScan) && len(s.unordered) > 0 {
+		s.nextAskScan = now.Add(c.cfg.AskAfter / 2)
+		var due []MsgID
+		for id, a := range s.unordered {
+			if now.Sub(a.since) >= c.cfg.AskAfter && now.Sub(a.lastAsked) >= 2*c.cfg.AskAfter {
+				due = append(due, id)
+			}
+		}
+		if len(due) > 1 {
+			sort.Slice(due, func(i, j int) bool {
+				if due[i].Sender != due[j].Sender {
+					return due[i].Sender < due[j].Sender
+				}
+				return due[i].Num < due[j].Num
+			})
+		}
+		for _, id := range due {
+			s.unordered[id].lastAsked = now
+			s.ask(id)
+		}
+	}
+	if s.role == roleFollower && s.leader != 0 {
+		top := s.highest
+		if a := c.peers[s.leader].assigned; a > top && c.peers[s.leader].epoch == s.epoch {
+			top = a
+		}
+		_, have := s.order[s.nextDeliver]
+		switch {
+		case have || top < s.nextDeliver:
+			s.gapSeq = 0
+		case s.gapSeq != s.nextDeliver:
+			s.gapSeq, s.gapSince = s.nextDeliver, now
+		case now.Sub(s.gapSince) >= c.cfg.AskAfter && now.Sub(s.lastGapAsk) >= c.cfg.AskAfter:
+			s.lastGapAsk = now
+			c.send(s.leader, Msg{Kind: KindGap, Epoch: s.epoch, Seq: s.nextDeliver, Hi: top})
+		}
+	}
+	wait := s.fetchWait()
+	alive := c.aliveIDs()
+	for q := s.nextDeliver; q <= s.highest && q < s.nextDeliver+256; q++ {
+		id, ok := s.order[q]
+		if !ok || c.content[id] {
+			continue
+		}
+		if now.Sub(s.orderAt[q]) < wait || now.Sub(s.lastFetch[q]) < wait {
+			continue
+		}
+		s.lastFetch[q] = now
+		if c.own[id] {
+			c.contentArrived(id, true) // the network lost our own copy
+			continue
+		}
+		to := id.Sender
+		if to == c.cfg.ID || !c.peers[to].alive || s.lastFetch[q].Sub(s.orderAt[q]) > 2*wait {
+			// The sender is gone (or did not answer): try the others in turn.
+			to = alive[int(q)%len(alive)]
+			if to == c.cfg.ID {
+				to = alive[(int(q)+1)%len(alive)]
+			}
+		}
+		if to != c.cfg.ID {
+			c.send(to, Msg{Kind: KindFetch, ID: id})
+		}
+	}
+}

@@ -1,0 +1,151 @@
+// Package core is the total-order protocol as a deterministic state
+// machine, in the style of etcd's raft: the I/O adapters feed it inputs
+// (a user send, content from the network, a control message from a peer,
+// a clock tick) and collect what it wants done (data to hand to the network
+// program, control messages to peers, list events). There are no
+// goroutines, sockets or clocks inside: time enters with every input.
+//
+// Two protocols share the message plumbing: the fixed sequencer with
+// take-over, join and content recovery (sequencer.go) and Birman's ISIS
+// agreed priorities (isis.go).
+package core
+
+import (
+	"strconv"
+	"time"
+)
+
+// MsgID names one multicast message: the Num-th message of middleware Sender.
+type MsgID struct {
+	Sender int
+	Num    uint64
+}
+
+// Text is the message's human part, the content sent on the data path.
+func (m MsgID) Text() string {
+	return "Msg #" + strconv.FormatUint(m.Num, 10) + " from Middleware " + strconv.Itoa(m.Sender)
+}
+
+// ParseText reads the id back from the human part of a data message. It
+// ignores anything after the sender's id that is separated by a space
+// (room for metadata that other tools may add).
+func ParseText(s string) (MsgID, bool) {
+	const p1, p2 = "Msg #", " from Middleware "
+	if len(s) < len(p1) || s[:len(p1)] != p1 {
+		return MsgID{}, false
+	}
+	s = s[len(p1):]
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 19 {
+		return MsgID{}, false
+	}
+	num, err := strconv.ParseUint(s[:i], 10, 64)
+	if err != nil || num == 0 {
+		return MsgID{}, false
+	}
+	s = s[i:]
+	if len(s) < len(p2) || s[:len(p2)] != p2 {
+		return MsgID{}, false
+	}
+	s = s[len(p2):]
+	j := 0
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == 0 || j > 4 || (j < len(s) && s[j] != ' ') {
+		return MsgID{}, false
+	}
+	sender, _ := strconv.Atoi(s[:j])
+	if sender < 1 {
+		return MsgID{}, false
+	}
+	return MsgID{Sender: sender, Num: num}, true
+}
+
+// Protocol selects the ordering algorithm.
+type Protocol string
+
+const (
+	Sequencer Protocol = "sequencer"
+	ISIS      Protocol = "isis"
+)
+
+// Config fixes one middleware's identity and timing.
+type Config struct {
+	ID       int
+	N        int // group size; ids are 1..N
+	Protocol Protocol
+	// Run names this incarnation (a restarted middleware gets a new one),
+	// so peers can tell a restart from a slow link.
+	Run string
+	// HeartbeatEvery is how often peers are told this one is alive.
+	HeartbeatEvery time.Duration
+	// SuspectAfter is how long a silent peer stays in the view.
+	SuspectAfter time.Duration
+	// AskAfter is how long content may wait without an order before this
+	// middleware asks the sequencer itself (the sender normally does).
+	AskAfter time.Duration
+	// FetchAfter is the least time an ordered message may wait for its
+	// content before it is fetched from a peer; the wait also adapts to
+	// the network delays observed.
+	FetchAfter time.Duration
+}
+
+func (c *Config) withDefaults() {
+	if c.Protocol == "" {
+		c.Protocol = Sequencer
+	}
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = 100 * time.Millisecond
+	}
+	if c.SuspectAfter <= 0 {
+		c.SuspectAfter = time.Second
+	}
+	if c.AskAfter <= 0 {
+		c.AskAfter = 50 * time.Millisecond
+	}
+	if c.FetchAfter <= 0 {
+		c.FetchAfter = 500 * time.Millisecond
+	}
+}
+
+// NoteKind is the list a message was added to.
+type NoteKind uint8
+
+const (
+	NoteSent NoteKind = iota + 1
+	NoteReceived
+	NoteReady
+)
+
+// Note reports one list change to the application.
+type Note struct {
+	Kind NoteKind
+	ID   MsgID
+	Seq  uint64 // agreed position, Ready only
+	At   time.Time
+	// Fetched marks content recovered from a peer rather than the network.
+	Fetched bool
+}
+
+// Envelope is a control message and its destination.
+type Envelope struct {
+	To  int
+	Msg Msg
+}
+
+// Output is what one or more inputs asked for; the adapter carries it
+// out in order and then calls Core.ClearOutput.
+type Output struct {
+	ToNetwork []MsgID    // content to hand to the network program, as Text()
+	Control   []Envelope // control messages, per destination in order
+	Notes     []Note
+}
+
+// Empty reports whether there is nothing to do.
+func (o *Output) Empty() bool {
+	return len(o.ToNetwork) == 0 && len(o.Control) == 0 && len(o.Notes) == 0
+}

@@ -1,0 +1,55 @@
+package middleware
+
+import "time"
+
+// EventKind names the list a message was added to.
+type EventKind uint8
+
+const (
+	EventSent     EventKind = iota + 1 // the user sent it (Sent list)
+	EventReceived                      // its content arrived from the network (Received list)
+	EventReady                         // delivered to the application in total order (Ready list)
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventSent:
+		return "sent"
+	case EventReceived:
+		return "received"
+	case EventReady:
+		return "ready"
+	}
+	return "unknown"
+}
+
+// Event is one change to one of the three lists; it is what the GUI renders
+// and what the events log records.
+type Event struct {
+	Kind EventKind
+	Msg  string    // the human part: "Msg #k from Middleware i"
+	Seq  uint64    // agreed position, 1, 2, 3…; Ready only
+	At   time.Time // when it happened here
+	// Latency is, for Ready, the time from the local Received to Ready
+	// (how long ordering held the message back); zero otherwise.
+	Latency time.Duration
+}
+
+// Status is a snapshot for status lines.
+type Status struct {
+	ID        int
+	N         int
+	Protocol  string
+	Sequencer int   // current sequencer id (sequencer protocol), 0 if none known
+	Alive     []int // ids this middleware believes are alive, itself included
+	PeersUp   int   // control links currently connected
+	Peers     int   // control links expected (n-1)
+	NetworkUp bool  // the last attempt to reach the network program succeeded
+	NetQueued int   // messages waiting to be handed to the network program
+	Sent      int
+	Received  int
+	Ready     int
+	Pending   int // received but not yet ready
+	// LastLatency is the Latency of the most recent Ready event.
+	LastLatency time.Duration
+}
