@@ -13,12 +13,12 @@ type Core struct {
 	started time.Time
 	now     time.Time
 
-	nextNum uint64              // last message number this middleware used
-	content map[MsgID]bool      // content arrived (network or fetched)
-	own     map[MsgID]bool      // sent here, so this middleware can always supply it
-	maxNum  map[int]uint64      // highest message number seen per sender
-	peers   map[int]*peerState  // every other id 1..N
-	nextHB  time.Time           // when to send the next heartbeat
+	nextNum uint64             // last message number this middleware used
+	content map[MsgID]bool     // content arrived (network or fetched)
+	own     map[MsgID]bool     // sent here, so this middleware can always supply it
+	maxNum  map[int]uint64     // highest message number seen per sender
+	peers   map[int]*peerState // every other id 1..N
+	nextHB  time.Time          // when to send the next heartbeat
 	counts  struct{ sent, received, ready int }
 
 	seq  *sequencer
@@ -143,7 +143,7 @@ func (c *Core) contentArrived(id MsgID, fetched bool) {
 	c.counts.received++
 	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Fetched: fetched})
 	if c.seq != nil {
-		c.seq.contentArrived(id)
+		c.seq.contentArrived(id, fetched)
 	} else {
 		c.isis.contentArrived(id)
 	}
@@ -182,12 +182,18 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	}
 	switch m.Kind {
 	case KindFetch:
+		reply := Msg{Kind: KindContent, ID: m.ID}
 		if c.content[m.ID] || c.own[m.ID] {
-			c.send(m.From, Msg{Kind: KindContent, ID: m.ID, Text: m.ID.Text()})
+			reply.Text = m.ID.Text()
 		}
+		c.send(m.From, reply) // empty text: "I do not have it either"
 		return
 	case KindContent:
-		if id, ok := ParseText(m.Text); ok && id == m.ID {
+		if m.Text == "" {
+			if c.seq != nil {
+				c.seq.noContent(m.From, m.ID)
+			}
+		} else if id, ok := ParseText(m.Text); ok && id == m.ID {
 			c.contentArrived(id, true)
 		}
 		return

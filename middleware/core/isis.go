@@ -122,7 +122,9 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 		return
 	}
 	r.got[from] = true
-	if lag := s.c.now.Sub(r.started); lag > s.lagMax {
+	// Only proposals before any push teach how slow the network is;
+	// counting pushed ones would make the wait feed on itself.
+	if lag := s.c.now.Sub(r.started); r.lastPush == r.started && lag > s.lagMax {
 		s.lagMax = lag
 	}
 	if r.best.Less(p) {

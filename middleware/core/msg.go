@@ -86,9 +86,9 @@ type Msg struct {
 //	X epoch leader                                 reject
 //	N epoch prefixEnd start                        new epoch
 //	J run                                          join
-//	W epoch joinSeq nextNum [s:lo-hi]…             welcome
+//	W epoch joinSeq voidsBefore nextNum [s:lo-hi]…  welcome
 //	F sender num                                   fetch content
-//	C sender num "text"                            content (Go-quoted)
+//	C sender num "text"                            content (Go-quoted; "" = not here)
 //	P sender num count node                        ISIS proposal
 //	A sender num count node                        ISIS final priority
 
@@ -158,6 +158,7 @@ func AppendMsg(dst []byte, m *Msg) []byte {
 	case KindWelcome:
 		u(m.Epoch)
 		u(m.Seq)
+		u(m.Hi)
 		u(m.Num)
 		for _, r := range m.Ranges {
 			dst = append(dst, ' ')
@@ -251,7 +252,7 @@ func DecodeMsg(line []byte) (Msg, error) {
 	case KindJoin:
 		m.Run = d.word()
 	case KindWelcome:
-		m.Epoch, m.Seq, m.Num = d.u(), d.u(), d.u()
+		m.Epoch, m.Seq, m.Hi, m.Num = d.u(), d.u(), d.u(), d.u()
 		for d.err == nil && d.more() {
 			w := d.word()
 			c, h := strings.IndexByte(w, ':'), strings.IndexByte(w, '-')

@@ -29,8 +29,17 @@ import (
 // position onward, learns which ids were ordered before it (so it never
 // asks for them again) and continues its message numbering.
 //
+// Void positions: if the network lost every copy of an ordered message and
+// every middleware that had it crashed, no survivor can deliver it (and
+// none did). The sequencer, having asked every member alive in vain, voids
+// the position (an order for id 0:0); members skip it, so Ready seq numbers
+// count deliveries (position minus voids before it) and stay contiguous.
+//
 // Failure detection assumes crash-stop: a middleware that is declared dead
 // but was only paused must restart to rejoin cleanly.
+
+// voidID in an order marks a void position.
+var voidID = MsgID{}
 
 type role uint8
 
@@ -61,6 +70,7 @@ type sequencer struct {
 	before      map[int][]Range // ids ordered before this middleware joined
 	unordered   map[MsgID]*askState
 	lastFetch   map[uint64]time.Time
+	fetchTries  map[uint64]int
 	lagMax      time.Duration // longest wait for content after its order
 	nextDecay   time.Time
 	nextAskScan time.Time
@@ -68,7 +78,9 @@ type sequencer struct {
 	gapSince    time.Time
 	lastGapAsk  time.Time
 	lastJoinAsk time.Time
-	neverReady  int // content of ids ordered before the join
+	neverReady  int    // content of ids ordered before the join
+	voids       uint64 // void positions below nextDeliver
+	negatives   map[uint64]map[int]bool // leader: who lacks the content of a position
 
 	// leader
 	nextSeq   uint64
@@ -92,6 +104,8 @@ func newSequencer(c *Core) *sequencer {
 		before:      make(map[int][]Range),
 		unordered:   make(map[MsgID]*askState),
 		lastFetch:   make(map[uint64]time.Time),
+		fetchTries:  make(map[uint64]int),
+		negatives:   make(map[uint64]map[int]bool),
 		members:     make(map[int]uint64),
 	}
 }
@@ -122,13 +136,15 @@ func (s *sequencer) ask(id MsgID) {
 	}
 }
 
-func (s *sequencer) contentArrived(id MsgID) {
+func (s *sequencer) contentArrived(id MsgID, fetched bool) {
 	if s.orderedBefore(id) {
 		s.neverReady++
 		return
 	}
 	if seq, ok := s.idSeq[id]; ok {
-		if at, ok := s.orderAt[seq]; ok {
+		if at, ok := s.orderAt[seq]; ok && !fetched {
+			// Only network arrivals teach how long content takes;
+			// counting fetches would make the wait feed on itself.
 			if lag := s.c.now.Sub(at); lag > s.lagMax {
 				s.lagMax = lag
 			}
@@ -173,18 +189,68 @@ func (s *sequencer) learnOrder(seq uint64, id MsgID) {
 	s.tryDeliver()
 }
 
+func (s *sequencer) applyVoid(q uint64) {
+	if q < s.nextDeliver {
+		return
+	}
+	s.order[q] = voidID // the voided id keeps its idSeq entry: never ordered again
+	delete(s.orderAt, q)
+	if q > s.highest {
+		s.highest = q
+	}
+	s.tryDeliver()
+}
+
+// noContent is a member answering a fetch with "I do not have it".
+func (s *sequencer) noContent(from int, id MsgID) {
+	q, ok := s.idSeq[id]
+	if s.role != roleLeader || !ok || q < s.nextDeliver || s.c.content[id] || s.c.own[id] {
+		return
+	}
+	neg := s.negatives[q]
+	if neg == nil {
+		neg = make(map[int]bool)
+		s.negatives[q] = neg
+	}
+	neg[from] = true
+	s.maybeVoid(q)
+}
+
+// maybeVoid voids position q once every member alive said it lacks the
+// content (vacuously true for a sequencer left alone).
+func (s *sequencer) maybeVoid(q uint64) {
+	neg := s.negatives[q]
+	for _, p := range s.c.peerIDs() {
+		if s.c.peers[p].alive && !neg[p] {
+			return
+		}
+	}
+	for _, p := range s.memberIDs {
+		s.c.send(p, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: voidID})
+	}
+	s.applyVoid(q)
+}
+
 func (s *sequencer) tryDeliver() {
 	if !s.joined {
 		return
 	}
 	for {
 		id, ok := s.order[s.nextDeliver]
-		if !ok || !s.c.content[id] {
+		if !ok {
 			return
 		}
-		s.c.deliver(id, s.nextDeliver)
+		if id == voidID {
+			s.voids++
+		} else if !s.c.content[id] {
+			return
+		} else {
+			s.c.deliver(id, s.nextDeliver-s.voids)
+		}
+		delete(s.negatives, s.nextDeliver)
 		delete(s.orderAt, s.nextDeliver)
 		delete(s.lastFetch, s.nextDeliver)
+		delete(s.fetchTries, s.nextDeliver)
 		s.nextDeliver++
 	}
 }
@@ -232,7 +298,11 @@ func (s *sequencer) control(m Msg) {
 		}
 	case KindOrder:
 		if s.role == roleFollower && s.joined && m.Epoch == s.epoch && m.From == s.leader {
-			s.learnOrder(m.Seq, m.ID)
+			if m.ID == voidID {
+				s.applyVoid(m.Seq)
+			} else {
+				s.learnOrder(m.Seq, m.ID)
+			}
 		}
 	case KindGap:
 		if s.role == roleLeader && m.Epoch == s.epoch {
@@ -260,7 +330,7 @@ func (s *sequencer) control(m Msg) {
 		}
 	case KindJoin:
 		if s.role == roleLeader {
-			s.welcome(m.From, s.nextSeq)
+			s.welcome(m.From)
 		}
 	case KindWelcome:
 		if !s.joined && m.Epoch >= s.epoch {
@@ -347,7 +417,7 @@ func (s *sequencer) newEpoch(m Msg) {
 
 func (s *sequencer) welcomed(m Msg) {
 	s.epoch, s.leader, s.role, s.joined = m.Epoch, m.From, roleFollower, true
-	s.nextDeliver, s.highest = m.Seq, m.Seq-1
+	s.nextDeliver, s.highest, s.voids = m.Seq, m.Seq-1, m.Hi
 	s.order = make(map[uint64]MsgID)
 	s.idSeq = make(map[MsgID]uint64)
 	s.orderAt = make(map[uint64]time.Time)
@@ -376,10 +446,19 @@ func (s *sequencer) flushHeldSends() {
 	}
 }
 
-// welcome admits a (re)started middleware: it delivers from start on.
-func (s *sequencer) welcome(p int, start uint64) {
+// welcome admits a (re)started middleware. It delivers from where this
+// sequencer delivers, not from the next new position: every position before
+// that is settled here, so none of them can be voided behind its back and
+// its Ready numbering (which counts voids) agrees with everyone's.
+func (s *sequencer) welcome(p int) {
+	start := s.nextDeliver
 	s.addMember(p, start)
-	s.c.send(p, Msg{Kind: KindWelcome, Epoch: s.epoch, Seq: start, Num: s.c.maxNum[p], Ranges: s.orderedRanges()})
+	s.c.send(p, Msg{Kind: KindWelcome, Epoch: s.epoch, Seq: start, Hi: s.voids, Num: s.c.maxNum[p], Ranges: s.orderedRanges(start)})
+	for q := start; q < s.nextSeq; q++ {
+		if id, ok := s.order[q]; ok {
+			s.c.send(p, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: id})
+		}
+	}
 }
 
 func (s *sequencer) addMember(p int, start uint64) {
@@ -403,10 +482,14 @@ func (s *sequencer) removeMember(p int) {
 	}
 }
 
-// orderedRanges compresses every id known to be ordered into ranges.
-func (s *sequencer) orderedRanges() []Range {
+// orderedRanges compresses every id known to be ordered before position
+// below into ranges.
+func (s *sequencer) orderedRanges(below uint64) []Range {
 	nums := make(map[int][]uint64)
-	for id := range s.idSeq {
+	for id, q := range s.idSeq {
+		if id == voidID || q >= below {
+			continue
+		}
 		nums[id.Sender] = append(nums[id.Sender], id.Num)
 	}
 	var out []Range
@@ -561,7 +644,9 @@ func (s *sequencer) maybeCompleteTakeover() {
 	sort.Slice(tail, func(i, j int) bool { return tail[i] < tail[j] })
 	var cands []MsgID
 	for _, q := range tail {
-		cands = append(cands, union[q])
+		if union[q] != voidID {
+			cands = append(cands, union[q])
+		}
 		delete(union, q)
 	}
 	for _, p := range parts {
@@ -570,9 +655,16 @@ func (s *sequencer) maybeCompleteTakeover() {
 	cands = append(cands, sortedKeys(s.unordered)...)
 
 	s.order = union
-	s.idSeq = make(map[MsgID]uint64, len(union))
+	// Voided ids keep their old entries so they are never ordered again.
+	for id, q := range s.idSeq {
+		if q > prefixEnd {
+			delete(s.idSeq, id)
+		}
+	}
 	for q, id := range union {
-		s.idSeq[id] = q
+		if id != voidID {
+			s.idSeq[id] = q
+		}
 	}
 	for q := range s.orderAt {
 		if q > prefixEnd {
@@ -599,7 +691,7 @@ func (s *sequencer) maybeCompleteTakeover() {
 	for _, p := range parts {
 		r := s.replies[p]
 		if !r.Joined {
-			s.welcome(p, prefixEnd+1)
+			s.welcome(p)
 			continue
 		}
 		start := startFor(r.Delivered)
@@ -619,10 +711,17 @@ func (s *sequencer) maybeCompleteTakeover() {
 	s.tryDeliver()
 }
 
+// maxFetchWait bounds the adaptive wait (the network window's slider goes
+// to 10 s).
+const maxFetchWait = 21 * time.Second
+
 func (s *sequencer) fetchWait() time.Duration {
 	w := 2*s.lagMax + 100*time.Millisecond
 	if w < s.c.cfg.FetchAfter {
 		w = s.c.cfg.FetchAfter
+	}
+	if w > maxFetchWait {
+		w = maxFetchWait
 	}
 	return w
 }
@@ -693,7 +792,7 @@ func (s *sequencer) tick() {
 	alive := c.aliveIDs()
 	for q := s.nextDeliver; q <= s.highest && q < s.nextDeliver+256; q++ {
 		id, ok := s.order[q]
-		if !ok || c.content[id] {
+		if !ok || id == voidID || c.content[id] {
 			continue
 		}
 		if now.Sub(s.orderAt[q]) < wait || now.Sub(s.lastFetch[q]) < wait {
@@ -704,12 +803,20 @@ func (s *sequencer) tick() {
 			c.contentArrived(id, true) // the network lost our own copy
 			continue
 		}
+		tries := s.fetchTries[q]
+		s.fetchTries[q] = tries + 1
+		if s.role == roleLeader && tries > 0 {
+			s.maybeVoid(q)
+			if s.order[q] == voidID {
+				continue
+			}
+		}
 		to := id.Sender
-		if to == c.cfg.ID || !c.peers[to].alive || s.lastFetch[q].Sub(s.orderAt[q]) > 2*wait {
-			// The sender is gone (or did not answer): try the others in turn.
-			to = alive[int(q)%len(alive)]
+		if to == c.cfg.ID || !c.peers[to].alive || tries > 0 {
+			// The sender is gone (or did not answer): ask the others in turn.
+			to = alive[(int(q)+tries)%len(alive)]
 			if to == c.cfg.ID {
-				to = alive[(int(q)+1)%len(alive)]
+				to = alive[(int(q)+tries+1)%len(alive)]
 			}
 		}
 		if to != c.cfg.ID {

@@ -18,7 +18,10 @@ import (
 // restarts. Every run is checked by the order checker; a failing seed is
 // printed so it can be replayed with -seed.
 
-var replaySeed = flag.Int64("seed", 0, "replay one simulation seed")
+var (
+	replaySeed = flag.Int64("seed", 0, "replay one simulation seed")
+	traceSim   = flag.Bool("trace", false, "with -seed: print every message of the replayed run")
+)
 
 type scenario struct {
 	name      string
@@ -26,6 +29,14 @@ type scenario struct {
 	crashSeq  bool // the first crash hits the sequencer (highest id alive)
 	restart   bool // crashed middlewares come back with a new incarnation
 	drop, dup float64
+	// nonUniform checks survivors only: crashed incarnations may have
+	// delivered a message that every survivor lost for good (all its
+	// copies dropped and all its holders crashed), which survivors void.
+	nonUniform bool
+	// livenessOnly (ISIS under crashes) checks that no survivor hangs:
+	// each delivers every message of every middleware that never crashed,
+	// once. Textbook ISIS does not promise more when a sender dies.
+	livenessOnly bool
 }
 
 type simEvent struct {
@@ -40,9 +51,9 @@ func (q eventQueue) Len() int { return len(q) }
 func (q eventQueue) Less(i, j int) bool {
 	return q[i].at < q[j].at || (q[i].at == q[j].at && q[i].order < q[j].order)
 }
-func (q eventQueue) Swap(i, j int)  { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)    { *q = append(*q, x.(*simEvent)) }
-func (q *eventQueue) Pop() any      { o := *q; e := o[len(o)-1]; *q = o[:len(o)-1]; return e }
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
+func (q *eventQueue) Pop() any     { o := *q; e := o[len(o)-1]; *q = o[:len(o)-1]; return e }
 
 type simNode struct {
 	core    *core.Core
@@ -106,6 +117,9 @@ func (s *sim) crash(id int) {
 	}
 	nd.alive = false
 	s.crashed[id] = true
+	if *traceSim {
+		fmt.Printf("%8.3fms node %d CRASH\n", float64(s.now)/1e6, id)
+	}
 	nd.incs = append(nd.incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
 	nd.entries = nil
 }
@@ -117,6 +131,9 @@ func (s *sim) flush(id int) {
 	out := nd.core.Output()
 	ts := s.wall().UnixMicro()
 	for _, nt := range out.Notes {
+		if *traceSim {
+			fmt.Printf("%8.3fms node %d: %v %s seq=%d fetched=%v\n", float64(s.now)/1e6, id, nt.Kind, nt.ID.Text(), nt.Seq, nt.Fetched)
+		}
 		e := check.Entry{Msg: nt.ID.Text(), TS: ts, Seq: nt.Seq}
 		switch nt.Kind {
 		case core.NoteSent:
@@ -172,6 +189,9 @@ func (s *sim) flush(id int) {
 			s.t.Fatalf("decode %q: %v", line, err)
 		}
 		m.From = id
+		if *traceSim && m.Kind != core.KindHeartbeat {
+			fmt.Printf("%8.3fms %d->%d %s", float64(s.now)/1e6, id, env.To, line)
+		}
 		to, toInc := env.To, s.nodes[env.To].inc
 		s.at(d, func() {
 			dst := s.nodes[to]
@@ -255,10 +275,24 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		s.now = e.at
 		e.do()
 	}
+	everCrashed := make(map[int]bool)
+	for id := 1; id <= s.n; id++ {
+		if len(s.nodes[id].incs) > 0 {
+			everCrashed[id] = true
+		}
+	}
+	if sc.livenessOnly {
+		return s.checkLiveness(seed, everCrashed)
+	}
 	var incs []check.Incarnation
 	for id := 1; id <= s.n; id++ {
 		nd := s.nodes[id]
-		incs = append(incs, nd.incs...)
+		for _, inc := range nd.incs {
+			if sc.nonUniform {
+				inc.Entries = onlySent(inc.Entries)
+			}
+			incs = append(incs, inc)
+		}
 		if nd.alive {
 			incs = append(incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
 		}
@@ -267,8 +301,51 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 	if err != nil {
 		return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
 	}
-	if s.sent == 0 {
-		return nil
+	return nil
+}
+
+func onlySent(es []check.Entry) []check.Entry {
+	var out []check.Entry
+	for _, e := range es {
+		if e.Kind == check.Sent {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *sim) checkLiveness(seed int64, everCrashed map[int]bool) error {
+	must := make(map[string]bool)
+	for id := 1; id <= s.n; id++ {
+		if everCrashed[id] {
+			continue
+		}
+		for _, e := range s.nodes[id].entries {
+			if e.Kind == check.Sent {
+				must[e.Msg] = true
+			}
+		}
+	}
+	for id := 1; id <= s.n; id++ {
+		nd := s.nodes[id]
+		if !nd.alive {
+			continue
+		}
+		got := make(map[string]bool)
+		for _, e := range nd.entries {
+			if e.Kind != check.Ready {
+				continue
+			}
+			if got[e.Msg] {
+				return fmt.Errorf("seed %d (%s, %s, n=%d): Middleware %d delivered %q twice", seed, s.proto, s.sc.name, s.n, id, e.Msg)
+			}
+			got[e.Msg] = true
+		}
+		for m := range must {
+			if !got[m] {
+				return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): Middleware %d hangs: never delivered %q of a live sender", seed, s.proto, s.sc.name, s.n, s.maxSleep, id, m)
+			}
+		}
 	}
 	return nil
 }
@@ -302,4 +379,35 @@ func TestSimSequencer(t *testing.T) {
 func TestSimISIS(t *testing.T) {
 	t.Parallel()
 	simSeeds(t, core.ISIS, scenario{name: "no faults"}, 1000)
+}
+
+func TestSimSequencerFaults(t *testing.T) {
+	for _, sc := range []scenario{
+		{name: "sequencer crash", crashes: 1, crashSeq: true},
+		{name: "member crash", crashes: 1},
+		{name: "two crashes", crashes: 2, crashSeq: true},
+		{name: "crash and restart", crashes: 2, crashSeq: true, restart: true},
+		{name: "drops", drop: 0.2},
+		{name: "duplicates", dup: 0.3},
+		{name: "crashes with drops and duplicates", crashes: 2, crashSeq: true, drop: 0.1, dup: 0.1, nonUniform: true},
+		{name: "restarts with duplicates", crashes: 2, restart: true, dup: 0.2},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			simSeeds(t, core.Sequencer, sc, 1000)
+		})
+	}
+}
+
+func TestSimISISFaults(t *testing.T) {
+	for _, sc := range []scenario{
+		{name: "crashes do not hang it", crashes: 2, livenessOnly: true},
+		{name: "drops", drop: 0.2},
+		{name: "duplicates", dup: 0.3},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			simSeeds(t, core.ISIS, sc, 1000)
+		})
+	}
 }

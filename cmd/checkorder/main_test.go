@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeLogs writes the logs of a run of three middlewares that each send
+// two messages and deliver all six in one order, except that middleware 3
+// stops before the last one when stopEarly is set. It returns the
+// directory.
+func writeLogs(t *testing.T, dir string, stopEarly bool) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs [3]strings.Builder
+	for k := range 6 {
+		sender := k%3 + 1
+		m := fmt.Sprintf("Msg #%d from Middleware %d", k/3+1, sender)
+		fmt.Fprintf(&logs[sender-1], `{"level":"info","event":"sent","msg":%q,"ts_us":%d}`+"\n", m, 1000*k)
+		for mw := 1; mw <= 3; mw++ {
+			fmt.Fprintf(&logs[mw-1], `{"level":"info","event":"received","msg":%q,"ts_us":%d}`+"\n", m, 1000*k+100)
+			if stopEarly && mw == 3 && k == 5 {
+				continue
+			}
+			fmt.Fprintf(&logs[mw-1], `{"level":"info","event":"ready","msg":%q,"ts_us":%d,"seq":%d}`+"\n", m, 1000*k+200, k+1)
+		}
+	}
+	for i := range logs {
+		name := filepath.Join(dir, fmt.Sprintf("middleware-%d.jsonl", i+1))
+		if err := os.WriteFile(name, []byte(logs[i].String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	good := writeLogs(t, filepath.Join(t.TempDir(), "good"), false)
+	early := writeLogs(t, filepath.Join(t.TempDir(), "early"), true)
+	goodGlob := filepath.Join(good, "*.jsonl")
+	earlyGlob := filepath.Join(early, "*.jsonl")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string // expected in stdout
+	}{
+		{"clean run", []string{goodGlob}, 0, "OK: total order, integrity, agreement and contiguous seq hold for 3 middlewares, 6 messages"},
+		{"a log missing", []string{filepath.Join(good, "middleware-1.jsonl"), filepath.Join(good, "middleware-2.jsonl")}, 1, "VIOLATION integrity"},
+		{"a log missing, allowed", []string{"-allow-unsent", filepath.Join(good, "middleware-1.jsonl"), filepath.Join(good, "middleware-2.jsonl")}, 0, "unsent deliveries allowed"},
+		{"stopped early", []string{earlyGlob}, 1, "VIOLATION agreement: Middleware 3 (last seq 5) never delivered"},
+		{"agreement off", []string{"-no-agreement", earlyGlob}, 0, "agreement not checked"},
+		{"crashed", []string{"-crashed", "3", earlyGlob}, 0, "crashed: 3"},
+		{"flags after files", []string{earlyGlob, "-crashed", "3"}, 0, "OK:"},
+		{"missing file", []string{filepath.Join(good, "middleware-9.jsonl")}, 2, ""},
+		{"glob without match", []string{filepath.Join(good, "*.txt")}, 2, ""},
+		{"bad flag", []string{"-bogus", goodGlob}, 2, ""},
+		{"bad crashed list", []string{"-crashed", "two", goodGlob}, 2, ""},
+		{"help", []string{"-h"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			if !strings.Contains(out, tt.out) {
+				t.Errorf("stdout lacks %q:\n%s", tt.out, out)
+			}
+			if tt.code == 2 && errOut == "" {
+				t.Error("usage/IO error without a message on stderr")
+			}
+		})
+	}
+}
+
+func TestQuietPrintsOnlyTheVerdict(t *testing.T) {
+	dir := writeLogs(t, t.TempDir(), true)
+	code, out, _ := runCmd("-q", filepath.Join(dir, "*.jsonl"))
+	if code != 1 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "VIOLATION agreement: ") {
+		t.Fatalf("exit %d, stdout %q; want 1 and one VIOLATION line", code, out)
+	}
+}
+
+func TestJSONReport(t *testing.T) {
+	dir := writeLogs(t, t.TempDir(), false)
+	code, out, _ := runCmd("-json", filepath.Join(dir, "*.jsonl"))
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var rep struct {
+		Verdict  string
+		Messages int
+		PerMW    []struct {
+			MW    int
+			Ready int
+		} `json:"per_mw"`
+		Overall struct {
+			Latency struct {
+				Ready struct {
+					Count  int
+					MeanNS int64 `json:"mean_ns"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v in\n%s", err, out)
+	}
+	if !strings.HasPrefix(rep.Verdict, "OK:") || rep.Messages != 6 || len(rep.PerMW) != 3 || rep.PerMW[2].Ready != 6 {
+		t.Errorf("report %+v", rep)
+	}
+	// Every delivery is 200 µs after its send.
+	if l := rep.Overall.Latency.Ready; l.Count != 18 || l.MeanNS != 200_000 {
+		t.Errorf("overall latency %+v, want 18 samples of 200µs", l)
+	}
+}
+
+func TestDefaultsToLogsDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if code, _, errOut := runCmd(); code != 2 || !strings.Contains(errOut, "run the lab first") {
+		t.Fatalf("without logs: exit %d, stderr %q; want 2 and a hint", code, errOut)
+	}
+	writeLogs(t, "logs", false)
+	if code, out, _ := runCmd("-q"); code != 0 || !strings.HasPrefix(out, "OK:") {
+		t.Fatalf("with logs: exit %d, stdout %q", code, out)
+	}
+}

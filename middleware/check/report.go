@@ -1,0 +1,107 @@
+package check
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// verdict is the one-line outcome printed last.
+func (r *Report) verdict() string {
+	if r.Violation != nil {
+		return r.Violation.Error()
+	}
+	props := "total order, integrity and contiguous seq"
+	if r.Agreement {
+		props = "total order, integrity, agreement and contiguous seq"
+	}
+	s := fmt.Sprintf("OK: %s hold for %d middlewares, %d messages", props, r.Middlewares, r.Messages)
+	var notes []string
+	if !r.Agreement {
+		notes = append(notes, "agreement not checked")
+	}
+	if len(r.Crashed) > 0 {
+		ids := make([]string, len(r.Crashed))
+		for i, id := range r.Crashed {
+			ids[i] = strconv.Itoa(id)
+		}
+		notes = append(notes, "crashed: "+strings.Join(ids, ","))
+	}
+	if r.AllowUnsent {
+		notes = append(notes, "unsent deliveries allowed")
+	}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return s
+}
+
+// WriteText writes the report for humans: a table of counts and latency
+// per middleware, the lower bounds, warnings, and the verdict last.
+func (r *Report) WriteText(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MW\tinc\tlast\tsent\treceived\tdup\tready\tlatency ms mean / p50 / p99\t")
+	row := func(name string, s *MWStats, last string) {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t\n",
+			name, s.Incarnations, last, s.Sent, s.Received, s.DuplicateReceived, s.Ready, ms(s.Latency.Ready))
+	}
+	for i := range r.PerMW {
+		s := &r.PerMW[i]
+		last := "up"
+		if s.Crashed {
+			last = "crashed"
+		}
+		row(strconv.Itoa(s.MW), s, last)
+	}
+	row("all", &r.Overall, "")
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Lower bounds (no protocol beats content arrival; send order is a clairvoyant protocol):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MW\tcontent arrival ms mean / p50 / p99\tsend order ms mean / p50 / p99\tlatency / send order\t")
+	bounds := func(name string, l *Latency) {
+		ratio := "-"
+		if l.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", l.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, ms(l.ContentArrival), ms(l.SendOrder), ratio)
+	}
+	for i := range r.PerMW {
+		bounds(strconv.Itoa(r.PerMW[i].MW), &r.PerMW[i].Latency)
+	}
+	bounds("all", &r.Overall.Latency)
+	tw.Flush()
+
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, warn := range r.Warnings {
+			fmt.Fprintln(w, "warning:", warn)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, r.Verdict)
+}
+
+// ms renders mean / p50 / p99 in milliseconds, with about three
+// significant digits (lab runs are in hundreds of ms, simulations in µs).
+func ms(s Stats) string {
+	if s.Count == 0 {
+		return "-"
+	}
+	f := func(d time.Duration) string {
+		v := float64(d) / float64(time.Millisecond)
+		prec := 3
+		switch {
+		case v >= 100 || v <= -100:
+			prec = 1
+		case v >= 1 || v <= -1:
+			prec = 2
+		}
+		return strconv.FormatFloat(v, 'f', prec, 64)
+	}
+	return f(s.Mean) + " / " + f(s.P50) + " / " + f(s.P99)
+}
