@@ -78,8 +78,8 @@ type sequencer struct {
 	gapSince    time.Time
 	lastGapAsk  time.Time
 	lastJoinAsk time.Time
-	neverReady  int    // content of ids ordered before the join
-	voids       uint64 // void positions below nextDeliver
+	neverReady  int                     // content of ids ordered before the join
+	voids       uint64                  // void positions below nextDeliver
 	negatives   map[uint64]map[int]bool // leader: who lacks the content of a position
 
 	// leader
