@@ -96,6 +96,9 @@ func (m *Reader) Next() ([]byte, error) {
 			m.buf = append(m.buf, chunk...)
 		}
 		if bytes.HasSuffix(m.buf, eom) {
+			if dropped == 0 && len(m.buf)-len(eom) > m.max {
+				dropped = int64(len(m.buf))
+			}
 			if dropped > 0 {
 				m.buf = m.buf[:0]
 				return nil, &TooLargeError{Limit: m.max, Dropped: dropped - int64(len(eom))}
