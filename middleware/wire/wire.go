@@ -114,17 +114,20 @@ func (m *Reader) Next() ([]byte, error) {
 				continue
 			}
 			m.done = true
+			if !errors.Is(err, io.EOF) {
+				return nil, err // a broken connection: its error matters more than the tail
+			}
+			if dropped == 0 && len(m.buf) > m.max {
+				dropped = int64(len(m.buf))
+			}
 			if dropped > 0 {
 				m.buf = m.buf[:0]
 				return nil, &TooLargeError{Limit: m.max, Dropped: dropped}
 			}
-			if len(m.buf) > 0 && errors.Is(err, io.EOF) {
+			if len(m.buf) > 0 {
 				return m.buf, nil
 			}
-			if errors.Is(err, io.EOF) {
-				return nil, io.EOF
-			}
-			return nil, err
+			return nil, io.EOF
 		}
 	}
 }

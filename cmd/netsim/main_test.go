@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"totalorder/middleware/wire"
+)
+
+const waitLimit = 10 * time.Second
+
+// watchedBuffer is an io.Writer that lets a test wait for some output.
+type watchedBuffer struct {
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{}
+}
+
+func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{}, 1)} }
+
+func (w *watchedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *watchedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// waitLine returns the first line containing substr, waiting for it.
+func (w *watchedBuffer) waitLine(t *testing.T, substr string) string {
+	t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for {
+		for _, line := range strings.Split(w.String(), "\n") {
+			if strings.Contains(line, substr) {
+				return line
+			}
+		}
+		select {
+		case <-w.changed:
+		case <-deadline.C:
+			t.Fatalf("no line with %q in:\n%s", substr, w.String())
+		}
+	}
+}
+
+func TestBadFlagsExit2WithOneLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"-max-sleep", "soon"},
+		{"-bogus"},
+		{"-n", "0"},
+		{"-drop", "2"},
+		{"-port", "70000"},
+		{"-port", "0"},
+		{"extra"},
+		{"-retry-for", "0"},
+		{"-max-conns", "0"},
+		{"-grace", "-1s"},
+	} {
+		// Should a bad flag be accepted, the cancelled context stops the
+		// server at once instead of hanging the test.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var stdout, stderr strings.Builder
+		code := run(ctx, append([]string{"-port", fmt.Sprint(freePort(t))}, args...), nil, &stdout, &stderr)
+		if code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+		if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "netsim: ") {
+			t.Errorf("%q: stderr %q, want one line", args, msg)
+		}
+	}
+}
+
+// freePort is a loopback port nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestHelp(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-h"}, nil, &stdout, &stderr); code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	for _, flag := range []string{"-port", "-n", "-max-sleep", "-seed", "-reuse", "-drop", "-dup", "-retry-for", "-quiet", "-listen", "-dest-host"} {
+		if !strings.Contains(stdout.String(), flag+" ") && !strings.Contains(stdout.String(), flag+"\n") {
+			t.Errorf("usage does not mention %s:\n%s", flag, stdout.String())
+		}
+	}
+}
+
+func TestPortInUseExit1(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"-port", fmt.Sprint(port)}, nil, &stdout, &stderr)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	want := fmt.Sprintf("netsim: port %d is already in use (another netsim running?): stop it or pass -port\n", port)
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestRunRelaysAndTakesCommands(t *testing.T) {
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := sink.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		msg, err := wire.NewReader(c, 0).Next()
+		if err == nil {
+			got <- string(msg)
+		}
+	}()
+
+	stdinR, stdinW := io.Pipe()
+	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"-port", "0", "-dests", sink.Addr().String(), "-max-sleep", "0", "-reuse"}, stdinR, stdout, stderr)
+	}()
+
+	var listening struct{ Addr string }
+	if err := json.Unmarshal([]byte(stderr.waitLine(t, "netsim listening")), &listening); err != nil {
+		t.Fatalf("log line is not JSON: %v", err)
+	}
+	c, err := net.Dial("tcp", listening.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("Msg #1 from Middleware 1<EOM>")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	select {
+	case m := <-got:
+		if m != "Msg #1 from Middleware 1" {
+			t.Errorf("relayed %q", m)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("message not relayed")
+	}
+
+	if _, err := io.WriteString(stdinW, "max-sleep 250\n"); err != nil {
+		t.Fatal(err)
+	}
+	stdout.waitLine(t, "max-sleep is now 250ms (was 0s)")
+	_ = stdinW.Close() // end of stdin does not stop it
+	if _, err := io.WriteString(stdinW, "stats\n"); err == nil {
+		t.Fatal("write after close succeeded")
+	}
+
+	select {
+	case code := <-exit:
+		t.Fatalf("run ended with %d at end of stdin", code)
+	default:
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		if code != exitOK {
+			t.Errorf("exit %d, want 0", code)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("run did not stop after cancel")
+	}
+	summary := stderr.waitLine(t, "netsim stopped")
+	if !strings.Contains(summary, `"accepted":1`) || !strings.Contains(summary, `"delivered":1`) {
+		t.Errorf("summary %s", summary)
+	}
+}

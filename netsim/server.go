@@ -1,0 +1,559 @@
+// Package netsim is the lab's network program: it accepts messages framed
+// by "<EOM>" on one TCP port and relays every message to every
+// destination, each copy after its own uniform random delay in
+// [0, maxSleep] — the Go port of the lab's C# program, plus connection
+// reuse, retries, live settings and fault injection.
+//
+// Per destination, one goroutine serves a delay queue (a min-heap by due
+// time) with a single timer, so a copy costs no goroutine or timer; copies
+// with no delay skip the heap. A destination that is down holds its copies
+// and retries with backoff without slowing the others.
+package netsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"totalorder/middleware/wire"
+)
+
+var eomBytes = []byte(wire.EOM)
+
+// PortInUseError reports that the listening port is taken.
+type PortInUseError struct {
+	Port int
+	Err  error
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port %d is already in use (another netsim running?): stop it or pass -port", e.Port)
+}
+
+func (e *PortInUseError) Unwrap() error { return e.Err }
+
+// Stats is a snapshot of the counters. Every copy that entered a queue
+// ends up Delivered, Failed or Abandoned; until then it is InFlight.
+type Stats struct {
+	Accepted   uint64 // messages read from senders
+	Delivered  uint64 // copies written to a destination
+	InFlight   uint64 // copies waiting out their delay, being retried or written
+	Failed     uint64 // copies given up after RetryFor (or beyond MaxQueue)
+	Dropped    uint64 // copies dropped by fault injection
+	Duplicated uint64 // extra copies made by fault injection
+	Abandoned  uint64 // copies still in flight when the grace period ended
+	Rejected   uint64 // oversized messages refused
+	Conns      int    // sender connections open now
+	Dests      []DestStats
+}
+
+// DestStats are one destination's counters.
+type DestStats struct {
+	Addr      string
+	Up        bool   // false while the destination is unreachable
+	Connected bool   // reuse mode: its connection is open
+	Connects  uint64 // connections opened to it (one per copy without reuse)
+	Delivered uint64
+	InFlight  uint64
+	Failed    uint64
+}
+
+// Server is one running network program.
+type Server struct {
+	cfg    Config
+	seed   int64
+	log    zerolog.Logger
+	msgLog zerolog.Logger // per-message lines; silent when Quiet
+	ln     net.Listener
+	start  time.Time
+	dests  []*dest
+
+	maxSleep  atomic.Int64  // time.Duration
+	dropBits  atomic.Uint64 // math.Float64bits
+	dupBits   atomic.Uint64
+	rngMu     sync.Mutex
+	rng       *rand.Rand
+	running   atomic.Bool
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
+
+	accepted, delivered, failed, dropped, duplicated, abandoned, rejected atomic.Uint64
+	inFlight                                                              atomic.Int64
+
+	connsMu         sync.Mutex
+	conns           map[*inConn]struct{}
+	connsClosed     bool
+	evicted         int // since the last eviction log line
+	lastEvictionLog time.Time
+
+	handlers sync.WaitGroup // one per sender connection
+	workers  sync.WaitGroup // destination workers, their dialers and connection watchers
+
+	// hurry is closed when shutdown starts: queued copies are then due at
+	// once. hardCtx is cancelled when the grace period ends: whatever is
+	// left is abandoned and every blocked dial or write is interrupted.
+	hurry      chan struct{}
+	hardCtx    context.Context
+	hardCancel context.CancelFunc
+}
+
+// New checks cfg, applies defaults and binds the listener. A port in use
+// gives a *PortInUseError.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if isAddrInUse(err) {
+			return nil, &PortInUseError{Port: cfg.Port, Err: err}
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		seed:    cfg.Seed,
+		log:     cfg.Logger,
+		ln:      ln,
+		start:   time.Now(),
+		conns:   make(map[*inConn]struct{}),
+		hurry:   make(chan struct{}),
+		closing: make(chan struct{}),
+	}
+	s.msgLog = cfg.Logger
+	if cfg.Quiet {
+		s.msgLog = zerolog.Nop()
+	}
+	s.hardCtx, s.hardCancel = context.WithCancel(context.Background())
+	if s.seed == 0 {
+		s.seed = rand.Int64()
+	}
+	s.rng = rand.New(rand.NewPCG(uint64(s.seed), 0x9e3779b97f4a7c15))
+	s.maxSleep.Store(int64(cfg.MaxSleep))
+	s.dropBits.Store(math.Float64bits(cfg.Drop))
+	s.dupBits.Store(math.Float64bits(cfg.Dup))
+
+	addrs := cfg.Dests
+	if len(addrs) == 0 {
+		port := ln.Addr().(*net.TCPAddr).Port
+		for i := 1; i <= cfg.N; i++ {
+			addrs = append(addrs, net.JoinHostPort(cfg.DestHost, strconv.Itoa(port+i)))
+		}
+	}
+	for i, a := range addrs {
+		s.dests = append(s.dests, newDest(s, i, a))
+	}
+	return s, nil
+}
+
+// Addr is the address senders connect to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Dests lists the destination addresses in order.
+func (s *Server) Dests() []string {
+	out := make([]string, len(s.dests))
+	for i, d := range s.dests {
+		out[i] = d.addr
+	}
+	return out
+}
+
+// Seed is the delay generator's seed (the drawn one when Config.Seed was 0),
+// so a run can be repeated.
+func (s *Server) Seed() int64 { return s.seed }
+
+// Reuse reports the connection mode.
+func (s *Server) Reuse() bool { return s.cfg.Reuse }
+
+// Close stops the server: before Run it releases the port; during Run it
+// starts the same shutdown as cancelling Run's context.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		err = s.ln.Close()
+	})
+	return err
+}
+
+// MaxSleep is the current delay bound.
+func (s *Server) MaxSleep() time.Duration { return time.Duration(s.maxSleep.Load()) }
+
+// SetMaxSleep changes the delay bound for messages accepted from now on
+// (negative means 0). Copies already queued keep their delay.
+func (s *Server) SetMaxSleep(d time.Duration) {
+	d = max(d, 0)
+	if old := time.Duration(s.maxSleep.Swap(int64(d))); old != d {
+		s.log.Info().Stringer("from", old).Stringer("to", d).Msg("max-sleep changed")
+	}
+}
+
+// Drop is the current probability of dropping a copy.
+func (s *Server) Drop() float64 { return math.Float64frombits(s.dropBits.Load()) }
+
+// Dup is the current probability of delivering a copy twice.
+func (s *Server) Dup() float64 { return math.Float64frombits(s.dupBits.Load()) }
+
+// SetDrop sets the probability of dropping each copy (clamped to [0, 1]).
+func (s *Server) SetDrop(p float64) { s.setProbability("drop", &s.dropBits, p) }
+
+// SetDup sets the probability of delivering each copy twice (clamped to [0, 1]).
+func (s *Server) SetDup(p float64) { s.setProbability("dup", &s.dupBits, p) }
+
+func (s *Server) setProbability(name string, bits *atomic.Uint64, p float64) {
+	if math.IsNaN(p) || p < 0 {
+		p = 0
+	}
+	p = min(p, 1)
+	if old := math.Float64frombits(bits.Swap(math.Float64bits(p))); old != p {
+		s.log.Info().Float64("from", old).Float64("to", p).Msg(name + " probability changed")
+	}
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Accepted:   s.accepted.Load(),
+		Delivered:  s.delivered.Load(),
+		InFlight:   uint64(max(s.inFlight.Load(), 0)),
+		Failed:     s.failed.Load(),
+		Dropped:    s.dropped.Load(),
+		Duplicated: s.duplicated.Load(),
+		Abandoned:  s.abandoned.Load(),
+		Rejected:   s.rejected.Load(),
+		Dests:      make([]DestStats, len(s.dests)),
+	}
+	s.connsMu.Lock()
+	st.Conns = len(s.conns)
+	s.connsMu.Unlock()
+	for i, d := range s.dests {
+		st.Dests[i] = DestStats{
+			Addr:      d.addr,
+			Up:        d.up.Load(),
+			Connected: d.connected.Load(),
+			Connects:  d.connects.Load(),
+			Delivered: d.delivered.Load(),
+			InFlight:  uint64(max(d.inFlight.Load(), 0)),
+			Failed:    d.failed.Load(),
+		}
+	}
+	return st
+}
+
+// now is the server clock: monotonic nanoseconds since New.
+func (s *Server) now() int64 { return int64(time.Since(s.start)) }
+
+// Run serves until ctx is done (or Close is called), then stops
+// accepting, delivers the copies still in flight within the grace period,
+// abandons the rest and logs a summary. It returns nil after a clean stop.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("netsim: Run called more than once")
+	}
+	defer s.hardCancel()
+	for _, d := range s.dests {
+		d.start()
+	}
+	s.log.Info().
+		Str("addr", s.ln.Addr().String()).
+		Strs("dests", s.Dests()).
+		Stringer("max_sleep", s.MaxSleep()).
+		Str("mode", s.modeName()).
+		Int64("seed", s.seed).
+		Float64("drop", s.Drop()).
+		Float64("dup", s.Dup()).
+		Msg("netsim listening")
+
+	stopOnCancel := context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.acceptLoop()
+	stopOnCancel()
+	_ = s.Close()
+
+	s.closeConns()
+	s.handlers.Wait()
+
+	if n := s.inFlight.Load(); n > 0 {
+		s.log.Info().Int64("copies", n).Stringer("grace", s.cfg.ShutdownGrace).
+			Msg("shutting down: delivering the copies still in flight now")
+	}
+	close(s.hurry)
+	graceOver := time.AfterFunc(s.cfg.ShutdownGrace, s.hardCancel)
+	s.workers.Wait()
+	graceOver.Stop()
+	s.hardCancel()
+	s.logSummary()
+	return nil
+}
+
+func (s *Server) modeName() string {
+	if s.cfg.Reuse {
+		return "reuse"
+	}
+	return "connection per copy"
+}
+
+func (s *Server) logSummary() {
+	st := s.Stats()
+	up := time.Since(s.start)
+	e := s.log.Info()
+	if st.Failed > 0 || st.Abandoned > 0 {
+		e = s.log.Warn()
+	}
+	e.Uint64("accepted", st.Accepted).
+		Uint64("delivered", st.Delivered).
+		Uint64("failed", st.Failed).
+		Uint64("dropped", st.Dropped).
+		Uint64("duplicated", st.Duplicated).
+		Uint64("abandoned", st.Abandoned).
+		Uint64("rejected", st.Rejected).
+		Stringer("uptime", up.Round(time.Millisecond)).
+		Msg("netsim stopped")
+}
+
+// acceptLoop accepts sender connections until the listener is closed.
+func (s *Server) acceptLoop() {
+	var backoff time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Typically out of file descriptors: wait for some to free up
+			// rather than spin.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Error().Err(err).Stringer("retry_in", backoff).Msg("accept failed")
+			select {
+			case <-time.After(backoff):
+			case <-s.closing:
+			}
+			continue
+		}
+		backoff = 0
+		s.admit(c)
+	}
+}
+
+// inConn is one sender connection. Its Read refreshes the idle deadline
+// and records activity for the connection cap's choice of victim.
+type inConn struct {
+	net.Conn
+	s          *Server
+	lastActive atomic.Int64 // server clock
+	sentAny    atomic.Bool  // sent at least one whole message
+	evicted    atomic.Bool
+}
+
+func (c *inConn) Read(p []byte) (int, error) {
+	if idle := c.s.cfg.IdleTimeout; idle > 0 {
+		if err := c.SetReadDeadline(time.Now().Add(idle)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.lastActive.Store(c.s.now())
+	}
+	return n, err
+}
+
+func (s *Server) admit(c net.Conn) {
+	ic := &inConn{Conn: c, s: s}
+	ic.lastActive.Store(s.now())
+	s.connsMu.Lock()
+	if s.connsClosed {
+		s.connsMu.Unlock()
+		_ = c.Close()
+		return
+	}
+	if len(s.conns) >= s.cfg.MaxConns {
+		s.evictLocked()
+	}
+	s.conns[ic] = struct{}{}
+	s.handlers.Add(1)
+	s.connsMu.Unlock()
+	go s.serveConn(ic)
+}
+
+// evictLocked closes the connection idle longest, preferring ones that
+// never sent a message, so a flood of idle connections cannot lock out
+// real senders. Called with connsMu held.
+func (s *Server) evictLocked() {
+	var victim *inConn
+	for c := range s.conns {
+		if victim == nil {
+			victim = c
+			continue
+		}
+		cs, vs := c.sentAny.Load(), victim.sentAny.Load()
+		if cs != vs {
+			if !cs {
+				victim = c
+			}
+			continue
+		}
+		if c.lastActive.Load() < victim.lastActive.Load() {
+			victim = c
+		}
+	}
+	delete(s.conns, victim)
+	victim.evicted.Store(true)
+	_ = victim.Close()
+	s.evicted++
+	if now := time.Now(); now.Sub(s.lastEvictionLog) >= 10*time.Second {
+		s.log.Warn().Int("limit", s.cfg.MaxConns).Int("closed", s.evicted).
+			Msg("sender connection limit reached: closing the connections idle longest")
+		s.lastEvictionLog = now
+		s.evicted = 0
+	}
+}
+
+func (s *Server) closeConns() {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	s.connsClosed = true
+	for c := range s.conns {
+		_ = c.Close()
+	}
+}
+
+func (s *Server) forget(c *inConn) {
+	s.connsMu.Lock()
+	delete(s.conns, c)
+	s.connsMu.Unlock()
+	_ = c.Close()
+}
+
+// draw is the fate of one copy, decided when its message is accepted.
+type draw struct {
+	drop     bool
+	delay    time.Duration
+	dup      bool
+	dupDelay time.Duration
+}
+
+func (s *Server) serveConn(c *inConn) {
+	defer s.handlers.Done()
+	defer s.forget(c)
+	from := c.RemoteAddr().String()
+	r := wire.NewReader(c, s.cfg.MaxMessage)
+	draws := make([]draw, len(s.dests))
+	for {
+		msg, err := r.Next()
+		if err != nil {
+			var tooLarge *wire.TooLargeError
+			switch {
+			case errors.As(err, &tooLarge):
+				s.reject(from, tooLarge.Dropped)
+				continue
+			case errors.Is(err, io.EOF):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				s.log.Info().Str("from", from).Stringer("idle", s.cfg.IdleTimeout).
+					Msg("closing idle sender connection")
+			case c.evicted.Load(), errors.Is(err, net.ErrClosed):
+				// closed by us: connection cap or shutdown
+			default:
+				s.log.Warn().Str("from", from).Err(err).Msg("sender connection failed")
+			}
+			return
+		}
+		if len(msg) == 0 {
+			s.msgLog.Debug().Str("from", from).Msg("empty message ignored")
+			continue
+		}
+		c.sentAny.Store(true)
+		s.dispatch(msg, from, draws)
+	}
+}
+
+func (s *Server) reject(from string, size int64) {
+	s.rejected.Add(1)
+	s.log.Error().Str("from", from).Int64("bytes", size).Int("limit", s.cfg.MaxMessage).
+		Msg("message over the size limit dropped")
+}
+
+// dispatch queues one accepted message's copies. draws is scratch space
+// of one entry per destination.
+func (s *Server) dispatch(content []byte, from string, draws []draw) {
+	frame := wire.AppendFrame(make([]byte, 0, len(content)+len(eomBytes)), content)
+	maxSleep := time.Duration(s.maxSleep.Load())
+	dropP, dupP := s.Drop(), s.Dup()
+	var id uint64
+	if maxSleep == 0 && dropP == 0 && dupP == 0 {
+		id = s.accepted.Add(1)
+		clear(draws)
+	} else {
+		// One generator, drawn in acceptance order, so a seed replays.
+		s.rngMu.Lock()
+		id = s.accepted.Add(1)
+		for i := range draws {
+			d := &draws[i]
+			*d = draw{}
+			if dropP > 0 && s.rng.Float64() < dropP {
+				d.drop = true
+				continue
+			}
+			d.delay = s.randomDelay(maxSleep)
+			if dupP > 0 && s.rng.Float64() < dupP {
+				d.dup = true
+				d.dupDelay = s.randomDelay(maxSleep)
+			}
+		}
+		s.rngMu.Unlock()
+	}
+	m := &message{id: id, frame: frame}
+	if e := s.msgLog.Info(); e != nil {
+		e.Uint64("id", id).Str("from", from).Int("bytes", len(content)).
+			Bytes("msg", preview(content)).Msg("accepted")
+	}
+	now := s.now()
+	for i, d := range s.dests {
+		dr := draws[i]
+		if dr.drop {
+			s.dropped.Add(1)
+			if e := s.msgLog.Info(); e != nil {
+				e.Uint64("id", id).Str("to", d.addr).Msg("copy dropped (fault injection)")
+			}
+			continue
+		}
+		d.enqueue(copyItem{msg: m, due: now + int64(dr.delay), delay: dr.delay})
+		if dr.dup {
+			s.duplicated.Add(1)
+			d.enqueue(copyItem{msg: m, due: now + int64(dr.dupDelay), delay: dr.dupDelay})
+		}
+	}
+}
+
+// randomDelay draws uniformly from [0, maxSleep]; rngMu must be held.
+func (s *Server) randomDelay(maxSleep time.Duration) time.Duration {
+	if maxSleep <= 0 {
+		return 0
+	}
+	if maxSleep == math.MaxInt64 {
+		return time.Duration(s.rng.Int64())
+	}
+	return time.Duration(s.rng.Int64N(int64(maxSleep) + 1))
+}
+
+// preview shortens a message for a log line.
+func preview(b []byte) []byte {
+	const limit = 120
+	if len(b) <= limit {
+		return b
+	}
+	out := make([]byte, 0, limit+3)
+	return append(append(out, b[:limit]...), "..."...)
+}
