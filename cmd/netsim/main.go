@@ -35,7 +35,7 @@ const (
 // run is main without the process: it returns the exit code. Commands are
 // read from stdin (nil: none); replies go to stdout, logs to stderr.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, code, ok := parseFlags(args, stdout, stderr)
+	cfg, withWindow, code, ok := parseFlags(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -62,7 +62,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}()
 	}
-	if err := srv.Run(ctx); err != nil {
+	if withWindow {
+		err = runWindow(ctx, srv)
+	} else {
+		err = srv.Run(ctx)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "netsim: %v\n", err)
 		return exitFailure
 	}
@@ -110,9 +115,10 @@ func (f destsFlag) Set(s string) error {
 
 // parseFlags turns the command line into a checked Config. On failure it
 // has printed one line (or the usage for -h) and returns the exit code.
-func parseFlags(args []string, stdout, stderr io.Writer) (netsim.Config, int, bool) {
-	cfg := netsim.Config{MaxSleep: netsim.DefaultMaxSleep}
+func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, withWindow bool, code int, ok bool) {
+	cfg = netsim.Config{MaxSleep: netsim.DefaultMaxSleep}
 	fs := flag.NewFlagSet("netsim", flag.ContinueOnError)
+	fs.BoolVar(&withWindow, "gui", false, "open the Network window (maxSleepTime slider, fault injection, counters)")
 	fs.StringVar(&cfg.Listen, "listen", netsim.DefaultHost, "`host` to listen on (0.0.0.0 for every interface)")
 	fs.IntVar(&cfg.Port, "port", netsim.DefaultPort, "`port` senders connect to")
 	fs.IntVar(&cfg.N, "n", netsim.DefaultN, "number of destinations: ports port+1 … port+n")
@@ -137,13 +143,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (netsim.Config, int, bo
 		fmt.Fprintln(stdout, "usage: netsim [flags]   (commands on stdin: type help)")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-		return cfg, exitOK, false
+		return cfg, false, exitOK, false
 	case err != nil:
 		fmt.Fprintf(stderr, "netsim: %v (netsim -h lists the flags)\n", err)
-		return cfg, exitUsage, false
+		return cfg, false, exitUsage, false
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "netsim: unexpected argument %q (netsim -h lists the flags)\n", fs.Arg(0))
-		return cfg, exitUsage, false
+		return cfg, false, exitUsage, false
 	}
 	// In Config a zero means "the default"; on the command line it is
 	// more likely a mistake, so say so.
@@ -162,18 +168,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (netsim.Config, int, bo
 	}
 	if cfg.Port == 0 && len(cfg.Dests) == 0 {
 		fmt.Fprintln(stderr, "netsim: -port 0 needs -dests: destinations are numbered from the port (netsim -h lists the flags)")
-		return cfg, exitUsage, false
+		return cfg, false, exitUsage, false
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "netsim: %v (netsim -h lists the flags)\n", err)
-		return cfg, exitUsage, false
+		return cfg, false, exitUsage, false
 	}
-	return cfg, exitOK, true
+	return cfg, withWindow, exitOK, true
 }
 
-func usageError(stderr io.Writer, format string, args ...any) (netsim.Config, int, bool) {
+func usageError(stderr io.Writer, format string, args ...any) (netsim.Config, bool, int, bool) {
 	fmt.Fprintf(stderr, "netsim: "+format+" (netsim -h lists the flags)\n", args...)
-	return netsim.Config{}, exitUsage, false
+	return netsim.Config{}, false, exitUsage, false
 }
 
 // newLogger writes readable lines to a terminal and JSON lines otherwise.

@@ -1,0 +1,47 @@
+//go:build !nogui
+
+package main
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"totalorder/gui"
+	"totalorder/netsim"
+)
+
+// networkView adapts the server to what the Network window shows.
+type networkView struct{ *netsim.Server }
+
+func (v networkView) Stats() gui.NetworkStats {
+	s := v.Server.Stats()
+	return gui.NetworkStats{Accepted: s.Accepted, Delivered: s.Delivered, InFlight: s.InFlight,
+		Failed: s.Failed, Dropped: s.Dropped, Duplicated: s.Duplicated}
+}
+
+// runWindow serves while the Network window is open; closing it (or a
+// signal) stops the server, which delivers or reports what is in flight.
+func runWindow(ctx context.Context, srv *netsim.Server) error {
+	gui.FixLocale()
+	a := app.NewWithID("lab.totalorder.network")
+	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	appDone := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done(): // a signal: close the window the usual way
+			fyne.Do(a.Quit)
+		case <-appDone:
+		}
+	}()
+	w.Window().ShowAndRun()
+	close(appDone)
+	cancel()
+	return <-done
+}
