@@ -1,0 +1,12 @@
+// Package gui holds the lab's Fyne windows: one per middleware
+// (NewMiddlewareWindow) and one for the network program (NewNetworkWindow).
+// It is a view: no protocol logic lives here.
+//
+// Widgets are only touched on Fyne's UI thread; events from a middleware
+// are buffered under a mutex and drawn at most 25 times a second through
+// fyne.Do, so a busy middleware never freezes its window.
+//
+// The package does not import fyne.io/fyne/v2/app (the mains do), so its
+// tests run with Fyne's test driver, without a display or cgo. Mains should
+// call FixLocale before creating the app.
+package gui

@@ -1,0 +1,99 @@
+package gui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"totalorder/middleware"
+)
+
+// statusLines renders a Status as the window's two status lines: who is
+// who and what is connected, then the counters.
+func statusLines(s middleware.Status) (membership, counters string) {
+	var b strings.Builder
+	b.WriteString(s.Protocol)
+	if s.Protocol == "sequencer" || s.Sequencer != 0 {
+		switch {
+		case s.Sequencer == 0:
+			b.WriteString(" · sequencer unknown")
+		case s.Sequencer == s.ID:
+			fmt.Fprintf(&b, " · sequencer %d (this one)", s.Sequencer)
+		default:
+			fmt.Fprintf(&b, " · sequencer %d", s.Sequencer)
+		}
+	}
+	b.WriteString(" · alive")
+	if len(s.Alive) == 0 {
+		b.WriteString(" none known")
+	}
+	for _, id := range s.Alive {
+		b.WriteByte(' ')
+		b.WriteString(strconv.Itoa(id))
+	}
+	fmt.Fprintf(&b, " · peers %d/%d", s.PeersUp, s.Peers)
+	if s.NetworkUp {
+		b.WriteString(" · network up")
+	} else {
+		b.WriteString(" · network DOWN")
+	}
+	if s.NetQueued > 0 {
+		fmt.Fprintf(&b, " (%d queued)", s.NetQueued)
+	}
+	membership = b.String()
+
+	counters = fmt.Sprintf("sent %d · received %d · ready %d · pending %d · last latency %s",
+		s.Sent, s.Received, s.Ready, s.Pending, formatLatency(s.LastLatency))
+	return membership, counters
+}
+
+// formatLatency keeps three significant figures or so: "850µs", "12.3ms",
+// "1.25s".
+func formatLatency(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < 100*time.Millisecond:
+		return d.Round(100 * time.Microsecond).String()
+	case d < 10*time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// formatMaxSleep writes a duration in a form the network window's entry
+// accepts back: "2s", "1500ms", or exactly (time.Duration.String) when
+// finer than a millisecond.
+func formatMaxSleep(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	if d%time.Millisecond == 0 {
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	return d.String()
+}
+
+// formatCount groups digits by thousands ("1,234,567") so that counters
+// that change several times a second stay readable.
+func formatCount(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead > 0 {
+		b.WriteString(s[:lead])
+	}
+	for i := lead; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}

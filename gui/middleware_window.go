@@ -1,0 +1,539 @@
+package gui
+
+import (
+	"fmt"
+	"image/color"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"totalorder/assets"
+	"totalorder/middleware"
+)
+
+// Middleware is what a middleware window shows and drives.
+type Middleware interface {
+	// Send multicasts count messages; it must not block.
+	Send(count int)
+	Status() middleware.Status
+	// Subscribe calls fn with every batch of list changes, on the
+	// middleware's goroutine; fn does not block. cancel stops the calls.
+	Subscribe(fn func(batch []middleware.Event)) (cancel func())
+}
+
+const (
+	// refreshInterval bounds list refreshes to 25 a second however fast
+	// events come: a refresh costs the visible rows, not the events.
+	refreshInterval = 40 * time.Millisecond
+	// statusInterval is how often the status line asks for Status().
+	statusInterval = 250 * time.Millisecond
+)
+
+// autoSendRates are the rates offered for auto-send, in messages a second.
+var autoSendRates = []string{"1", "5", "10", "50", "100", "500", "1000"}
+
+const defaultAutoSendRate = "10"
+
+// List columns, in the order they appear.
+const (
+	colSent = iota
+	colReceived
+	colReady
+	numCols
+)
+
+// MiddlewareWindow is the window "Middleware I": Send buttons, auto-send,
+// the Sent, Received and Ready lists and a status line. Create it with
+// NewMiddlewareWindow; it runs until its window closes or Close is called.
+type MiddlewareWindow struct {
+	m   Middleware
+	win fyne.Window
+
+	cols          [numCols]*column
+	sendButton    *widget.Button
+	send10Button  *widget.Button
+	autoSendCheck *widget.Check
+	rateSelect    *widget.Select
+	selectionInfo *widget.Label
+	membership    *widget.Label
+	counters      *widget.Label
+
+	// Shared with the middleware's goroutine (events) and the refresh loop.
+	events        eventBuffer
+	wake          chan struct{} // capacity 1: "events are waiting"
+	flushQueued   atomic.Bool   // a flush is queued with fyne.Do and has not started
+	statusQueued  atomic.Bool   // likewise for the status line
+	taken         []middleware.Event
+	stopLoop      chan struct{}
+	loopDone      sync.WaitGroup
+	cancelEvents  func()
+	closeOnce     sync.Once
+	onClosed      func()
+	autoSendMu    sync.Mutex // guards autoSend and closed: Close may come from any goroutine
+	autoSend      *autoSender
+	closed        bool // no auto-sender may start any more
+	autoSendEvery func(rate int) (interval time.Duration, batch int)
+
+	// UI thread only.
+	selected        string       // message selected in the lists, "" if none
+	selectedRows    [numCols]int // its row in each list, -1 where absent
+	syncingSelected bool         // set while selecting in the other lists
+}
+
+// column is one of the three lists with its header.
+type column struct {
+	title   string
+	model   listModel
+	list    *widget.List
+	header  *widget.Label
+	caption *widget.Label
+	rowH    float32 // height of a row without separator
+}
+
+// NewMiddlewareWindow creates the window "Middleware <id>" over m and starts
+// following its events; it does not show the window.
+func NewMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
+	w := newMiddlewareWindow(a, m, id)
+	w.start(refreshInterval, statusInterval)
+	return w
+}
+
+// newMiddlewareWindow builds the window and subscribes, without starting
+// the refresh loop: tests drive flush and showStatus themselves, on their
+// own goroutine, which the Fyne test driver treats as the UI thread.
+func newMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
+	w := &MiddlewareWindow{
+		m:             m,
+		win:           a.NewWindow(fmt.Sprintf("Middleware %d", id)),
+		wake:          make(chan struct{}, 1),
+		stopLoop:      make(chan struct{}),
+		autoSendEvery: autoSendSchedule,
+	}
+	w.build()
+	w.win.SetIcon(assets.Icon)
+	w.win.Resize(fyne.NewSize(640, 480))
+	w.win.SetOnClosed(func() {
+		w.Close()
+		if w.onClosed != nil {
+			w.onClosed()
+		}
+	})
+	w.cancelEvents = m.Subscribe(w.onEvents)
+	return w
+}
+
+// Window is the Fyne window, for Show, ShowAndRun and the like.
+func (w *MiddlewareWindow) Window() fyne.Window { return w.win }
+
+// SetOnClosed sets fn to run after the window closed and stopped its
+// goroutines. Use it instead of Window().SetOnClosed, which would replace
+// the window's own clean-up.
+func (w *MiddlewareWindow) SetOnClosed(fn func()) { w.onClosed = fn }
+
+// Close stops auto-send, the refresh loop and the subscription, and waits
+// for them; it runs by itself when the window closes. It does not close
+// the Fyne window. Calling it again does nothing.
+func (w *MiddlewareWindow) Close() {
+	w.closeOnce.Do(func() {
+		if w.cancelEvents != nil {
+			w.cancelEvents()
+		}
+		w.events.close()
+		close(w.stopLoop)
+		w.loopDone.Wait()
+		w.setAutoSend(0)
+		w.autoSendMu.Lock()
+		w.closed = true
+		w.autoSendMu.Unlock()
+	})
+}
+
+func (w *MiddlewareWindow) build() {
+	w.sendButton = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() { w.m.Send(1) })
+	w.sendButton.Importance = widget.HighImportance
+	w.send10Button = widget.NewButton("Send 10", func() { w.m.Send(10) })
+
+	w.rateSelect = widget.NewSelect(autoSendRates, func(string) {
+		if w.autoSendCheck != nil && w.autoSendCheck.Checked {
+			w.setAutoSend(w.rate())
+		}
+	})
+	w.rateSelect.PlaceHolder = "rate" // the default "(Select one)" makes it wide
+	w.rateSelect.SetSelected(defaultAutoSendRate)
+	w.autoSendCheck = widget.NewCheck("Auto-send", func(on bool) {
+		if on {
+			w.setAutoSend(w.rate())
+		} else {
+			w.setAutoSend(0)
+		}
+	})
+	toolbar := container.NewHBox(
+		w.sendButton, w.send10Button, widget.NewSeparator(),
+		w.autoSendCheck, w.rateSelect, widget.NewLabel("msg/s"),
+	)
+
+	captions := [numCols]string{
+		colSent:     "in the order sent",
+		colReceived: "in arrival order: differs per window",
+		colReady:    "agreed order: same in every window",
+	}
+	titles := [numCols]string{colSent: "Sent", colReceived: "Received", colReady: "Ready"}
+	var panes [numCols]fyne.CanvasObject
+	for i := range w.cols {
+		c := w.newColumn(i, titles[i], captions[i])
+		w.cols[i] = c
+		top := container.NewThemeOverride(container.NewVBox(c.header, c.caption), compactTheme{})
+		panes[i] = container.NewBorder(top, nil, nil, nil, c.list)
+	}
+	// Splits rather than a grid: a student can widen the list being
+	// studied. Ready starts wider, for its sequence numbers.
+	right := container.NewHSplit(panes[colReceived], panes[colReady])
+	right.Offset = 0.45
+	lists := container.NewHSplit(panes[colSent], right)
+	lists.Offset = 0.3
+
+	w.selectionInfo = newInfoLabel("Select a message in any list to find it in the others.")
+	w.membership = newInfoLabel("")
+	w.counters = newInfoLabel("")
+	bottom := container.NewVBox(
+		widget.NewSeparator(),
+		container.NewThemeOverride(container.NewVBox(w.selectionInfo, w.membership, w.counters), compactTheme{}),
+	)
+
+	w.win.SetContent(container.NewBorder(toolbar, bottom, nil, nil, lists))
+}
+
+// compactTheme is the app's theme with less padding, for the status lines:
+// three Labels at the default padding would take a fifth of the window.
+type compactTheme struct{}
+
+// app is the app's theme; theme.Current() would return this override
+// while it renders, and recurse.
+func (compactTheme) app() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
+
+func (t compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return t.app().Color(n, v)
+}
+func (t compactTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.app().Font(s) }
+func (t compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.app().Icon(n) }
+func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	switch n {
+	case theme.SizeNameInnerPadding:
+		return 2
+	case theme.SizeNamePadding:
+		return 2
+	}
+	return t.app().Size(n)
+}
+
+func newInfoLabel(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Truncation = fyne.TextTruncateEllipsis
+	l.SizeName = theme.SizeNameCaptionText
+	return l
+}
+
+func (w *MiddlewareWindow) newColumn(i int, title, caption string) *column {
+	c := &column{title: title}
+	c.header = widget.NewLabelWithStyle(title+" (0)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.caption = newInfoLabel(caption)
+	c.caption.TextStyle.Italic = true
+	withSeq := i == colReady
+	c.rowH = newRow(withSeq).MinSize().Height
+
+	c.list = widget.NewList(
+		c.model.len,
+		func() fyne.CanvasObject { return newRow(withSeq) },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			setRow(o.(*fyne.Container), c.model.entries[id], withSeq)
+		},
+	)
+	c.list.OnSelected = func(id widget.ListItemID) { w.selectInOthers(i, id) }
+	return c
+}
+
+// onEvents is the subscription callback. It runs on the middleware's
+// goroutine, so it only buffers and, when the buffer was empty, pokes the
+// refresh loop; it never blocks and never touches a widget.
+func (w *MiddlewareWindow) onEvents(batch []middleware.Event) {
+	if w.events.add(batch) {
+		select {
+		case w.wake <- struct{}{}:
+		default: // a wake is already pending
+		}
+	}
+}
+
+// start runs the refresh loop: it turns wakes into at most one flush per
+// interval and asks for the status every statusEvery, both via fyne.Do.
+func (w *MiddlewareWindow) start(interval, statusEvery time.Duration) {
+	w.loopDone.Add(1)
+	go func() {
+		defer w.loopDone.Done()
+		statusTick := time.NewTicker(statusEvery)
+		defer statusTick.Stop()
+		throttle := time.NewTimer(interval)
+		defer throttle.Stop()
+		var throttleC <-chan time.Time // non-nil while a flush was done less than interval ago
+		wokenMeanwhile := false
+		w.queueStatus()
+		for {
+			select {
+			case <-w.stopLoop:
+				return
+			case <-w.wake:
+				if throttleC != nil {
+					wokenMeanwhile = true
+					continue
+				}
+				w.queueFlush()
+				throttle.Reset(interval)
+				throttleC = throttle.C
+			case <-throttleC:
+				throttleC = nil
+				if wokenMeanwhile {
+					wokenMeanwhile = false
+					w.queueFlush()
+					throttle.Reset(interval)
+					throttleC = throttle.C
+				}
+			case <-statusTick.C:
+				w.queueStatus()
+			}
+		}
+	}()
+}
+
+// queueFlush asks the UI thread for a flush unless one is already queued,
+// so a busy UI thread never accumulates a backlog of refreshes.
+func (w *MiddlewareWindow) queueFlush() {
+	if w.flushQueued.CompareAndSwap(false, true) {
+		fyne.Do(func() {
+			w.flushQueued.Store(false) // events added from now on get another flush
+			w.flush()
+		})
+	}
+}
+
+// queueStatus reads Status on the loop's goroutine, so the UI thread never
+// waits on the middleware, and hands the text to the UI thread.
+func (w *MiddlewareWindow) queueStatus() {
+	if !w.statusQueued.CompareAndSwap(false, true) {
+		return
+	}
+	s := w.m.Status()
+	fyne.Do(func() {
+		w.statusQueued.Store(false)
+		w.showStatus(s)
+	})
+}
+
+// showStatus updates the status lines. UI thread.
+func (w *MiddlewareWindow) showStatus(s middleware.Status) {
+	membership, counters := statusLines(s)
+	w.membership.SetText(membership)
+	w.counters.SetText(counters)
+}
+
+// flush moves the buffered events into the lists and refreshes what
+// changed. Its cost is the number of new events plus the visible rows,
+// whatever the lists' lengths. UI thread.
+func (w *MiddlewareWindow) flush() {
+	w.taken = w.events.take(w.taken)
+	if len(w.taken) == 0 {
+		return
+	}
+	var follow, grew [numCols]bool
+	for i, c := range w.cols {
+		follow[i] = c.showsLastRow()
+	}
+	for _, ev := range w.taken {
+		i, ok := columnOf(ev.Kind)
+		if !ok {
+			continue
+		}
+		w.cols[i].model.add(listEntry{msg: ev.Msg, seq: ev.Seq})
+		grew[i] = true
+	}
+	for i, c := range w.cols {
+		if !grew[i] {
+			continue
+		}
+		c.header.SetText(c.title + " (" + formatCount(uint64(c.model.len())) + ")")
+		if follow[i] {
+			c.list.ScrollTo(c.model.len() - 1) // refreshes too
+		} else {
+			c.list.Refresh()
+		}
+	}
+	if w.selected != "" {
+		w.selectArrivals(grew)
+	}
+}
+
+func columnOf(k middleware.EventKind) (int, bool) {
+	switch k {
+	case middleware.EventSent:
+		return colSent, true
+	case middleware.EventReceived:
+		return colReceived, true
+	case middleware.EventReady:
+		return colReady, true
+	}
+	return 0, false
+}
+
+// showsLastRow reports whether the list is scrolled to its end (within a
+// row), in which case new rows scroll into view; a user who scrolled up to
+// read is left alone. widget.List has no scroll callback, so this is
+// computed from the offset and the fixed row height.
+func (c *column) showsLastRow() bool {
+	n := c.model.len()
+	viewH := c.list.Size().Height
+	if n == 0 || viewH <= 0 {
+		return true
+	}
+	pitch := c.rowH + c.list.Theme().Size(theme.SizeNamePadding) // row plus separator
+	contentH := pitch * float32(n)
+	return c.list.GetScrollOffset()+viewH >= contentH-pitch
+}
+
+// selectInOthers follows a selection in column from to the other lists.
+func (w *MiddlewareWindow) selectInOthers(from int, row widget.ListItemID) {
+	if w.syncingSelected || row < 0 || row >= w.cols[from].model.len() {
+		return
+	}
+	w.selected = w.cols[from].model.entries[row].msg
+	w.syncingSelected = true
+	defer func() { w.syncingSelected = false }()
+	for i, c := range w.cols {
+		r, ok := c.model.find(w.selected)
+		if !ok {
+			r = -1
+		}
+		w.selectedRows[i] = r
+		switch {
+		case i == from:
+		case ok:
+			c.list.Select(r) // scrolls to it unless already selected
+			c.list.ScrollTo(r)
+		default:
+			c.list.UnselectAll()
+		}
+	}
+	w.describeSelection()
+}
+
+// selectArrivals selects the selected message in the lists it has just
+// reached, so a student can watch it go from Received to Ready. Lists that
+// already show it are left where the user scrolled them. UI thread.
+func (w *MiddlewareWindow) selectArrivals(grew [numCols]bool) {
+	w.syncingSelected = true
+	defer func() { w.syncingSelected = false }()
+	arrived := false
+	for i, c := range w.cols {
+		if !grew[i] || w.selectedRows[i] >= 0 {
+			continue
+		}
+		if r, ok := c.model.find(w.selected); ok {
+			w.selectedRows[i] = r
+			c.list.Select(r)
+			arrived = true
+		}
+	}
+	if arrived {
+		w.describeSelection()
+	}
+}
+
+// describeSelection says where the selected message is in each list,
+// 1-based, which is the point of the lab: Received and Ready differ.
+func (w *MiddlewareWindow) describeSelection() {
+	where := func(row int) string {
+		if row < 0 {
+			return "–"
+		}
+		return "row " + strconv.Itoa(row+1)
+	}
+	readyAt := "not yet"
+	if r := w.selectedRows[colReady]; r >= 0 {
+		readyAt = "#" + strconv.FormatUint(w.cols[colReady].model.entries[r].seq, 10)
+	}
+	w.selectionInfo.SetText(fmt.Sprintf("%s: sent %s · received %s · ready %s",
+		w.selected, where(w.selectedRows[colSent]), where(w.selectedRows[colReceived]), readyAt))
+}
+
+// rate is the auto-send rate chosen in the select, in messages a second.
+func (w *MiddlewareWindow) rate() int {
+	r, err := strconv.Atoi(w.rateSelect.Selected)
+	if err != nil || r <= 0 {
+		r, _ = strconv.Atoi(defaultAutoSendRate)
+	}
+	return r
+}
+
+// setAutoSend replaces the running auto-sender, if any, by one sending rate
+// messages a second, or by none if rate is 0. When it returns, the old
+// sender has stopped calling Send.
+func (w *MiddlewareWindow) setAutoSend(rate int) {
+	w.autoSendMu.Lock()
+	defer w.autoSendMu.Unlock()
+	if w.autoSend != nil {
+		w.autoSend.stop()
+		w.autoSend = nil
+	}
+	if rate > 0 && !w.closed {
+		interval, batch := w.autoSendEvery(rate)
+		w.autoSend = startAutoSender(w.m, interval, batch)
+	}
+}
+
+// autoSendSchedule turns a rate into a tick interval and a batch size,
+// ticking at most every 10 ms: high rates send a few messages per tick
+// instead of waking a goroutine thousands of times a second.
+func autoSendSchedule(rate int) (interval time.Duration, batch int) {
+	const minInterval = 10 * time.Millisecond
+	batch = 1
+	if perTick := rate * int(minInterval) / int(time.Second); perTick > 1 {
+		batch = perTick
+	}
+	return time.Second * time.Duration(batch) / time.Duration(rate), batch
+}
+
+// autoSender calls Send(batch) every interval on its own goroutine until
+// stopped.
+type autoSender struct {
+	quit chan struct{}
+	done chan struct{}
+}
+
+func startAutoSender(m Middleware, interval time.Duration, batch int) *autoSender {
+	s := &autoSender{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.quit:
+				return
+			case <-tick.C:
+				m.Send(batch)
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends the goroutine and waits for it (Send does not block, so this
+// is short).
+func (s *autoSender) stop() {
+	close(s.quit)
+	<-s.done
+}
