@@ -61,6 +61,7 @@ type isis struct {
 	entries   map[MsgID]*isisEntry
 	early     map[MsgID]Prio // final priorities that came before the content
 	rounds    map[MsgID]*proposalRound
+	pushQueue []MsgID        // open rounds, oldest push first
 	done      map[MsgID]bool // delivered or dropped
 	delivered uint64
 	lagMax    time.Duration // longest wait for a proposal seen so far
@@ -80,6 +81,7 @@ func (s *isis) pending() int { return len(s.queue) }
 
 func (s *isis) sent(id MsgID) {
 	s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
+	s.pushQueue = append(s.pushQueue, id)
 }
 
 func (s *isis) contentArrived(id MsgID) {
@@ -196,6 +198,10 @@ func (s *isis) peerDown(p int) {
 	s.deliverReady()
 }
 
+// maxPushesPerTick bounds how much content one tick pushes, so that a
+// slow round under heavy load does not turn into a storm.
+const maxPushesPerTick = 64
+
 // tick pushes the content of a message to members that have not proposed
 // for a while: the network lost their copy (or they started after it was
 // sent), and without it they would never propose.
@@ -204,16 +210,19 @@ func (s *isis) tick() {
 	if wait < s.c.cfg.FetchAfter {
 		wait = s.c.cfg.FetchAfter
 	}
-	var due []MsgID
-	for id, r := range s.rounds {
-		if s.c.now.Sub(r.lastPush) >= wait {
-			due = append(due, id)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool { return due[i].Num < due[j].Num })
-	for _, id := range due {
+	for pushed := 0; len(s.pushQueue) > 0 && pushed < maxPushesPerTick; {
+		id := s.pushQueue[0]
 		r := s.rounds[id]
+		if r == nil {
+			s.pushQueue = s.pushQueue[1:] // announced meanwhile
+			continue
+		}
+		if s.c.now.Sub(r.lastPush) < wait {
+			break
+		}
+		s.pushQueue = append(s.pushQueue[1:], id)
 		r.lastPush = s.c.now
+		pushed++
 		for _, p := range s.c.aliveIDs() {
 			if r.got[p] {
 				continue

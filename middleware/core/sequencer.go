@@ -69,6 +69,7 @@ type sequencer struct {
 	nextDeliver uint64
 	before      map[int][]Range // ids ordered before this middleware joined
 	unordered   map[MsgID]*askState
+	askQueue    []MsgID // unordered ids, roughly by when they are next due
 	lastFetch   map[uint64]time.Time
 	fetchTries  map[uint64]int
 	lagMax      time.Duration // longest wait for content after its order
@@ -122,10 +123,24 @@ func (s *sequencer) pending() int {
 }
 
 func (s *sequencer) sent(id MsgID) {
-	now := s.c.now
-	s.unordered[id] = &askState{since: now, lastAsked: now}
+	s.hold(id, true)
 	s.ask(id)
 }
+
+// hold records an id this middleware has without an order; asked says
+// whether the sequencer was just asked.
+func (s *sequencer) hold(id MsgID, asked bool) {
+	a := &askState{since: s.c.now}
+	if asked {
+		a.lastAsked = s.c.now
+	}
+	s.unordered[id] = a
+	s.askQueue = append(s.askQueue, id)
+}
+
+// maxAsksPerScan bounds re-asking, so that an overloaded sequencer is not
+// buried under repeated requests.
+const maxAsksPerScan = 512
 
 func (s *sequencer) ask(id MsgID) {
 	switch {
@@ -157,7 +172,7 @@ func (s *sequencer) contentArrived(id MsgID, fetched bool) {
 		return
 	}
 	if _, ok := s.unordered[id]; !ok {
-		s.unordered[id] = &askState{since: s.c.now}
+		s.hold(id, false)
 	}
 }
 
@@ -397,7 +412,7 @@ func (s *sequencer) newEpoch(m Msg) {
 			delete(s.idSeq, id)
 			delete(s.orderAt, q)
 			if s.c.content[id] || s.c.own[id] {
-				s.unordered[id] = &askState{since: s.c.now, lastAsked: s.c.now}
+				s.hold(id, true)
 			}
 		}
 	}
@@ -751,25 +766,26 @@ func (s *sequencer) tick() {
 	if !s.joined {
 		return
 	}
-	if !now.Before(s.nextAskScan) && len(s.unordered) > 0 {
+	if !now.Before(s.nextAskScan) {
 		s.nextAskScan = now.Add(c.cfg.AskAfter / 2)
-		var due []MsgID
-		for id, a := range s.unordered {
-			if now.Sub(a.since) >= c.cfg.AskAfter && now.Sub(a.lastAsked) >= 2*c.cfg.AskAfter {
-				due = append(due, id)
+		for asked := 0; len(s.askQueue) > 0 && asked < maxAsksPerScan; {
+			id := s.askQueue[0]
+			a, ok := s.unordered[id]
+			if !ok {
+				s.askQueue = s.askQueue[1:] // ordered meanwhile
+				continue
 			}
-		}
-		if len(due) > 1 {
-			sort.Slice(due, func(i, j int) bool {
-				if due[i].Sender != due[j].Sender {
-					return due[i].Sender < due[j].Sender
-				}
-				return due[i].Num < due[j].Num
-			})
-		}
-		for _, id := range due {
-			s.unordered[id].lastAsked = now
+			due := a.since.Add(c.cfg.AskAfter)
+			if again := a.lastAsked.Add(2 * c.cfg.AskAfter); again.After(due) {
+				due = again
+			}
+			if due.After(now) {
+				break
+			}
+			s.askQueue = append(s.askQueue[1:], id)
+			a.lastAsked = now
 			s.ask(id)
+			asked++
 		}
 	}
 	if s.role == roleFollower && s.leader != 0 {
