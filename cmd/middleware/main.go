@@ -1,0 +1,226 @@
+// Command middleware runs one middleware of the total-order lab: a window
+// "Middleware I" by default, or a headless process driven by stdin commands.
+//
+//	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
+//	           [-headless] [-events FILE] [-reuse] [-host 127.0.0.1]
+//	           [-net-host 127.0.0.1] [-data-port P] [-control-port P]
+//	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-quiet]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"totalorder/middleware"
+	"totalorder/middleware/core"
+)
+
+// options are the parsed command line.
+type options struct {
+	headless bool
+	quiet    bool
+	cfg      middleware.Config
+}
+
+func main() {
+	opt, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "middleware: %v (see -help)\n", err)
+		os.Exit(2)
+	}
+	log := newLogger(opt.quiet)
+	opt.cfg.Logger = log
+	if !opt.headless && opt.cfg.EventsPath == "" {
+		opt.cfg.EventsPath = fmt.Sprintf("logs/middleware-%d.jsonl", opt.cfg.ID)
+	}
+	node, err := middleware.New(opt.cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "middleware %d: %v\n", opt.cfg.ID, err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if opt.headless {
+		err = runHeadless(ctx, node, os.Stdin, os.Stdout, log)
+	} else {
+		err = runWindow(ctx, node, opt.cfg.ID)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "middleware %d: %v\n", opt.cfg.ID, err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	var (
+		opt      options
+		netHost  string
+		netPort  int
+		protocol string
+		peers    string
+		suspect  time.Duration
+		fs       = flag.NewFlagSet("middleware", flag.ContinueOnError)
+		cfg      = &opt.cfg
+	)
+	fs.SetOutput(io.Discard) // errors are reported on one line by main
+	fs.IntVar(&cfg.ID, "id", 0, "this middleware's id, 1..n (required)")
+	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
+	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")
+	fs.StringVar(&netHost, "net-host", middleware.DefaultHost, "the network program's host")
+	fs.StringVar(&protocol, "protocol", string(core.Sequencer), "ordering protocol: sequencer or isis")
+	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, quit) on stdin")
+	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
+	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
+	fs.StringVar(&cfg.Host, "host", middleware.DefaultHost, "host to listen on for data and control")
+	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")
+	fs.IntVar(&cfg.ControlPort, "control-port", 0, "control port (default 9081+id)")
+	fs.StringVar(&peers, "peers", "", "control addresses of peers, `\"1=host:port,2=host:port\"` (default 127.0.0.1:9081+j)")
+	fs.DurationVar(&suspect, "suspect-after", time.Second, "how long a silent peer stays in the view")
+	fs.BoolVar(&opt.quiet, "quiet", false, "log warnings and errors only")
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fmt.Fprintln(os.Stderr, "usage: middleware -id I [flags]")
+			fs.PrintDefaults()
+		}
+		return opt, err
+	}
+	if fs.NArg() > 0 {
+		return opt, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.N < 2 || cfg.N > 16 {
+		return opt, fmt.Errorf("-n %d: want 2..16", cfg.N)
+	}
+	if cfg.ID < 1 || cfg.ID > cfg.N {
+		return opt, fmt.Errorf("-id %d: want 1..%d", cfg.ID, cfg.N)
+	}
+	switch core.Protocol(protocol) {
+	case core.Sequencer, core.ISIS:
+		cfg.Protocol = core.Protocol(protocol)
+	default:
+		return opt, fmt.Errorf("-protocol %q: want sequencer or isis", protocol)
+	}
+	if netPort < 1 || netPort+cfg.N > 65535 {
+		return opt, fmt.Errorf("-net-port %d out of range", netPort)
+	}
+	if cfg.DataPort == 0 {
+		cfg.DataPort = netPort + cfg.ID
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"-data-port", cfg.DataPort}, {"-control-port", cfg.ControlPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return opt, fmt.Errorf("%s %d out of range 1..65535", p.name, p.v)
+		}
+	}
+	if suspect <= 0 {
+		return opt, fmt.Errorf("-suspect-after %v: want a positive duration", suspect)
+	}
+	cfg.Core.SuspectAfter = suspect
+	cfg.NetAddr = net.JoinHostPort(netHost, strconv.Itoa(netPort))
+	var err error
+	if cfg.PeerAddrs, err = parsePeers(peers, cfg.N); err != nil {
+		return opt, err
+	}
+	return opt, nil
+}
+
+// parsePeers reads "1=host:port,2=host:port".
+func parsePeers(s string, n int) (map[int]string, error) {
+	peers := make(map[int]string)
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, addr, ok := strings.Cut(item, "=")
+		id, err := strconv.Atoi(k)
+		if !ok || err != nil || id < 1 || id > n {
+			return nil, fmt.Errorf("-peers entry %q: want id=host:port with id in 1..%d", item, n)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("-peers entry %q: want id=host:port", item)
+		}
+		peers[id] = addr
+	}
+	return peers, nil
+}
+
+// newLogger logs to stderr: human-readable on a terminal, JSON otherwise.
+func newLogger(quiet bool) zerolog.Logger {
+	var w io.Writer = os.Stderr
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
+	}
+	level := zerolog.InfoLevel
+	if quiet {
+		level = zerolog.WarnLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// runHeadless runs node until ctx is done or "quit" is read. End of input
+// does not stop it: a process started with stdin closed keeps serving
+// until it is signalled.
+func runHeadless(ctx context.Context, node *middleware.Node, in io.Reader, out io.Writer, log zerolog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- node.Run(ctx) }()
+	// The reader blocks in a read of stdin that cannot be interrupted; it
+	// ends with the input or with the process.
+	go func() {
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			if quit := command(sc.Text(), node, out, log); quit {
+				cancel()
+				return
+			}
+		}
+	}()
+	return <-done
+}
+
+// command carries out one stdin line; it reports whether it was "quit".
+func command(line string, node *middleware.Node, out io.Writer, log zerolog.Logger) (quit bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return false
+	}
+	switch {
+	case f[0] == "send" && len(f) == 1:
+		node.Send(1)
+	case f[0] == "send" && len(f) == 2:
+		k, err := strconv.Atoi(f[1])
+		if err != nil || k < 1 || k > 10_000_000 {
+			log.Error().Msgf("command %q: want send K with K in 1..10000000", line)
+			return false
+		}
+		node.Send(k)
+	case f[0] == "status" && len(f) == 1:
+		fmt.Fprintln(out, middleware.StatusLine(node.Status()))
+	case f[0] == "quit" && len(f) == 1:
+		return true
+	default:
+		log.Error().Msgf("unknown command %.60q: want send, send K, status or quit", line)
+	}
+	return false
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"totalorder/middleware"
+	"totalorder/middleware/core"
+)
+
+func TestParseFlags(t *testing.T) {
+	opt, err := parseFlags([]string{"-id", "3", "-headless", "-net-port", "7000", "-peers", "1=10.0.0.1:9000, 2=h:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := opt.cfg
+	if c.ID != 3 || c.N != 5 || c.Protocol != core.Sequencer || !opt.headless || c.DataPort != 7003 ||
+		c.NetAddr != "127.0.0.1:7000" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
+		c.Core.SuspectAfter != time.Second || c.ControlPort != 0 {
+		t.Fatalf("parsed %+v", opt)
+	}
+
+	for _, args := range [][]string{
+		{},                       // no id
+		{"-id", "6"},             // id > n
+		{"-id", "1", "-n", "1"},  // n too small
+		{"-id", "1", "-n", "17"}, // n too large
+		{"-id", "1", "-protocol", "paxos"},
+		{"-id", "1", "-bogus"},
+		{"-id", "1", "extra"},
+		{"-id", "1", "-peers", "9=h:1"},
+		{"-id", "1", "-peers", "2=nohost"},
+		{"-id", "1", "-data-port", "70000"},
+		{"-id", "1", "-suspect-after", "0s"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("%q: no error", args)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error is not one line: %q", args, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newTestNode(t *testing.T) *middleware.Node {
+	t.Helper()
+	listen := func() net.Listener {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln
+	}
+	unused := listen()
+	netAddr := unused.Addr().String()
+	unused.Close()
+	node, err := middleware.New(middleware.Config{
+		// ISIS numbers sends at once; the sequencer protocol holds them
+		// until it has joined a group, and this one has no peers.
+		ID: 1, N: 2, Protocol: core.ISIS, NetAddr: netAddr, PeerAddrs: map[int]string{2: netAddr},
+		DataListener: listen(), ControlListener: listen(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node
+}
+
+func TestHeadlessCommands(t *testing.T) {
+	node := newTestNode(t)
+	var out, logs syncBuffer
+	sent := make(chan int, 10)
+	node.Subscribe(func(batch []middleware.Event) {
+		for _, e := range batch {
+			if e.Kind == middleware.EventSent {
+				sent <- 1
+			}
+		}
+	})
+	in := strings.NewReader("send\nsend 3\nsend x\nfrobnicate\n\nstatus\nquit\nsend\n")
+	done := make(chan error, 1)
+	go func() { done <- runHeadless(context.Background(), node, in, &out, zerolog.New(&logs)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("quit did not stop the middleware")
+	}
+	if n := len(sent); n != 4 {
+		t.Errorf("sent %d messages, want 4 (send, send 3)", n)
+	}
+	if o := out.String(); !strings.HasPrefix(o, "Middleware 1/2 isis") || strings.Count(o, "\n") != 1 {
+		t.Errorf("status printed %q, want one status line", o)
+	}
+	if l := logs.String(); !strings.Contains(l, `want send K`) || !strings.Contains(l, `unknown command \"frobnicate\"`) ||
+		strings.Count(l, "\n") != 2 {
+		t.Errorf("want one error line per bad command, got:\n%s", l)
+	}
+}
+
+func TestHeadlessEndOfInputKeepsRunning(t *testing.T) {
+	node := newTestNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	pr, pw := io.Pipe()
+	go func() { done <- runHeadless(ctx, node, pr, io.Discard, zerolog.Nop()) }()
+	pw.Close() // end of input
+	select {
+	case err := <-done:
+		t.Fatalf("end of input stopped the middleware: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel() // what SIGTERM does
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelling did not stop the middleware")
+	}
+}

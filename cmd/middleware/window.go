@@ -1,0 +1,39 @@
+//go:build !nogui
+
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"totalorder/gui"
+	"totalorder/middleware"
+)
+
+// runWindow shows the window "Middleware <id>" over node until the window
+// is closed or ctx is done (a signal), then stops node.
+func runWindow(ctx context.Context, node *middleware.Node, id int) error {
+	gui.FixLocale()
+	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
+	w := gui.NewMiddlewareWindow(a, node, id)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- node.Run(ctx) }()
+	appDone := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done(): // a signal: close the window the usual way
+			fyne.Do(a.Quit)
+		case <-appDone:
+		}
+	}()
+	w.Window().ShowAndRun()
+	close(appDone)
+	cancel()
+	return <-done
+}

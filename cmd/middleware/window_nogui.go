@@ -1,0 +1,15 @@
+//go:build nogui
+
+package main
+
+import (
+	"context"
+	"errors"
+
+	"totalorder/middleware"
+)
+
+// runWindow is unavailable in a build without the GUI (-tags nogui).
+func runWindow(context.Context, *middleware.Node, int) error {
+	return errors.New("this build has no window (built with -tags nogui): run with -headless")
+}

@@ -1,0 +1,422 @@
+package middleware
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"totalorder/middleware/core"
+)
+
+// The control path: each middleware dials every peer once (an outgoing
+// link) and accepts the peers' links. A link starts with the dialer's
+// "HELLO <id> <run>\n" and then carries control messages one per line in
+// core's encoding (see core.AppendMsg / core.DecodeMsg). Links are one-way:
+// the acceptor only reads, the dialer only writes.
+
+const (
+	// maxControlLine bounds one control line; state transfers can be long.
+	maxControlLine = 16 << 20
+	// chunkSize is how many bytes of encoded messages one queue chunk holds
+	// before the next starts (the unit in which an overfull queue drops).
+	chunkSize = 64 << 10
+	// maxFreeChunks bounds the chunk buffers kept for reuse per link.
+	maxFreeChunks = 8
+)
+
+var errLineTooLong = errors.New("control line too long")
+
+// controlListener accepts the peers' links and hands decoded messages, with
+// From set to the peer's id, to the node's loop.
+type controlListener struct {
+	ln       net.Listener
+	self, n  int
+	maxConns int
+	idle     time.Duration
+	out      chan<- *batch[core.Msg]
+	log      zerolog.Logger
+	conns    connSet
+	badLines logLimiter
+}
+
+func (l *controlListener) run(ctx context.Context, wg *sync.WaitGroup) {
+	acceptLoop(ctx, l.ln, "control port", l.maxConns, &l.conns, wg, l.log, func(c net.Conn) { l.serve(ctx, c) })
+}
+
+// parseHello reads "HELLO <id> <run>".
+func parseHello(line []byte, self, n int) (id int, run string, err error) {
+	f := strings.Fields(string(line))
+	if len(f) != 3 || f[0] != "HELLO" {
+		return 0, "", fmt.Errorf("expected \"HELLO <id> <run>\", got %.60q", line)
+	}
+	id, err = strconv.Atoi(f[1])
+	if err != nil || id < 1 || id > n {
+		return 0, "", fmt.Errorf("HELLO from id %q: want 1..%d", f[1], n)
+	}
+	if id == self {
+		return 0, "", fmt.Errorf("HELLO from id %d, which is this middleware's own id: two middlewares share an id?", id)
+	}
+	return id, f[2], nil
+}
+
+func (l *controlListener) serve(ctx context.Context, conn net.Conn) {
+	br := bufio.NewReaderSize(idleReader{conn: conn, idle: l.idle}, 64<<10)
+	var acc []byte
+	line, acc, err := readLine(br, acc, 4<<10)
+	if err != nil {
+		if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+			l.log.Warn().Msgf("control port: connection from %s sent no HELLO: %v", conn.RemoteAddr(), err)
+		}
+		return
+	}
+	from, run, err := parseHello(line, l.self, l.n)
+	if err != nil {
+		l.log.Warn().Msgf("control port: connection from %s refused: %v", conn.RemoteAddr(), err)
+		return
+	}
+	l.log.Info().Msgf("control link from Middleware %d (run %s) accepted", from, run)
+	defer func() {
+		if ctx.Err() == nil {
+			l.log.Info().Msgf("control link from Middleware %d (run %s) closed", from, run)
+		}
+	}()
+	var b *batch[core.Msg] // decoded, for the loop
+	for {
+		line, acc, err = readLine(br, acc, maxControlLine)
+		switch {
+		case errors.Is(err, errLineTooLong):
+			l.bad(from, err)
+		case err != nil:
+			if b != nil {
+				select {
+				case l.out <- b:
+				case <-ctx.Done():
+				}
+			}
+			if !errors.Is(err, io.EOF) && !isTimeout(err) && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				l.log.Warn().Msgf("control link from Middleware %d failed: %v", from, err)
+			}
+			return
+		case len(line) > 0:
+			m, err := core.DecodeMsg(line)
+			if err != nil {
+				l.bad(from, err)
+				break
+			}
+			m.From = from
+			if b == nil {
+				b = controlBatches.get()
+			}
+			b.items = append(b.items, m)
+		}
+		// Hand the batch over when no further whole line is already
+		// buffered: one channel operation per read from the socket.
+		if b == nil || (len(b.items) < readBatch && completeBuffered(br, newline)) {
+			continue
+		}
+		select {
+		case l.out <- b:
+			b = nil
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+var newline = []byte{'\n'}
+
+func (l *controlListener) bad(from int, err error) {
+	if ok, n := l.badLines.allow(time.Now()); ok {
+		l.log.Error().Int("suppressed", n).Msgf("control link from Middleware %d: dropped a line: %v", from, err)
+	}
+}
+
+// readLine returns the next line without its "\n" (and "\r"), reusing acc
+// for lines longer than br's buffer. The line is valid until the next call.
+// A line over max bytes is skipped and reported as errLineTooLong.
+func readLine(br *bufio.Reader, acc []byte, max int) ([]byte, []byte, error) {
+	acc = acc[:0]
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			if tooLong {
+				return nil, acc, fmt.Errorf("%w: over %d bytes, skipped", errLineTooLong, max)
+			}
+			var line []byte
+			if len(acc) == 0 {
+				line = chunk[:len(chunk)-1] // fast path: no copy
+			} else {
+				acc = append(acc, chunk[:len(chunk)-1]...)
+				line = acc
+			}
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(line) > max {
+				return nil, acc, fmt.Errorf("%w: over %d bytes, skipped", errLineTooLong, max)
+			}
+			return line, acc, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			if !tooLong && len(acc)+len(chunk) > max {
+				tooLong, acc = true, acc[:0]
+			}
+			if !tooLong {
+				acc = append(acc, chunk...)
+			}
+		default:
+			return nil, acc, err // a partial last line is dropped with the connection
+		}
+	}
+}
+
+// peerLink is the outgoing link to one peer. The node's loop encodes
+// messages into the link's queue; the link's goroutine (run) dials the peer,
+// reconnecting with backoff while the node runs, and writes the queue.
+// While the peer is unreachable messages queue up to maxQueued; beyond that
+// the oldest are dropped (the core recovers lost control messages).
+type peerLink struct {
+	self, peer int
+	addr       string
+	run        string
+	log        zerolog.Logger
+	retryMin   time.Duration
+	retryMax   time.Duration
+	maxQueued  int
+	chunkMsgs  int // messages per chunk at most, so dropping is fine-grained
+
+	mu     sync.Mutex
+	chunks [][]byte // encoded messages, oldest first; the last is appended to
+	counts []int    // messages in each chunk
+	total  int      // messages in all chunks
+	free   [][]byte // written chunks, for reuse
+	signal chan struct{}
+
+	up      atomic.Bool
+	dropLog logLimiter
+}
+
+func newPeerLink(self, peer int, addr, run string, maxQueued int, retryMax time.Duration, log zerolog.Logger) *peerLink {
+	return &peerLink{
+		self: self, peer: peer, addr: addr, run: run, log: log,
+		retryMin: min(50*time.Millisecond, retryMax), retryMax: retryMax,
+		maxQueued: maxQueued,
+		chunkMsgs: max(1, maxQueued/16),
+		signal:    make(chan struct{}, 1),
+	}
+}
+
+// enqueue encodes every envelope addressed to this link's peer. Only the
+// node's loop calls it.
+func (l *peerLink) enqueue(envs []core.Envelope) {
+	l.mu.Lock()
+	added := 0
+	for i := range envs {
+		if envs[i].To != l.peer {
+			continue
+		}
+		k := len(l.chunks) - 1
+		if k < 0 || len(l.chunks[k]) >= chunkSize || l.counts[k] >= l.chunkMsgs {
+			l.chunks = append(l.chunks, l.newChunk())
+			l.counts = append(l.counts, 0)
+			k++
+		}
+		l.chunks[k] = core.AppendMsg(l.chunks[k], &envs[i].Msg)
+		l.counts[k]++
+		added++
+	}
+	if added == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.total += added
+	dropped := 0
+	for l.total > l.maxQueued && len(l.chunks) > 1 {
+		dropped += l.counts[0]
+		l.total -= l.counts[0]
+		l.recycle(l.chunks[0])
+		l.chunks[0] = nil
+		l.chunks, l.counts = l.chunks[1:], l.counts[1:]
+	}
+	l.mu.Unlock()
+	if dropped > 0 {
+		if ok, n := l.dropLog.allow(time.Now()); ok {
+			l.log.Warn().Int("suppressed", n).Msgf("control link to Middleware %d: over %d messages queued, dropped the oldest %d",
+				l.peer, l.maxQueued, dropped)
+		}
+	}
+	select {
+	case l.signal <- struct{}{}:
+	default:
+	}
+}
+
+// newChunk and recycle need l.mu.
+func (l *peerLink) newChunk() []byte {
+	if k := len(l.free); k > 0 {
+		c := l.free[k-1]
+		l.free = l.free[:k-1]
+		return c
+	}
+	return make([]byte, 0, chunkSize+512)
+}
+
+func (l *peerLink) recycle(c []byte) {
+	if len(l.free) < maxFreeChunks && cap(c) <= 2*chunkSize {
+		l.free = append(l.free, c[:0])
+	}
+}
+
+// take moves every queued chunk to dst.
+func (l *peerLink) take(dst [][]byte) ([][]byte, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dst = append(dst, l.chunks...)
+	n := l.total
+	clear(l.chunks)
+	l.chunks, l.counts, l.total = l.chunks[:0], l.counts[:0], 0
+	return dst, n
+}
+
+func (l *peerLink) queued() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
+// runLink dials and writes until ctx is done.
+func (l *peerLink) runLink(ctx context.Context) {
+	backoff := l.retryMin
+	var downSince time.Time
+	everUp := false
+	var d net.Dialer
+	for ctx.Err() == nil {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := d.DialContext(dctx, "tcp", l.addr)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if downSince.IsZero() {
+				downSince = time.Now()
+				verb := "waiting for"
+				if everUp {
+					verb = "lost"
+				}
+				l.log.Info().Msgf("control link: %s Middleware %d at %s (%v), retrying every %v or sooner; %d messages queued",
+					verb, l.peer, l.addr, shortErr(err), l.retryMax, l.queued())
+			}
+			if !sleepCtx(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, l.retryMax)
+			continue
+		}
+		backoff = l.retryMin
+		if !downSince.IsZero() || !everUp {
+			l.log.Info().Msgf("control link to Middleware %d at %s connected; %d messages queued", l.peer, l.addr, l.queued())
+		}
+		downSince, everUp = time.Time{}, true
+		err = l.serveConn(ctx, conn)
+		if ctx.Err() != nil {
+			return
+		}
+		downSince = time.Now()
+		l.log.Warn().Msgf("control link to Middleware %d at %s lost (%v); reconnecting", l.peer, l.addr, shortErr(err))
+	}
+}
+
+// serveConn writes the queue to conn until the connection fails or ctx is
+// done. The peer never writes on this connection, so a watcher goroutine's
+// read ends exactly when the peer closes it: the link notices at once
+// instead of losing the next writes.
+func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		var b [64]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		l.up.Store(false)
+		conn.Close()
+		<-gone
+	}()
+	hello := fmt.Appendf(nil, "HELLO %d %s\n", l.self, runToken(l.run))
+	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write(hello); err != nil {
+		return err
+	}
+	l.up.Store(true)
+	var taken, bufs [][]byte
+	for {
+		var n int
+		taken, n = l.take(taken[:0])
+		if n == 0 {
+			select {
+			case <-l.signal:
+				continue
+			case <-gone:
+				return errors.New("closed by peer")
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		// net.Buffers consumes the slice it writes, so write a copy and
+		// keep taken for recycling.
+		bufs = append(bufs[:0], taken...)
+		nb := net.Buffers(bufs)
+		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		_, err := nb.WriteTo(conn)
+		l.mu.Lock()
+		for i, c := range taken {
+			l.recycle(c)
+			taken[i] = nil
+		}
+		l.mu.Unlock()
+		clear(bufs)
+		if err != nil {
+			// What was in this write may or may not have arrived; the
+			// core recovers lost control messages, while duplicates
+			// would be news to it, so it is not written again.
+			l.log.Debug().Msgf("control link to Middleware %d: %d messages may be lost: %v", l.peer, n, err)
+			return err
+		}
+	}
+}
+
+// runToken is the run id as one word, as core's encoding writes it.
+func runToken(run string) string {
+	if run == "" || strings.ContainsAny(run, " \t\r\n") {
+		return "-"
+	}
+	return run
+}
+
+// shortErr drops the "dial tcp 127.0.0.1:9083: " prefix net errors carry.
+func shortErr(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,630 @@
+// Package middleware runs one lab middleware: the protocol core
+// (middleware/core) wrapped in its I/O adapters, namely the data-port
+// listener, the client of the network program, the control links to the
+// peers and the events log. One goroutine, the node's loop, owns the core;
+// everything else talks to it over channels.
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"totalorder/middleware/core"
+	"totalorder/middleware/wire"
+)
+
+// Defaults of the lab's layout (see DESIGN.md).
+const (
+	DefaultHost        = "127.0.0.1"
+	DefaultNetAddr     = "127.0.0.1:8081"
+	DataPortBase       = 8081 // middleware i listens for data on DataPortBase+i
+	ControlPortBase    = 9081 // and for control links on ControlPortBase+i
+	DefaultRetryMax    = 2 * time.Second
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxConns    = 256
+	DefaultMaxQueue    = 1 << 20
+)
+
+// maxBatch bounds the inputs the loop takes before it dispatches output,
+// which bounds the latency one batch adds.
+const maxBatch = 4096
+
+// Config describes one middleware. Zero fields take the defaults noted.
+type Config struct {
+	ID, N    int
+	Protocol core.Protocol // default sequencer
+	// Host is the host the data and control listeners bind (default 127.0.0.1).
+	Host string
+	// DataPort is where the network program delivers (default 8081+ID).
+	DataPort int
+	// NetAddr is the network program's address (default 127.0.0.1:8081).
+	NetAddr string
+	// ControlPort is where peers connect their control links (default 9081+ID).
+	ControlPort int
+	// PeerAddrs holds the control addresses of peers; missing ones default
+	// to 127.0.0.1:9081+j.
+	PeerAddrs map[int]string
+	// Reuse keeps one connection to the network program open instead of
+	// one per message (only for a network program that reads many
+	// messages per connection, as ours does with -reuse).
+	Reuse bool
+	// EventsPath, if set, is the events log (JSON lines, appended).
+	EventsPath string
+	// Logger receives the operational log; the zero Logger is silent.
+	Logger zerolog.Logger
+	// Core overrides the core's timing; ID, N, Protocol are taken from
+	// above. An empty Core.Run gets a fresh incarnation id.
+	Core core.Config
+
+	// DataListener and ControlListener, when set, are used instead of
+	// binding Host:DataPort and Host:ControlPort (tests pass listeners on
+	// free ports). The node closes them.
+	DataListener, ControlListener net.Listener
+	// RetryMax is the longest wait between reconnection attempts, to the
+	// network program and to peers (default 2s; attempts start at 50ms).
+	RetryMax time.Duration
+	// IdleTimeout closes data and control connections silent this long
+	// (default 5 min).
+	IdleTimeout time.Duration
+	// MaxConns caps concurrent connections per listener (default 256).
+	MaxConns int
+	// MaxMessage is the data-path size limit (default 64 KiB).
+	MaxMessage int
+	// MaxControlQueue caps the control messages queued per peer while it
+	// is unreachable (default 1<<20); the oldest are dropped beyond it.
+	MaxControlQueue int
+}
+
+func (c *Config) withDefaults() error {
+	if c.N < 1 {
+		return fmt.Errorf("group size %d: want at least 1", c.N)
+	}
+	if c.ID < 1 || c.ID > c.N {
+		return fmt.Errorf("id %d out of range 1..%d", c.ID, c.N)
+	}
+	if c.Protocol == "" {
+		c.Protocol = c.Core.Protocol
+	}
+	switch c.Protocol {
+	case "":
+		c.Protocol = core.Sequencer
+	case core.Sequencer, core.ISIS:
+	default:
+		return fmt.Errorf("unknown protocol %q: want %s or %s", c.Protocol, core.Sequencer, core.ISIS)
+	}
+	if c.Host == "" {
+		c.Host = DefaultHost
+	}
+	if c.DataPort == 0 {
+		c.DataPort = DataPortBase + c.ID
+	}
+	if c.ControlPort == 0 {
+		c.ControlPort = ControlPortBase + c.ID
+	}
+	if c.NetAddr == "" {
+		c.NetAddr = DefaultNetAddr
+	}
+	peers := make(map[int]string, c.N)
+	for j := 1; j <= c.N; j++ {
+		if j == c.ID {
+			continue
+		}
+		addr := c.PeerAddrs[j]
+		if addr == "" {
+			addr = net.JoinHostPort(DefaultHost, strconv.Itoa(ControlPortBase+j))
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("address of Middleware %d %q: want host:port", j, addr)
+		}
+		peers[j] = addr
+	}
+	c.PeerAddrs = peers
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = wire.DefaultMaxMessage
+	}
+	if c.MaxControlQueue <= 0 {
+		c.MaxControlQueue = DefaultMaxQueue
+	}
+	c.Core.ID, c.Core.N, c.Core.Protocol = c.ID, c.N, c.Protocol
+	if c.Core.Run == "" {
+		c.Core.Run = strconv.FormatInt(time.Now().UnixMicro(), 10)
+	}
+	return nil
+}
+
+// Node is one running middleware. It implements the interface the GUI
+// consumes: Send, Status, Subscribe.
+type Node struct {
+	cfg  Config
+	log  zerolog.Logger
+	core *core.Core // owned by the loop goroutine once Run starts
+
+	data    *dataListener
+	control *controlListener
+	net     *netClient
+	links   []*peerLink // indexed by peer id; nil for this node
+	events  *eventLog   // nil without EventsPath
+
+	dataIn    chan *batch[string]   // from data connections
+	controlIn chan *batch[core.Msg] // from control links
+	wake      chan struct{}         // capacity 1: Send was called
+	sends     atomic.Int64          // messages asked for by Send, not yet given to the core
+
+	subMu sync.Mutex                    // serialises changes to subs
+	subs  atomic.Pointer[[]*subscriber] // read by the loop without locking
+
+	statusMu sync.Mutex
+	status   Status // refreshed by the loop
+
+	started atomic.Bool
+
+	// Loop-only state.
+	recvAt      map[core.MsgID]time.Time // local Received time of messages not yet Ready
+	lastPrune   time.Time
+	counts      struct{ sent, received, ready int }
+	lastLatency time.Duration
+	garbage     logLimiter
+	misrouted   logLimiter
+	eventErrs   logLimiter
+}
+
+type subscriber struct {
+	fn        func([]Event)
+	cancelled atomic.Bool
+}
+
+// New checks cfg, opens the events log and binds the data and control
+// listeners. A port already in use gives an error whose message is one line
+// saying which port and what to do.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		dataIn:    make(chan *batch[string], 1024),
+		controlIn: make(chan *batch[core.Msg], 1024),
+		wake:      make(chan struct{}, 1),
+		recvAt:    make(map[core.MsgID]time.Time),
+	}
+
+	dataLn := cfg.DataListener
+	if dataLn == nil {
+		var err error
+		// In the usual layout data ports follow the network program's.
+		base := DataPortBase
+		if _, p, err := net.SplitHostPort(cfg.NetAddr); err == nil {
+			if k, err := strconv.Atoi(p); err == nil {
+				base = k
+			}
+		}
+		if dataLn, err = listen(cfg.Host, cfg.DataPort, "data", "-data-port", base); err != nil {
+			return nil, err
+		}
+	}
+	controlLn := cfg.ControlListener
+	if controlLn == nil {
+		var err error
+		if controlLn, err = listen(cfg.Host, cfg.ControlPort, "control", "-control-port", ControlPortBase); err != nil {
+			dataLn.Close()
+			return nil, err
+		}
+	}
+	if cfg.EventsPath != "" {
+		ev, err := openEventLog(cfg.EventsPath, cfg.ID, cfg.Core.Run)
+		if err != nil {
+			dataLn.Close()
+			controlLn.Close()
+			return nil, err
+		}
+		n.events = ev
+	}
+
+	n.core = core.New(cfg.Core, time.Now())
+	n.data = &dataListener{
+		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
+		out: n.dataIn, log: n.log,
+	}
+	n.control = &controlListener{
+		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
+		out: n.controlIn, log: n.log,
+	}
+	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
+	n.links = make([]*peerLink, cfg.N+1)
+	for j, addr := range cfg.PeerAddrs {
+		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, cfg.MaxControlQueue, cfg.RetryMax, n.log)
+	}
+	n.refreshStatus()
+	return n, nil
+}
+
+// listen binds host:port, turning "address in use" into advice.
+func listen(host string, port int, what, flag string, base int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err == nil {
+		return ln, nil
+	}
+	if isAddrInUse(err) {
+		return nil, inUseError(what, port, flag, base)
+	}
+	return nil, fmt.Errorf("cannot listen on %s port %s: %v", what, net.JoinHostPort(host, strconv.Itoa(port)), shortErr(err))
+}
+
+// inUseError says which port is taken, by whom in the default layout, and
+// what to do.
+func inUseError(what string, port int, flag string, base int) error {
+	guess := "by another program"
+	if k := port - base; k >= 1 && k <= 16 {
+		guess = "is Middleware " + strconv.Itoa(k) + " already running?"
+	} else if what == "data" && port == base {
+		guess = "is the network program running there?"
+	}
+	return fmt.Errorf("%s port %d is already in use (%s): stop it or pass %s", what, port, guess, flag)
+}
+
+func isAddrInUse(err error) bool {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return true
+	}
+	// Windows reports WSAEADDRINUSE, which syscall does not name.
+	s := err.Error()
+	return strings.Contains(s, "address already in use") || strings.Contains(s, "Only one usage of each socket address")
+}
+
+// Run serves until ctx is done, then stops every goroutine it started,
+// gives the network program up to a second to take what is still queued
+// (sends asked for before the stop included), and flushes the events log.
+// It may be called once.
+func (n *Node) Run(ctx context.Context) error {
+	if !n.started.CompareAndSwap(false, true) {
+		return errors.New("middleware: Run called twice, or after Close")
+	}
+	// The adapters stop after the loop, so that what the loop does last
+	// (sends asked for before the stop) still reaches the network client.
+	ioCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { n.data.run(ioCtx, &wg) })
+	wg.Go(func() { n.control.run(ioCtx, &wg) })
+	wg.Go(func() { n.net.run(ioCtx) })
+	for _, l := range n.links {
+		if l != nil {
+			wg.Go(func() { l.runLink(ioCtx) })
+		}
+	}
+	mode := "a connection per message"
+	if n.cfg.Reuse {
+		mode = "one kept-open connection"
+	}
+	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
+		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, n.data.ln.Addr(), n.control.ln.Addr(), n.cfg.NetAddr, mode)
+
+	n.loop(ctx)
+
+	cancel()
+	n.data.ln.Close()
+	n.control.ln.Close()
+	n.data.conns.closeAll()
+	n.control.conns.closeAll()
+	wg.Wait()
+	if n.events != nil {
+		if err := n.events.close(); err != nil {
+			n.log.Error().Msgf("events log %s: %v", n.cfg.EventsPath, err)
+			return fmt.Errorf("events log %s: %w", n.cfg.EventsPath, err)
+		}
+	}
+	n.log.Info().Msgf("Middleware %d stopped: sent %d, received %d, ready %d",
+		n.cfg.ID, n.counts.sent, n.counts.received, n.counts.ready)
+	return nil
+}
+
+// Close releases the listeners and the events log of a node that will not
+// be Run. It does nothing once Run has started.
+func (n *Node) Close() error {
+	if !n.started.CompareAndSwap(false, true) {
+		return nil
+	}
+	n.data.ln.Close()
+	n.control.ln.Close()
+	if n.events != nil {
+		return n.events.close()
+	}
+	return nil
+}
+
+// loop owns the core: it takes whatever inputs are ready, lets the core
+// handle them, then carries out the core's output in one go.
+func (n *Node) loop(ctx context.Context) {
+	every := n.core.TickEvery()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ticked := false
+		inputs := 0
+		select {
+		case <-ctx.Done():
+			// Sends asked for before the stop still go out.
+			if k := n.sends.Swap(0); k > 0 {
+				n.core.Send(time.Now(), int(k))
+				n.dispatch()
+				n.refreshStatus()
+			}
+			return
+		case batch := <-n.dataIn:
+			inputs += n.handleData(batch)
+		case batch := <-n.controlIn:
+			inputs += n.handleControl(batch)
+		case <-n.wake:
+		case <-tick.C:
+			start := time.Now()
+			n.core.Tick(start)
+			ticked = true
+			// If a tick got expensive (much pending under overload), space
+			// ticks out so that they cannot crowd out the inputs.
+			tick.Reset(max(every, 4*time.Since(start)))
+			n.pruneReceived(start)
+		}
+	drain:
+		for inputs < maxBatch {
+			select {
+			case batch := <-n.dataIn:
+				inputs += n.handleData(batch)
+			case batch := <-n.controlIn:
+				inputs += n.handleControl(batch)
+			default:
+				break drain
+			}
+		}
+		if k := n.sends.Swap(0); k > 0 {
+			n.core.Send(time.Now(), int(k))
+		}
+		if n.dispatch() || ticked {
+			n.refreshStatus()
+		}
+	}
+}
+
+// pruneReceived forgets the Received times of messages that never became
+// Ready here (a rejoined middleware receives messages ordered before it
+// joined), so the map cannot grow without bound. A message that does become
+// Ready after that long shows no latency.
+func (n *Node) pruneReceived(now time.Time) {
+	const keep, every = 10 * time.Minute, time.Minute
+	if len(n.recvAt) < 10000 || now.Sub(n.lastPrune) < every {
+		return
+	}
+	n.lastPrune = now
+	for id, at := range n.recvAt {
+		if now.Sub(at) > keep {
+			delete(n.recvAt, id)
+		}
+	}
+}
+
+func (n *Node) handleControl(b *batch[core.Msg]) int {
+	now := time.Now()
+	for i := range b.items {
+		n.core.ControlIn(now, b.items[i])
+	}
+	k := len(b.items)
+	controlBatches.put(b)
+	return k
+}
+
+func (n *Node) handleData(b *batch[string]) int {
+	now := time.Now()
+	for _, text := range b.items {
+		if err := n.core.DataIn(now, text); err != nil {
+			if ok, k := n.garbage.allow(now); ok {
+				n.log.Error().Int("suppressed", k).Msgf("data port: dropped a message: %v", err)
+			}
+		}
+	}
+	k := len(b.items)
+	dataBatches.put(b)
+	return k
+}
+
+// dispatch carries out the core's output: content to the network program,
+// control messages to the links, notes to the counters, the events log and
+// the subscribers. It reports whether any list changed.
+func (n *Node) dispatch() (changed bool) {
+	out := n.core.Output()
+	if out.Empty() {
+		return false
+	}
+	changed = len(out.Notes) > 0
+	n.net.enqueue(out.ToNetwork)
+	if len(out.Control) > 0 {
+		for _, l := range n.links {
+			if l != nil {
+				l.enqueue(out.Control)
+			}
+		}
+		for i := range out.Control {
+			if to := out.Control[i].To; to < 1 || to > n.cfg.N || to == n.cfg.ID {
+				if ok, k := n.misrouted.allow(time.Now()); ok {
+					n.log.Error().Int("suppressed", k).Msgf("core addressed a %q control message to %d: dropped", out.Control[i].Msg.Kind, to)
+				}
+			}
+		}
+	}
+	if len(out.Notes) > 0 {
+		n.notes(out.Notes)
+	}
+	n.core.ClearOutput()
+	if n.events != nil {
+		if err := n.events.flush(); err != nil {
+			if ok, k := n.eventErrs.allow(time.Now()); ok {
+				n.log.Error().Int("suppressed", k).Msgf("events log %s: %v", n.cfg.EventsPath, err)
+			}
+		}
+	}
+	return changed
+}
+
+func (n *Node) notes(notes []core.Note) {
+	var evs []Event
+	subs := n.subs.Load()
+	if subs != nil && len(*subs) > 0 {
+		evs = make([]Event, 0, len(notes))
+	}
+	for i := range notes {
+		nt := &notes[i]
+		var kind EventKind
+		var latency time.Duration
+		switch nt.Kind {
+		case core.NoteSent:
+			kind = EventSent
+			n.counts.sent++
+		case core.NoteReceived:
+			kind = EventReceived
+			n.counts.received++
+			n.recvAt[nt.ID] = nt.At
+		case core.NoteReady:
+			kind = EventReady
+			n.counts.ready++
+			if at, ok := n.recvAt[nt.ID]; ok {
+				latency = nt.At.Sub(at)
+				delete(n.recvAt, nt.ID)
+			}
+			n.lastLatency = latency
+		default:
+			continue
+		}
+		if n.events != nil {
+			n.events.write(nt)
+		}
+		if evs != nil {
+			evs = append(evs, Event{Kind: kind, Msg: nt.ID.Text(), Seq: nt.Seq, At: nt.At, Latency: latency})
+		}
+	}
+	if evs == nil {
+		return
+	}
+	for _, s := range *subs {
+		if !s.cancelled.Load() {
+			s.fn(evs)
+		}
+	}
+}
+
+func (n *Node) refreshStatus() {
+	v := n.core.View()
+	s := Status{
+		ID: n.cfg.ID, N: n.cfg.N, Protocol: string(n.cfg.Protocol),
+		Sequencer: v.Sequencer, Alive: v.Alive, Peers: n.cfg.N - 1,
+		Sent: n.counts.sent, Received: n.counts.received, Ready: n.counts.ready,
+		Pending: v.Pending, LastLatency: n.lastLatency,
+	}
+	n.statusMu.Lock()
+	n.status = s
+	n.statusMu.Unlock()
+}
+
+// Send asks for count new messages to be multicast. It never blocks; the
+// loop picks the request up at once.
+func (n *Node) Send(count int) {
+	if count <= 0 {
+		return
+	}
+	n.sends.Add(int64(count))
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status is a snapshot: counters and membership as of the loop's last
+// batch that changed a list (or its last tick), links and network program
+// as of now.
+func (n *Node) Status() Status {
+	n.statusMu.Lock()
+	s := n.status
+	n.statusMu.Unlock()
+	s.Alive = slices.Clone(s.Alive)
+	for _, l := range n.links {
+		if l != nil && l.up.Load() {
+			s.PeersUp++
+		}
+	}
+	s.NetworkUp = n.net.up.Load()
+	s.NetQueued = int(n.net.queued.Load())
+	return s
+}
+
+// Subscribe registers fn for the list changes from now on. fn is called on
+// the node's loop goroutine with each batch of events, in order; it must
+// not block, and must not modify the batch (it may keep it). After cancel
+// returns fn is not called again, except for a call already under way.
+func (n *Node) Subscribe(fn func(batch []Event)) (cancel func()) {
+	s := &subscriber{fn: fn}
+	n.subMu.Lock()
+	var next []*subscriber
+	if old := n.subs.Load(); old != nil {
+		next = slices.Clone(*old)
+	}
+	next = append(next, s)
+	n.subs.Store(&next)
+	n.subMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.cancelled.Store(true)
+			n.subMu.Lock()
+			defer n.subMu.Unlock()
+			next := slices.DeleteFunc(slices.Clone(*n.subs.Load()), func(x *subscriber) bool { return x == s })
+			n.subs.Store(&next)
+		})
+	}
+}
+
+// ID is this middleware's id.
+func (n *Node) ID() int { return n.cfg.ID }
+
+// RunID is this incarnation's id, as written in the events log.
+func (n *Node) RunID() string { return n.cfg.Core.Run }
+
+// DataAddr is the address the data listener is bound to.
+func (n *Node) DataAddr() net.Addr { return n.data.ln.Addr() }
+
+// ControlAddr is the address the control listener is bound to.
+func (n *Node) ControlAddr() net.Addr { return n.control.ln.Addr() }
+
+// StatusLine formats s on one line, for the headless "status" command.
+func StatusLine(s Status) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Middleware %d/%d %s", s.ID, s.N, s.Protocol)
+	if s.Sequencer > 0 {
+		fmt.Fprintf(&b, " sequencer=%d", s.Sequencer)
+	}
+	fmt.Fprintf(&b, " alive=%v peers=%d/%d", s.Alive, s.PeersUp, s.Peers)
+	net := "up"
+	if !s.NetworkUp {
+		net = "down"
+	}
+	fmt.Fprintf(&b, " network=%s queued=%d sent=%d received=%d ready=%d pending=%d last-latency=%v",
+		net, s.NetQueued, s.Sent, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	return b.String()
+}
