@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"totalorder/middleware"
@@ -59,7 +60,11 @@ func main() {
 	if opt.headless {
 		err = runHeadless(ctx, node, os.Stdin, os.Stdout, log)
 	} else {
-		err = runWindow(ctx, node, opt.cfg.ID)
+		var commands io.Reader // a window takes stdin commands too when driven by a script
+		if !isatty.IsTerminal(os.Stdin.Fd()) {
+			commands = os.Stdin
+		}
+		err = runWindow(ctx, node, opt.cfg.ID, commands, log)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "middleware %d: %v\n", opt.cfg.ID, err)
@@ -185,18 +190,21 @@ func runHeadless(ctx context.Context, node *middleware.Node, in io.Reader, out i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- node.Run(ctx) }()
-	// The reader blocks in a read of stdin that cannot be interrupted; it
-	// ends with the input or with the process.
-	go func() {
-		sc := bufio.NewScanner(in)
-		for sc.Scan() {
-			if quit := command(sc.Text(), node, out, log); quit {
-				cancel()
-				return
-			}
-		}
-	}()
+	go readCommands(in, node, out, log, cancel)
 	return <-done
+}
+
+// readCommands carries out stdin commands until the input ends; "quit"
+// calls quit. It blocks in a read of stdin that cannot be interrupted, so
+// it ends with the input or with the process.
+func readCommands(in io.Reader, node *middleware.Node, out io.Writer, log zerolog.Logger, quit func()) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if command(sc.Text(), node, out, log) {
+			quit()
+			return
+		}
+	}
 }
 
 // command carries out one stdin line; it reports whether it was "quit".

@@ -5,6 +5,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+
+	"github.com/rs/zerolog"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -14,8 +18,9 @@ import (
 )
 
 // runWindow shows the window "Middleware <id>" over node until the window
-// is closed or ctx is done (a signal), then stops node.
-func runWindow(ctx context.Context, node *middleware.Node, id int) error {
+// is closed, ctx is done (a signal) or "quit" comes on commands (if not
+// nil), then stops node.
+func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.Reader, log zerolog.Logger) error {
 	gui.FixLocale()
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, id)
@@ -32,6 +37,9 @@ func runWindow(ctx context.Context, node *middleware.Node, id int) error {
 		case <-appDone:
 		}
 	}()
+	if commands != nil {
+		go readCommands(commands, node, os.Stdout, log, func() { fyne.Do(a.Quit) })
+	}
 	w.Window().ShowAndRun()
 	close(appDone)
 	cancel()
