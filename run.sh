@@ -152,7 +152,7 @@ run_smoke() {
 	need_go
 	install_debs "${GUI_DEBS[@]}" "${XVFB_DEBS[@]}" || exit 1
 	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
-	go run ./cmd/smoke -script "$0"
+	go run ./cmd/smoke -script "$0" "$@"
 }
 
 case "${1:-}" in

@@ -43,8 +43,17 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	}
 	membership = b.String()
 
-	counters = fmt.Sprintf("sent %d · received %d · ready %d · pending %d · last latency %s",
-		s.Sent, s.Received, s.Ready, s.Pending, formatLatency(s.LastLatency))
+	// The latency shown is how long ordering held the last delivery back
+	// after its content arrived: 0 when the order was already there.
+	holdBack := "–"
+	if s.Ready > 0 {
+		holdBack = "0s"
+		if s.LastLatency > 0 {
+			holdBack = formatLatency(s.LastLatency)
+		}
+	}
+	counters = fmt.Sprintf("sent %d · received %d · ready %d · pending %d · last held back %s",
+		s.Sent, s.Received, s.Ready, s.Pending, holdBack)
 	return membership, counters
 }
 

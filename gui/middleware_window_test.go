@@ -169,7 +169,7 @@ func TestStatusLine(t *testing.T) {
 	if got, want := w.membership.Text, "sequencer · sequencer 5 · alive 1 2 3 5 · peers 3/4 · network DOWN (7 queued)"; got != want {
 		t.Errorf("membership line\n got %q\nwant %q", got, want)
 	}
-	if got, want := w.counters.Text, "sent 4 · received 19 · ready 17 · pending 2 · last latency 12.3ms"; got != want {
+	if got, want := w.counters.Text, "sent 4 · received 19 · ready 17 · pending 2 · last held back 12.3ms"; got != want {
 		t.Errorf("counters line\n got %q\nwant %q", got, want)
 	}
 

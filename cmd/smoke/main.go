@@ -30,15 +30,16 @@ func main() {
 	n := flag.Int("n", 5, "middlewares")
 	clicks := flag.Int("clicks", 3, "Send clicks per window")
 	shot := flag.String("shot", "logs/smoke.png", "where the screenshot goes")
+	maxSleep := flag.String("max-sleep", "1s", "the network program's maxSleepTime (larger: Received lists differ more)")
 	flag.Parse()
-	if err := run(*script, *n, *clicks, *shot); err != nil {
+	if err := run(*script, *n, *clicks, *shot, *maxSleep); err != nil {
 		fmt.Fprintln(os.Stderr, "smoke: FAIL:", err)
 		os.Exit(1)
 	}
 	fmt.Println("smoke: OK")
 }
 
-func run(script string, n, clicks int, shot string) error {
+func run(script string, n, clicks int, shot, maxSleep string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	display, xvfb, err := startXvfb(ctx)
@@ -49,7 +50,7 @@ func run(script string, n, clicks int, shot string) error {
 	env := append(os.Environ(), "DISPLAY="+display, "LANG=C", "LC_ALL=")
 
 	var out bytes.Buffer
-	labCmd := exec.Command(script, "-max-sleep", "300ms", "-n", strconv.Itoa(n))
+	labCmd := exec.Command(script, "-max-sleep", maxSleep, "-n", strconv.Itoa(n))
 	labCmd.Env = env
 	labCmd.Stdout, labCmd.Stderr = &out, &out
 	labCmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -93,7 +94,7 @@ func run(script string, n, clicks int, shot string) error {
 			if err := xdo(env, "mousemove", "--window", wins[fmt.Sprintf("Middleware %d", i)], "45", "22", "click", "1"); err != nil {
 				return err
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // a quick hand: messages cross in the network
 		}
 	}
 	want := n * clicks
@@ -136,8 +137,9 @@ func run(script string, n, clicks int, shot string) error {
 	case <-time.After(20 * time.Second):
 		return fmt.Errorf("the lab did not stop within 20 s of Ctrl-C\n%s", out.String())
 	}
-	if left, _ := exec.Command("pgrep", "-f", "bin/(middleware|netsim)").Output(); len(bytes.TrimSpace(left)) > 0 {
-		return fmt.Errorf("processes left behind after Ctrl-C: %s", bytes.TrimSpace(left))
+	// run.sh and everything it started share its process group.
+	if left, _ := exec.Command("pgrep", "-g", strconv.Itoa(labCmd.Process.Pid)).Output(); len(bytes.TrimSpace(left)) > 0 {
+		return fmt.Errorf("processes left behind after Ctrl-C: %s", strings.Join(strings.Fields(string(left)), " "))
 	}
 	if strings.Contains(out.String(), "Error parsing user locale") {
 		return fmt.Errorf("Fyne's locale error reached the user:\n%s", out.String())
