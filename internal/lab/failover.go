@@ -63,8 +63,12 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 		}
 		sent += c.Sent
 	}
-	// Every survivor's own messages must come through; n's may or may not.
+	// Every survivor's own messages must come through; n's may or may not,
+	// so wait until the survivors agree on a count and it stays put.
 	if err := l.WaitReady(ctx, survivors, sent, nil); err != nil {
+		return res, err
+	}
+	if err := l.WaitSettled(ctx, survivors, 500*time.Millisecond); err != nil {
 		return res, err
 	}
 	l.Stop()
@@ -114,4 +118,35 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 	}
 	res.Verdict = rep.Verdict
 	return res, nil
+}
+
+// WaitSettled waits until the middlewares in ids have all logged the same
+// number of ready events and that number has not changed for quiet.
+func (l *Lab) WaitSettled(ctx context.Context, ids []int, quiet time.Duration) error {
+	last, since := -1, time.Now()
+	for {
+		counts := make(map[int]bool)
+		n := 0
+		for _, i := range ids {
+			c, err := l.Ready(i)
+			if err != nil {
+				return err
+			}
+			counts[c], n = true, c
+		}
+		switch {
+		case len(counts) != 1 || n != last:
+			last, since = n, time.Now()
+			if len(counts) != 1 {
+				last = -1
+			}
+		case time.Since(since) >= quiet:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the survivors to agree on what they delivered: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
