@@ -25,23 +25,8 @@ func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.R
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, id)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- node.Run(ctx) }()
-	appDone := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done(): // a signal: close the window the usual way
-			fyne.Do(a.Quit)
-		case <-appDone:
-		}
-	}()
 	if commands != nil {
 		go readCommands(commands, node, os.Stdout, log, func() { fyne.Do(a.Quit) })
 	}
-	w.Window().ShowAndRun()
-	close(appDone)
-	cancel()
-	return <-done
+	return gui.RunWhile(ctx, a, w.Window(), node.Run)
 }

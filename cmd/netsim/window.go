@@ -6,7 +6,6 @@ import (
 	"context"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
@@ -28,20 +27,5 @@ func runWindow(ctx context.Context, srv *netsim.Server) error {
 	gui.FixLocale()
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	appDone := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done(): // a signal: close the window the usual way
-			fyne.Do(a.Quit)
-		case <-appDone:
-		}
-	}()
-	w.Window().ShowAndRun()
-	close(appDone)
-	cancel()
-	return <-done
+	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
 }
