@@ -1,72 +1,8 @@
 package gui
 
-import (
-	"os"
-	"strings"
-
-	"golang.org/x/text/language"
-)
-
-// fallbackLocale is what FixLocale puts in place of an unusable locale.
-const fallbackLocale = "en_US.UTF-8"
+import "envfix"
 
 // FixLocale replaces locale settings that Fyne cannot parse with
-// en_US.UTF-8, so that it does not log "Error parsing user locale C" (the
-// usual case being LANG=C.UTF-8 in containers and minimal installs). Call
-// it first thing in main, before the Fyne app is created. It only changes
-// this process's environment (and its children's).
-//
-// On Linux and the BSDs Fyne asks github.com/jeandeaual/go-locale, which
-// takes the first non-empty of LC_ALL, LC_MESSAGES and LANG, then prefers
-// LANGUAGE (a colon-separated list) unless that value is C or POSIX, and
-// turns every entry ll_CC.enc into the tag ll-CC for
-// golang.org/x/text/language. So: LANG is set when empty or unusable,
-// LC_ALL and LC_MESSAGES are replaced when set but unusable, and unusable
-// entries are dropped from LANGUAGE. Windows and macOS do not read these
-// variables.
-//
-// Limit: fyne.io/fyne/v2/lang also reads the locale in its package init,
-// before main runs, and logs the message once then; only the environment
-// the program starts with can prevent that one (a launcher exporting
-// LANG=en_US.UTF-8). FixLocale silences the lookups made afterwards.
-func FixLocale() {
-	for _, name := range [...]string{"LC_ALL", "LC_MESSAGES"} {
-		if v := os.Getenv(name); v != "" && !usableLocale(v) {
-			os.Setenv(name, fallbackLocale)
-		}
-	}
-	if !usableLocale(os.Getenv("LANG")) {
-		os.Setenv("LANG", fallbackLocale)
-	}
-	if v, ok := os.LookupEnv("LANGUAGE"); ok {
-		var kept []string
-		for _, entry := range strings.Split(v, ":") {
-			if usableLocale(entry) {
-				kept = append(kept, entry)
-			}
-		}
-		if len(kept) == 0 {
-			os.Unsetenv("LANGUAGE")
-		} else {
-			os.Setenv("LANGUAGE", strings.Join(kept, ":"))
-		}
-	}
-}
-
-// usableLocale reports whether Fyne can use a POSIX locale name: it
-// converts the name the way go-locale does (drop ".encoding", "_" to "-")
-// and asks the same parser Fyne uses. C, POSIX, C.UTF-8 and "" are not
-// usable; neither is "de_DE@euro" (go-locale keeps the "@euro").
-func usableLocale(name string) bool {
-	if name == "" || name == "C" || name == "POSIX" {
-		return false
-	}
-	base, _, _ := strings.Cut(name, ".")
-	lang, region, _ := strings.Cut(strings.ReplaceAll(base, "-", "_"), "_")
-	tag := lang
-	if region != "" {
-		tag += "-" + region
-	}
-	_, err := language.Parse(tag)
-	return err == nil
-}
+// en_US.UTF-8 (see package envfix, which already did so before Fyne
+// initialised; calling it again covers changes made since).
+func FixLocale() { envfix.Locale() }

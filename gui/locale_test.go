@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"envfix"
+
 	"fyne.io/fyne/v2/lang"
 	locale "github.com/jeandeaual/go-locale"
 	"golang.org/x/text/language"
@@ -45,22 +47,22 @@ func TestFixLocale(t *testing.T) {
 		// checker can see the problem FixLocale is meant to remove.
 		brokenBefore bool
 	}{
-		{name: "nothing set", want: map[string]string{"LANG": fallbackLocale}},
-		{name: "LANG=C", env: map[string]string{"LANG": "C"}, want: map[string]string{"LANG": fallbackLocale}},
-		{name: "LANG=POSIX", env: map[string]string{"LANG": "POSIX"}, want: map[string]string{"LANG": fallbackLocale}},
-		{name: "LANG=C.UTF-8", env: map[string]string{"LANG": "C.UTF-8"}, want: map[string]string{"LANG": fallbackLocale}, brokenBefore: true},
+		{name: "nothing set", want: map[string]string{"LANG": envfix.Fallback}},
+		{name: "LANG=C", env: map[string]string{"LANG": "C"}, want: map[string]string{"LANG": envfix.Fallback}},
+		{name: "LANG=POSIX", env: map[string]string{"LANG": "POSIX"}, want: map[string]string{"LANG": envfix.Fallback}},
+		{name: "LANG=C.UTF-8", env: map[string]string{"LANG": "C.UTF-8"}, want: map[string]string{"LANG": envfix.Fallback}, brokenBefore: true},
 		{
 			name: "LC_ALL=C.UTF-8 over a good LANG",
 			env:  map[string]string{"LC_ALL": "C.UTF-8", "LANG": "de_DE.UTF-8"},
-			want: map[string]string{"LC_ALL": fallbackLocale, "LANG": "de_DE.UTF-8"}, brokenBefore: true,
+			want: map[string]string{"LC_ALL": envfix.Fallback, "LANG": "de_DE.UTF-8"}, brokenBefore: true,
 		},
 		{
 			name: "LC_MESSAGES=C.utf8",
 			env:  map[string]string{"LC_MESSAGES": "C.utf8", "LANG": "C.utf8"},
-			want: map[string]string{"LC_MESSAGES": fallbackLocale, "LANG": fallbackLocale}, brokenBefore: true,
+			want: map[string]string{"LC_MESSAGES": envfix.Fallback, "LANG": envfix.Fallback}, brokenBefore: true,
 		},
-		{name: "LC_ALL=C", env: map[string]string{"LC_ALL": "C"}, want: map[string]string{"LC_ALL": fallbackLocale, "LANG": fallbackLocale}},
-		{name: "modifier without encoding", env: map[string]string{"LANG": "de_DE@euro"}, want: map[string]string{"LANG": fallbackLocale}, brokenBefore: true},
+		{name: "LC_ALL=C", env: map[string]string{"LC_ALL": "C"}, want: map[string]string{"LC_ALL": envfix.Fallback, "LANG": envfix.Fallback}},
+		{name: "modifier without encoding", env: map[string]string{"LANG": "de_DE@euro"}, want: map[string]string{"LANG": envfix.Fallback}, brokenBefore: true},
 		{name: "good LANG kept", env: map[string]string{"LANG": "fr_FR.UTF-8"}, want: map[string]string{"LANG": "fr_FR.UTF-8"}},
 		{name: "language only kept", env: map[string]string{"LANG": "sv"}, want: map[string]string{"LANG": "sv"}},
 		{name: "numeric region kept", env: map[string]string{"LANG": "es_419.UTF-8"}, want: map[string]string{"LANG": "es_419.UTF-8"}},
@@ -72,7 +74,7 @@ func TestFixLocale(t *testing.T) {
 		{
 			name: "LANGUAGE with nothing usable removed",
 			env:  map[string]string{"LANG": "C.UTF-8", "LANGUAGE": "C.UTF-8"},
-			want: map[string]string{"LANG": fallbackLocale, "LANGUAGE": unset}, brokenBefore: true,
+			want: map[string]string{"LANG": envfix.Fallback, "LANGUAGE": unset}, brokenBefore: true,
 		},
 	}
 	for _, tt := range tests {
