@@ -35,11 +35,6 @@ const Fallback = "en_US.UTF-8"
 // LC_ALL and LC_MESSAGES are replaced when set but unusable, and unusable
 // entries are dropped from LANGUAGE. Windows and macOS do not read these
 // variables.
-//
-// Limit: fyne.io/fyne/v2/lang also reads the locale in its package init,
-// before main runs, and logs the message once then; only the environment
-// the program starts with can prevent that one (a launcher exporting
-// LANG=en_US.UTF-8). FixLocale silences the lookups made afterwards.
 func Locale() {
 	for _, name := range [...]string{"LC_ALL", "LC_MESSAGES"} {
 		if v := os.Getenv(name); v != "" && !usableLocale(v) {

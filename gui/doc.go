@@ -7,6 +7,6 @@
 // fyne.Do, so a busy middleware never freezes its window.
 //
 // The package does not import fyne.io/fyne/v2/app (the mains do), so its
-// tests run with Fyne's test driver, without a display or cgo. Mains should
-// call FixLocale before creating the app.
+// tests run with Fyne's test driver, without a display or cgo. Mains
+// import envfix, which repairs an unusable locale before Fyne reads it.
 package gui

@@ -37,14 +37,14 @@ func fyneLocaleComplaints(t *testing.T) string {
 	return logged.String()
 }
 
-func TestFixLocale(t *testing.T) {
+func TestEnvfixLocale(t *testing.T) {
 	const unset = "\x00unset"
 	tests := []struct {
 		name string
 		env  map[string]string // LC_ALL, LC_MESSAGES, LANG, LANGUAGE; missing means unset
-		want map[string]string // values after FixLocale; missing means unchanged
+		want map[string]string // values after envfix.Locale; missing means unchanged
 		// brokenBefore says Fyne complains before the fix; it proves the
-		// checker can see the problem FixLocale is meant to remove.
+		// checker can see the problem envfix.Locale is meant to remove.
 		brokenBefore bool
 	}{
 		{name: "nothing set", want: map[string]string{"LANG": envfix.Fallback}},
@@ -88,10 +88,10 @@ func TestFixLocale(t *testing.T) {
 				}
 			}
 			if got := fyneLocaleComplaints(t); tt.brokenBefore && got == "" {
-				t.Fatalf("expected Fyne to complain before FixLocale, it did not")
+				t.Fatalf("expected Fyne to complain before envfix.Locale, it did not")
 			}
 
-			FixLocale()
+			envfix.Locale()
 
 			for name, want := range tt.want {
 				got, ok := os.LookupEnv(name)
@@ -106,7 +106,7 @@ func TestFixLocale(t *testing.T) {
 				}
 			}
 			if got := fyneLocaleComplaints(t); got != "" {
-				t.Errorf("Fyne still complains after FixLocale:\n%s", strings.TrimSpace(got))
+				t.Errorf("Fyne still complains after envfix.Locale:\n%s", strings.TrimSpace(got))
 			}
 		})
 	}

@@ -15,13 +15,14 @@ import (
 
 	"totalorder/gui"
 	"totalorder/middleware"
+
+	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // runWindow shows the window "Middleware <id>" over node until the window
 // is closed, ctx is done (a signal) or "quit" comes on commands (if not
 // nil), then stops node.
 func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.Reader, log zerolog.Logger) error {
-	gui.FixLocale()
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, id)
 

@@ -10,6 +10,8 @@ import (
 
 	"totalorder/gui"
 	"totalorder/netsim"
+
+	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // networkView adapts the server to what the Network window shows.
@@ -24,7 +26,6 @@ func (v networkView) Stats() gui.NetworkStats {
 // runWindow serves while the Network window is open; closing it (or a
 // signal) stops the server, which delivers or reports what is in flight.
 func runWindow(ctx context.Context, srv *netsim.Server) error {
-	gui.FixLocale()
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
 	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
