@@ -48,6 +48,9 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 		return err
 	}
 	defer l.Stop()
+	if err := l.WaitJoined(ctx); err != nil {
+		return err
+	}
 	fmt.Printf("each middleware sends %d messages…\n", each)
 	for k := 0; k < each; k++ {
 		for i := 1; i <= n; i++ {
