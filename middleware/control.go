@@ -106,6 +106,14 @@ func (l *controlListener) serve(ctx context.Context, conn net.Conn) {
 			if !errors.Is(err, io.EOF) && !isTimeout(err) && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				l.log.Warn().Msgf("control link from Middleware %d failed: %v", from, err)
 			}
+			// A peer's link closes when its process ends: tell the core,
+			// which then expects a heartbeat soon or declares it dead.
+			closed := controlBatches.get()
+			closed.items = append(closed.items, core.Msg{Kind: core.KindLinkClosed, From: from, Run: run})
+			select {
+			case l.out <- closed:
+			case <-ctx.Done():
+			}
 			return
 		case len(line) > 0:
 			m, err := core.DecodeMsg(line)

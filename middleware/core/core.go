@@ -167,6 +167,15 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	if p == nil {
 		return // not a member id
 	}
+	if m.Kind == KindLinkClosed {
+		// Usually the process died: it gets a few heartbeat periods to
+		// reconnect instead of the full SuspectAfter.
+		soon := now.Add(-c.cfg.SuspectAfter + 3*c.cfg.HeartbeatEvery)
+		if p.alive && (m.Run == p.run || p.run == "") && p.lastHeard.After(soon) {
+			p.lastHeard = soon
+		}
+		return
+	}
 	if m.Kind == KindHeartbeat && p.run != "" && m.Run != p.run {
 		// Same id, new incarnation: the old one is gone.
 		c.peerDown(m.From)

@@ -88,6 +88,12 @@ func (s *isis) contentArrived(id MsgID) {
 	if s.done[id] || s.entries[id] != nil {
 		return
 	}
+	if p := s.c.peers[id.Sender]; p != nil && !p.alive {
+		// A late copy from a sender that left the view: nobody would
+		// ever announce its priority, so it must not enter the queue.
+		s.done[id] = true
+		return
+	}
 	s.counter++
 	e := &isisEntry{id: id, prio: Prio{Count: s.counter, Node: s.c.cfg.ID}}
 	s.entries[id] = e

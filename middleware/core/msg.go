@@ -25,6 +25,10 @@ const (
 	KindContent   Kind = 'C' // the content of ID
 	KindPropose   Kind = 'P' // ISIS: my proposed priority for ID
 	KindFinal     Kind = 'A' // ISIS: the agreed priority for ID
+
+	// KindLinkClosed is never on the wire: the adapter reports that the
+	// control connection from From (incarnation Run) closed.
+	KindLinkClosed Kind = 0
 )
 
 // Prio is an ISIS priority; ties between equal counters break on the

@@ -122,6 +122,26 @@ func (s *sim) crash(id int) {
 	}
 	nd.incs = append(nd.incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
 	nd.entries = nil
+	// Its control connections close: each peer's adapter reports it after
+	// whatever the link still carried.
+	for to := 1; to <= s.n; to++ {
+		if to == id {
+			continue
+		}
+		key := [2]int{id, to}
+		d := s.now + time.Duration(50+s.rng.Intn(450))*time.Microsecond
+		if last := s.linkLast[key]; d < last {
+			d = last
+		}
+		s.linkLast[key] = d
+		to, toInc, run := to, s.nodes[to].inc, s.cfg(id, nd.inc).Run
+		s.at(d, func() {
+			if dst := s.nodes[to]; dst.alive && dst.inc == toInc {
+				dst.core.ControlIn(s.wall(), core.Msg{Kind: core.KindLinkClosed, From: id, Run: run})
+				s.flush(to)
+			}
+		})
+	}
 }
 
 // flush carries out a node's output: content to the network program,
