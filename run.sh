@@ -111,11 +111,11 @@ run_lab() {
 	mkdir -p logs
 	rm -f logs/middleware-*.jsonl # a fresh run: ./run.sh check verifies exactly this one
 	trap stop_all INT TERM EXIT
-	bin/netsim -gui -reuse -n "$n" "${net_args[@]}" &
+	bin/netsim -gui -reuse -n "$n" "${net_args[@]}" </dev/null &
 	local net_pid=$!
 	pids+=("$net_pid")
 	for i in $(seq 1 "$n"); do
-		bin/middleware -id "$i" -n "$n" -reuse "${mw_args[@]}" &
+		bin/middleware -id "$i" -n "$n" -reuse "${mw_args[@]}" </dev/null &
 		pids+=($!)
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"

@@ -93,7 +93,8 @@ type column struct {
 	list    *widget.List
 	header  *widget.Label
 	caption *widget.Label
-	rowH    float32 // height of a row without separator
+	// followedTo is the scroll offset the last automatic scroll left.
+	followedTo float32
 }
 
 // NewMiddlewareWindow creates the window "Middleware <id>" over m and starts
@@ -245,7 +246,6 @@ func (w *MiddlewareWindow) newColumn(i int, title, caption string) *column {
 	c.caption = newInfoLabel(caption)
 	c.caption.TextStyle.Italic = true
 	withSeq := i == colReady
-	c.rowH = newRow(withSeq).MinSize().Height
 
 	c.list = widget.NewList(
 		c.model.len,
@@ -367,7 +367,7 @@ func (w *MiddlewareWindow) flush() {
 		}
 		c.header.SetText(c.title + " (" + formatCount(uint64(c.model.len())) + ")")
 		if follow[i] {
-			c.list.ScrollTo(c.model.len() - 1) // refreshes too
+			c.follow()
 		} else {
 			c.list.Refresh()
 		}
@@ -389,19 +389,21 @@ func columnOf(k middleware.EventKind) (int, bool) {
 	return 0, false
 }
 
-// showsLastRow reports whether the list is scrolled to its end (within a
-// row), in which case new rows scroll into view; a user who scrolled up to
-// read is left alone. widget.List has no scroll callback, so this is
-// computed from the offset and the fixed row height.
+// showsLastRow reports whether new rows should scroll into view: yes
+// until the user scrolls up from where the list last followed them (and
+// again once they scroll back down). widget.List has no scroll callback,
+// so the offset after each automatic scroll is remembered and compared.
 func (c *column) showsLastRow() bool {
-	n := c.model.len()
-	viewH := c.list.Size().Height
-	if n == 0 || viewH <= 0 {
-		return true
-	}
-	pitch := c.rowH + c.list.Theme().Size(theme.SizeNamePadding) // row plus separator
-	contentH := pitch * float32(n)
-	return c.list.GetScrollOffset()+viewH >= contentH-pitch
+	return c.model.len() == 0 || c.list.GetScrollOffset() >= c.followedTo-1
+}
+
+// follow scrolls to the last row and remembers where that put the list.
+func (c *column) follow() {
+	// Refresh first: the scroller must know the new content height, or it
+	// clamps the offset back to the old end on its next refresh.
+	c.list.Refresh()
+	c.list.ScrollToBottom()
+	c.followedTo = c.list.GetScrollOffset()
 }
 
 // selectInOthers follows a selection in column from to the other lists.
