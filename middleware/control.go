@@ -66,7 +66,10 @@ func parseHello(line []byte, self, n int) (id int, run string, err error) {
 	if id == self {
 		return 0, "", fmt.Errorf("HELLO from id %d, which is this middleware's own id: two middlewares share an id?", id)
 	}
-	return id, f[2], nil
+	if run = f[2]; run == "-" {
+		run = "" // core.RunToken's "none"
+	}
+	return id, run, nil
 }
 
 func (l *controlListener) serve(ctx context.Context, conn net.Conn) {
@@ -366,7 +369,7 @@ func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
 		conn.Close()
 		<-gone
 	}()
-	hello := fmt.Appendf(nil, "HELLO %d %s\n", l.self, runToken(l.run))
+	hello := fmt.Appendf(nil, "HELLO %d %s\n", l.self, core.RunToken(l.run))
 	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := conn.Write(hello); err != nil {
 		return err
@@ -407,14 +410,6 @@ func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
 			return err
 		}
 	}
-}
-
-// runToken is the run id as one word, as core's encoding writes it.
-func runToken(run string) string {
-	if run == "" || strings.ContainsAny(run, " \t\r\n") {
-		return "-"
-	}
-	return run
 }
 
 // shortErr drops the "dial tcp 127.0.0.1:9083: " prefix net errors carry.

@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +44,35 @@ func openEventLog(path string, mw int, run string) (*eventLog, error) {
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
 	return &eventLog{f: f, w: w, log: zerolog.New(w), mw: mw, run: run}, nil
+}
+
+// lastSentNum reads an existing events log for the highest message number
+// middleware mw sent in an earlier run, so that a restart never numbers a
+// message the way its predecessor did (even one nobody else saw yet). A
+// missing or unreadable file is no history.
+func lastSentNum(path string, mw int) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var last uint64
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(`"event":"sent"`)) {
+			continue
+		}
+		var ev struct{ Msg string }
+		if json.Unmarshal(line, &ev) != nil {
+			continue
+		}
+		if id, ok := core.ParseText(ev.Msg); ok && id.Sender == mw && id.Num > last {
+			last = id.Num
+		}
+	}
+	return last
 }
 
 func (e *eventLog) write(n *core.Note) {

@@ -232,6 +232,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.EventsPath != "" {
+		cfg.Core.LastNum = max(cfg.Core.LastNum, lastSentNum(cfg.EventsPath, cfg.ID))
 		ev, err := openEventLog(cfg.EventsPath, cfg.ID, cfg.Core.Run)
 		if err != nil {
 			dataLn.Close()

@@ -13,13 +13,17 @@ type Core struct {
 	started time.Time
 	now     time.Time
 
-	nextNum uint64             // last message number this middleware used
-	content map[MsgID]bool     // content arrived (network or fetched)
-	own     map[MsgID]bool     // sent here, so this middleware can always supply it
-	maxNum  map[int]uint64     // highest message number seen per sender
-	peers   map[int]*peerState // every other id 1..N
-	nextHB  time.Time          // when to send the next heartbeat
-	counts  struct{ sent, received, ready int }
+	nextNum  uint64             // last message number this middleware used
+	firstNum uint64             // the first number this incarnation used (0: none yet)
+	content  map[MsgID]bool     // content arrived (network or fetched)
+	own      map[MsgID]bool     // sent here, so this middleware can always supply it
+	maxNum   map[int]uint64     // highest message number seen per sender
+	peers    map[int]*peerState // every other id 1..N
+	nextHB   time.Time          // when to send the next heartbeat
+	counts   struct{ sent, received, ready int }
+	// heldSends counts sends waiting until this middleware knows where
+	// its numbering goes on (a restarted one must not reuse numbers).
+	heldSends int
 
 	seq  *sequencer
 	isis *isis
@@ -42,6 +46,7 @@ func New(cfg Config, now time.Time) *Core {
 	cfg.withDefaults()
 	c := &Core{
 		cfg:     cfg,
+		nextNum: cfg.LastNum,
 		started: now,
 		now:     now,
 		content: make(map[MsgID]bool),
@@ -73,16 +78,41 @@ func (c *Core) Send(now time.Time, count int) {
 	if count <= 0 {
 		return
 	}
-	if c.seq != nil && !c.seq.joined {
+	if !c.numbered() {
 		// Numbering must continue where an earlier incarnation stopped,
-		// which only the group knows: hold sends until joined.
-		c.seq.heldSends += count
+		// which only the group knows: hold sends until it has told us.
+		c.heldSends += count
 		return
 	}
 	c.emitSends(count)
 }
 
+// numbered reports whether this middleware knows the highest number the
+// group has seen from it: with the sequencer once it has joined, with
+// ISIS once every peer alive has sent a heartbeat (which carries it).
+func (c *Core) numbered() bool {
+	if c.seq != nil {
+		return c.seq.joined
+	}
+	for _, p := range c.peers {
+		if p.alive && !p.heard {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Core) flushHeldSends() {
+	if n := c.heldSends; n > 0 && c.numbered() {
+		c.heldSends = 0
+		c.emitSends(n)
+	}
+}
+
 func (c *Core) emitSends(count int) {
+	if c.firstNum == 0 {
+		c.firstNum = c.nextNum + 1
+	}
 	for i := 0; i < count; i++ {
 		c.nextNum++
 		id := MsgID{Sender: c.cfg.ID, Num: c.nextNum}
@@ -136,6 +166,9 @@ func quoteShort(s string) string {
 
 func (c *Core) contentArrived(id MsgID, fetched bool) {
 	if c.content[id] {
+		if fetched && c.isis != nil {
+			c.isis.pushedAgain(id) // the sender still waits for our proposal
+		}
 		return // a duplicate copy: never delivered twice
 	}
 	c.content[id] = true
@@ -185,6 +218,9 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	if m.Kind == KindHeartbeat {
 		p.run, p.joined, p.epoch, p.leader = m.Run, m.Joined, m.Epoch, m.Leader
 		p.assigned, p.delivered = m.Seq, m.Delivered
+		if m.Num > c.nextNum {
+			c.nextNum = m.Num // an earlier incarnation of ours got that far
+		}
 	}
 	if !p.alive {
 		p.alive = true
@@ -194,6 +230,8 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		reply := Msg{Kind: KindContent, ID: m.ID}
 		if c.content[m.ID] || c.own[m.ID] {
 			reply.Text = m.ID.Text()
+		} else if c.seq != nil {
+			c.seq.promiseAbsent(m.From, m.ID)
 		}
 		c.send(m.From, reply) // empty text: "I do not have it either"
 		return
@@ -204,6 +242,9 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 			}
 		} else if id, ok := ParseText(m.Text); ok && id == m.ID {
 			c.contentArrived(id, true)
+			if c.seq != nil {
+				c.seq.contentFrom(m.From, id)
+			}
 		}
 		return
 	}
@@ -231,9 +272,11 @@ func (c *Core) Tick(now time.Time) {
 			hb.Joined = true
 		}
 		for _, id := range c.peerIDs() {
+			hb.Num = c.maxNum[id]
 			c.send(id, hb)
 		}
 	}
+	c.flushHeldSends()
 	if c.seq != nil {
 		c.seq.tick()
 	} else {

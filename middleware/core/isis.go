@@ -24,11 +24,16 @@ import (
 // announcing can leave survivors disagreeing about that one message: the
 // price of the textbook algorithm without a membership protocol.)
 
+// abandoned, as a final priority, withdraws a message whose sender died
+// before announcing it (sent by the sender's next incarnation).
+var abandoned = Prio{}
+
 type isisEntry struct {
-	id    MsgID
-	prio  Prio
-	final bool
-	index int
+	id           MsgID
+	prio         Prio
+	final        bool
+	index        int
+	lastProposed time.Time
 }
 
 type holdBack []*isisEntry
@@ -62,6 +67,7 @@ type isis struct {
 	early     map[MsgID]Prio // final priorities that came before the content
 	rounds    map[MsgID]*proposalRound
 	pushQueue []MsgID        // open rounds, oldest push first
+	finals    map[MsgID]Prio // priorities this sender announced, to repeat if asked
 	done      map[MsgID]bool // delivered or dropped
 	delivered uint64
 	lagMax    time.Duration // longest wait for a proposal seen so far
@@ -73,6 +79,7 @@ func newISIS(c *Core) *isis {
 		entries: make(map[MsgID]*isisEntry),
 		early:   make(map[MsgID]Prio),
 		rounds:  make(map[MsgID]*proposalRound),
+		finals:  make(map[MsgID]Prio),
 		done:    make(map[MsgID]bool),
 	}
 }
@@ -85,7 +92,10 @@ func (s *isis) sent(id MsgID) {
 }
 
 func (s *isis) contentArrived(id MsgID) {
-	if s.done[id] || s.entries[id] != nil {
+	if s.done[id] {
+		return
+	}
+	if s.entries[id] != nil {
 		return
 	}
 	if p := s.c.peers[id.Sender]; p != nil && !p.alive {
@@ -103,10 +113,23 @@ func (s *isis) contentArrived(id MsgID) {
 		s.finalize(id, p)
 		return
 	}
-	if id.Sender == s.c.cfg.ID {
-		s.proposal(id, s.c.cfg.ID, e.prio)
+	s.propose(e)
+}
+
+// pushedAgain: the sender pushed content we have, so it never got our
+// proposal (or we never got its announcement): propose again.
+func (s *isis) pushedAgain(id MsgID) {
+	if e := s.entries[id]; e != nil && !e.final {
+		s.propose(e)
+	}
+}
+
+func (s *isis) propose(e *isisEntry) {
+	e.lastProposed = s.c.now
+	if e.id.Sender == s.c.cfg.ID {
+		s.proposal(e.id, s.c.cfg.ID, e.prio)
 	} else {
-		s.c.send(id.Sender, Msg{Kind: KindPropose, ID: id, Prio: e.prio})
+		s.c.send(e.id.Sender, Msg{Kind: KindPropose, ID: e.id, Prio: e.prio})
 	}
 }
 
@@ -127,14 +150,24 @@ func (s *isis) control(m Msg) {
 func (s *isis) proposal(id MsgID, from int, p Prio) {
 	r := s.rounds[id]
 	if r == nil {
+		if from == s.c.cfg.ID {
+			return
+		}
+		if p, ok := s.finals[id]; ok {
+			s.c.send(from, Msg{Kind: KindFinal, ID: id, Prio: p}) // it missed the announcement
+		} else if s.c.firstNum == 0 || id.Num < s.c.firstNum {
+			// A message of an earlier incarnation of ours, which died
+			// before announcing it: nobody else can, so abandon it.
+			s.c.send(from, Msg{Kind: KindFinal, ID: id, Prio: abandoned})
+		}
 		return
 	}
-	r.got[from] = true
-	// Only proposals before any push teach how slow the network is;
-	// counting pushed ones would make the wait feed on itself.
-	if lag := s.c.now.Sub(r.started); r.lastPush == r.started && lag > s.lagMax {
+	// Only first proposals before any push teach how slow the network is;
+	// counting pushed or repeated ones would make the wait feed on itself.
+	if lag := s.c.now.Sub(r.started); !r.got[from] && r.lastPush == r.started && lag > s.lagMax {
 		s.lagMax = lag
 	}
+	r.got[from] = true
 	if r.best.Less(p) {
 		r.best = p
 	}
@@ -148,6 +181,7 @@ func (s *isis) maybeAnnounce(id MsgID, r *proposalRound) {
 		}
 	}
 	delete(s.rounds, id)
+	s.finals[id] = r.best
 	for _, p := range s.c.aliveIDs() {
 		if p != s.c.cfg.ID {
 			s.c.send(p, Msg{Kind: KindFinal, ID: id, Prio: r.best})
@@ -158,6 +192,15 @@ func (s *isis) maybeAnnounce(id MsgID, r *proposalRound) {
 
 func (s *isis) finalize(id MsgID, p Prio) {
 	if s.done[id] {
+		return
+	}
+	if p == abandoned {
+		if e := s.entries[id]; e != nil && !e.final {
+			heap.Remove(&s.queue, e.index)
+			delete(s.entries, id)
+		}
+		s.done[id] = true
+		s.deliverReady()
 		return
 	}
 	e := s.entries[id]
@@ -215,6 +258,13 @@ func (s *isis) tick() {
 	wait := 2*s.lagMax + 100*time.Millisecond
 	if wait < s.c.cfg.FetchAfter {
 		wait = s.c.cfg.FetchAfter
+	}
+	// A head that stays without its final priority may have lost its
+	// proposal or the announcement: propose again; the sender repeats.
+	if len(s.queue) > 0 {
+		if h := s.queue[0]; !h.final && s.c.now.Sub(h.lastProposed) >= wait {
+			s.propose(h)
+		}
 	}
 	for pushed := 0; len(s.pushQueue) > 0 && pushed < maxPushesPerTick; {
 		id := s.pushQueue[0]

@@ -81,7 +81,9 @@ type Msg struct {
 // The control encoding: one message per line, space-separated fields, the
 // kind letter first. A link starts with "HELLO <id> <run>" from the dialer.
 //
-//	H epoch leader assigned delivered joined run   heartbeat (assigned in Seq)
+//	H epoch leader assigned delivered joined run num   heartbeat (assigned in Seq;
+//	                                               num: the highest message number
+//	                                               of the recipient seen here)
 //	R sender num                                   order request
 //	O epoch seq sender num                         order assignment
 //	G epoch lo hi                                  resend orders lo..hi
@@ -90,11 +92,12 @@ type Msg struct {
 //	X epoch leader                                 reject
 //	N epoch prefixEnd start                        new epoch
 //	J run                                          join
-//	W epoch joinSeq voidsBefore nextNum [s:lo-hi]…  welcome
+//	W epoch joinSeq voidsBefore nextNum run [s:lo-hi]…  welcome (run: the joiner's)
 //	F sender num                                   fetch content
 //	C sender num "text"                            content (Go-quoted; "" = not here)
 //	P sender num count node                        ISIS proposal
-//	A sender num count node                        ISIS final priority
+//	A sender num count node                        ISIS final priority (0 0: abandoned,
+//	                                               from the sender's next incarnation)
 
 // AppendMsg appends m's encoding and a newline to dst.
 func AppendMsg(dst []byte, m *Msg) []byte {
@@ -117,7 +120,8 @@ func AppendMsg(dst []byte, m *Msg) []byte {
 		u(m.Delivered)
 		b(m.Joined)
 		dst = append(dst, ' ')
-		dst = append(dst, runToken(m.Run)...)
+		dst = append(dst, RunToken(m.Run)...)
+		u(m.Num)
 	case KindRequest, KindFetch:
 		id(m.ID)
 	case KindOrder:
@@ -158,12 +162,14 @@ func AppendMsg(dst []byte, m *Msg) []byte {
 		u(m.Start)
 	case KindJoin:
 		dst = append(dst, ' ')
-		dst = append(dst, runToken(m.Run)...)
+		dst = append(dst, RunToken(m.Run)...)
 	case KindWelcome:
 		u(m.Epoch)
 		u(m.Seq)
 		u(m.Hi)
 		u(m.Num)
+		dst = append(dst, ' ')
+		dst = append(dst, RunToken(m.Run)...)
 		for _, r := range m.Ranges {
 			dst = append(dst, ' ')
 			dst = strconv.AppendInt(dst, int64(r.Sender), 10)
@@ -190,11 +196,20 @@ func appendID(dst []byte, x MsgID) []byte {
 	return strconv.AppendUint(dst, x.Num, 10)
 }
 
-func runToken(run string) string {
-	if run == "" || strings.ContainsAny(run, " \n\t") {
+// RunToken is an incarnation id as one token of the control encoding
+// ("-" for none or one that would not fit in a token); run reads it back.
+func RunToken(run string) string {
+	if run == "" || strings.ContainsAny(run, " \n\r\t") {
 		return "-"
 	}
 	return run
+}
+
+func (d *decoder) run() string {
+	if w := d.word(); w != "-" {
+		return w
+	}
+	return ""
 }
 
 // ErrBadMsg reports a control line that does not decode.
@@ -212,7 +227,8 @@ func DecodeMsg(line []byte) (Msg, error) {
 	case KindHeartbeat:
 		m.Epoch, m.Leader, m.Seq, m.Delivered = d.u(), d.i(), d.u(), d.u()
 		m.Joined = d.u() == 1
-		m.Run = d.word()
+		m.Run = d.run()
+		m.Num = d.u()
 	case KindRequest, KindFetch:
 		m.ID = d.id()
 	case KindOrder:
@@ -254,9 +270,10 @@ func DecodeMsg(line []byte) (Msg, error) {
 	case KindNewEpoch:
 		m.Epoch, m.Seq, m.Start = d.u(), d.u(), d.u()
 	case KindJoin:
-		m.Run = d.word()
+		m.Run = d.run()
 	case KindWelcome:
 		m.Epoch, m.Seq, m.Hi, m.Num = d.u(), d.u(), d.u(), d.u()
+		m.Run = d.run()
 		for d.err == nil && d.more() {
 			w := d.word()
 			c, h := strings.IndexByte(w, ':'), strings.IndexByte(w, '-')

@@ -54,13 +54,12 @@ type askState struct {
 }
 
 type sequencer struct {
-	c         *Core
-	role      role
-	epoch     uint64
-	maxEpoch  uint64 // highest epoch heard of
-	leader    int    // 0: none known
-	joined    bool
-	heldSends int // sends waiting for the join
+	c        *Core
+	role     role
+	epoch    uint64
+	maxEpoch uint64 // highest epoch heard of
+	leader   int    // 0: none known
+	joined   bool
 
 	order       map[uint64]MsgID // position -> id, current epoch's view
 	idSeq       map[MsgID]uint64
@@ -82,6 +81,13 @@ type sequencer struct {
 	neverReady  int                     // content of ids ordered before the join
 	voids       uint64                  // void positions below nextDeliver
 	negatives   map[uint64]map[int]bool // leader: who lacks the content of a position
+	// held are positions whose content this middleware told the
+	// sequencer it lacks: if the content comes after all, it waits for the
+	// sequencer's word (a repeated order, or a void) before delivering.
+	held       map[uint64]bool
+	epochReady bool      // the current epoch's N (or W) has arrived
+	acceptedAt time.Time // when this middleware accepted the current epoch's T
+	prefixEnd  uint64    // leader: where its epoch's inherited prefix ended
 
 	// leader
 	nextSeq   uint64
@@ -107,6 +113,7 @@ func newSequencer(c *Core) *sequencer {
 		lastFetch:   make(map[uint64]time.Time),
 		fetchTries:  make(map[uint64]int),
 		negatives:   make(map[uint64]map[int]bool),
+		held:        make(map[uint64]bool),
 		members:     make(map[int]uint64),
 	}
 }
@@ -138,6 +145,10 @@ func (s *sequencer) hold(id MsgID, asked bool) {
 	s.askQueue = append(s.askQueue, id)
 }
 
+// maxGapReply bounds the orders resent for one gap request; the member
+// asks again for the rest.
+const maxGapReply = 1024
+
 // maxAsksPerScan bounds re-asking, so that an overloaded sequencer is not
 // buried under repeated requests.
 const maxAsksPerScan = 512
@@ -157,6 +168,10 @@ func (s *sequencer) contentArrived(id MsgID, fetched bool) {
 		return
 	}
 	if seq, ok := s.idSeq[id]; ok {
+		if s.held[seq] && s.role == roleFollower && s.leader != 0 {
+			// Let the sequencer know before it voids the position.
+			s.c.send(s.leader, Msg{Kind: KindContent, ID: id, Text: id.Text()})
+		}
 		if at, ok := s.orderAt[seq]; ok && !fetched {
 			// Only network arrivals teach how long content takes;
 			// counting fetches would make the wait feed on itself.
@@ -184,6 +199,7 @@ func (s *sequencer) orderedBefore(id MsgID) bool {
 }
 
 func (s *sequencer) learnOrder(seq uint64, id MsgID) {
+	delete(s.unordered, id) // even if its position has passed: never ask again
 	if seq < s.nextDeliver {
 		return
 	}
@@ -214,6 +230,37 @@ func (s *sequencer) applyVoid(q uint64) {
 		s.highest = q
 	}
 	s.tryDeliver()
+}
+
+// resetRecovery forgets per-position fetch state: positions are
+// renumbered when an epoch changes or this middleware joins.
+func (s *sequencer) resetRecovery() {
+	s.lastFetch = make(map[uint64]time.Time)
+	s.fetchTries = make(map[uint64]int)
+	s.negatives = make(map[uint64]map[int]bool)
+	s.held = make(map[uint64]bool)
+}
+
+// promiseAbsent: this middleware tells the sequencer (from) that it lacks
+// id's content. The sequencer may void the position on that word, so a
+// copy arriving later must not be delivered without its say-so.
+func (s *sequencer) promiseAbsent(from int, id MsgID) {
+	if q, ok := s.idSeq[id]; ok && from == s.leader && s.role == roleFollower && q >= s.nextDeliver {
+		s.held[q] = true
+	}
+}
+
+// contentFrom: a peer sent content. If it was a member that had promised
+// to lack it, it is waiting for the sequencer to confirm the position.
+func (s *sequencer) contentFrom(from int, id MsgID) {
+	if s.role != roleLeader {
+		return
+	}
+	if q, ok := s.idSeq[id]; ok {
+		if _, member := s.members[from]; member && q >= s.members[from] {
+			s.c.send(from, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: s.order[q]})
+		}
+	}
 }
 
 // noContent is a member answering a fetch with "I do not have it".
@@ -257,12 +304,13 @@ func (s *sequencer) tryDeliver() {
 		}
 		if id == voidID {
 			s.voids++
-		} else if !s.c.content[id] {
+		} else if !s.c.content[id] || s.held[s.nextDeliver] {
 			return
 		} else {
 			s.c.deliver(id, s.nextDeliver-s.voids)
 		}
 		delete(s.negatives, s.nextDeliver)
+		delete(s.held, s.nextDeliver)
 		delete(s.orderAt, s.nextDeliver)
 		delete(s.lastFetch, s.nextDeliver)
 		delete(s.fetchTries, s.nextDeliver)
@@ -312,15 +360,28 @@ func (s *sequencer) control(m Msg) {
 			s.assign(m.ID, m.From)
 		}
 	case KindOrder:
-		if s.role == roleFollower && s.joined && m.Epoch == s.epoch && m.From == s.leader {
+		if s.role == roleFollower && s.joined && s.epochReady && m.Epoch == s.epoch && m.From == s.leader {
+			if s.held[m.Seq] && (m.ID == voidID || s.order[m.Seq] == m.ID) {
+				delete(s.held, m.Seq) // the sequencer's word on a position we said we lacked
+			}
 			if m.ID == voidID {
 				s.applyVoid(m.Seq)
 			} else {
 				s.learnOrder(m.Seq, m.ID)
+				s.tryDeliver()
 			}
 		}
 	case KindGap:
 		if s.role == roleLeader && m.Epoch == s.epoch {
+			start, member := s.members[m.From]
+			if m.Hi == 0 && member {
+				// The member lost this epoch's N: send it again.
+				s.c.send(m.From, Msg{Kind: KindNewEpoch, Epoch: s.epoch, Seq: s.prefixEnd, Start: start})
+				m.Seq, m.Hi = start, s.nextSeq-1
+			}
+			if m.Hi >= m.Seq+maxGapReply {
+				m.Hi = m.Seq + maxGapReply - 1
+			}
 			for q := m.Seq; q <= m.Hi && q < s.nextSeq; q++ {
 				if id, ok := s.order[q]; ok {
 					s.c.send(m.From, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: id})
@@ -340,15 +401,21 @@ func (s *sequencer) control(m Msg) {
 			s.role, s.leader = roleFollower, 0
 		}
 	case KindNewEpoch:
-		if s.role == roleFollower && m.Epoch == s.epoch && m.From == s.leader && s.joined {
+		if s.role == roleFollower && m.Epoch == s.epoch && m.From == s.leader && s.joined && !s.epochReady {
 			s.newEpoch(m)
 		}
 	case KindJoin:
-		if s.role == roleLeader {
-			s.welcome(m.From)
+		if s.role != roleLeader {
+			break
+		}
+		if start, member := s.members[m.From]; member && start <= s.nextDeliver && m.Run == s.c.peers[m.From].run {
+			s.welcomeAt(m.From, m.Run, start) // our welcome was lost: the same again
+		} else {
+			s.welcome(m.From, m.Run)
 		}
 	case KindWelcome:
-		if !s.joined && m.Epoch >= s.epoch {
+		// A welcome queued for an earlier incarnation of ours is not ours.
+		if !s.joined && m.Epoch >= s.epoch && (m.Run == "" || m.Run == s.c.cfg.Run) {
 			s.welcomed(m)
 		}
 	}
@@ -359,6 +426,21 @@ func later(e1 uint64, l1 int, e2 uint64, l2 int) bool {
 }
 
 func (s *sequencer) heartbeat(m Msg) {
+	if _, member := s.members[m.From]; s.role == roleLeader && !member &&
+		m.Joined && m.Epoch == s.epoch && m.Leader == s.c.cfg.ID {
+		// A member this sequencer gave up on (silent a while, or its link
+		// broke) is still following: take it back where it stands.
+		s.addMember(m.From, m.Delivered+1)
+		hi := s.nextSeq - 1
+		if hi >= m.Delivered+maxGapReply {
+			hi = m.Delivered + maxGapReply // it asks for the rest by gap
+		}
+		for q := m.Delivered + 1; q <= hi; q++ {
+			if id, ok := s.order[q]; ok {
+				s.c.send(m.From, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: id})
+			}
+		}
+	}
 	if s.joined && m.Joined && m.Epoch > s.epoch && m.Leader == m.From && s.role != roleCandidate {
 		// The group moved on without this middleware (it was declared
 		// dead): it can only rejoin at the current position.
@@ -383,6 +465,7 @@ func (s *sequencer) takeoverAsked(m Msg) {
 		return
 	}
 	s.role, s.epoch, s.leader = roleFollower, m.Epoch, m.From
+	s.epochReady, s.acceptedAt = false, s.c.now
 	s.members, s.memberIDs = make(map[int]uint64), nil
 	st := Msg{Kind: KindState, Epoch: m.Epoch, Delivered: s.delivered(), Joined: s.joined}
 	if s.joined {
@@ -406,6 +489,8 @@ func (s *sequencer) takeoverAsked(m Msg) {
 }
 
 func (s *sequencer) newEpoch(m Msg) {
+	s.epochReady = true
+	s.resetRecovery()
 	for q := m.Seq + 1; q <= s.highest; q++ {
 		if id, ok := s.order[q]; ok {
 			delete(s.order, q)
@@ -432,6 +517,8 @@ func (s *sequencer) newEpoch(m Msg) {
 
 func (s *sequencer) welcomed(m Msg) {
 	s.epoch, s.leader, s.role, s.joined = m.Epoch, m.From, roleFollower, true
+	s.epochReady = true
+	s.resetRecovery()
 	s.nextDeliver, s.highest, s.voids = m.Seq, m.Seq-1, m.Hi
 	s.order = make(map[uint64]MsgID)
 	s.idSeq = make(map[MsgID]uint64)
@@ -451,24 +538,27 @@ func (s *sequencer) welcomed(m Msg) {
 			}
 		}
 	}
-	s.flushHeldSends()
-}
-
-func (s *sequencer) flushHeldSends() {
-	if n := s.heldSends; n > 0 {
-		s.heldSends = 0
-		s.c.emitSends(n)
-	}
+	s.c.flushHeldSends()
 }
 
 // welcome admits a (re)started middleware. It delivers from where this
 // sequencer delivers, not from the next new position: every position before
 // that is settled here, so none of them can be voided behind its back and
 // its Ready numbering (which counts voids) agrees with everyone's.
-func (s *sequencer) welcome(p int) {
-	start := s.nextDeliver
+func (s *sequencer) welcome(p int, run string) {
+	s.welcomeAt(p, run, s.nextDeliver)
+}
+
+// welcomeAt admits p from position start (at most nextDeliver).
+func (s *sequencer) welcomeAt(p int, run string, start uint64) {
+	voids := s.voids
+	for q := start; q < s.nextDeliver; q++ {
+		if s.order[q] == voidID {
+			voids--
+		}
+	}
 	s.addMember(p, start)
-	s.c.send(p, Msg{Kind: KindWelcome, Epoch: s.epoch, Seq: start, Hi: s.voids, Num: s.c.maxNum[p], Ranges: s.orderedRanges(start)})
+	s.c.send(p, Msg{Kind: KindWelcome, Epoch: s.epoch, Seq: start, Hi: voids, Num: s.c.maxNum[p], Run: run, Ranges: s.orderedRanges(start)})
 	for q := start; q < s.nextSeq; q++ {
 		if id, ok := s.order[q]; ok {
 			s.c.send(p, Msg{Kind: KindOrder, Epoch: s.epoch, Seq: q, ID: id})
@@ -613,6 +703,7 @@ func (s *sequencer) maybeCompleteTakeover() {
 		parts = append(parts, p)
 	}
 	sort.Ints(parts)
+	s.resetRecovery()
 	var maxD uint64
 	if s.joined {
 		maxD = s.delivered()
@@ -629,6 +720,22 @@ func (s *sequencer) maybeCompleteTakeover() {
 		}
 		if r.Joined && r.Delivered > maxD {
 			maxD = r.Delivered
+		}
+	}
+	// An id known at two positions (orders of two failed epochs mixed):
+	// keep the lower one; the other position becomes a gap.
+	positions := make([]uint64, 0, len(union))
+	for q := range union {
+		positions = append(positions, q)
+	}
+	sort.Slice(positions, func(i, j int) bool { return positions[i] < positions[j] })
+	seen := make(map[MsgID]bool, len(union))
+	for _, q := range positions {
+		if id := union[q]; id != voidID {
+			if seen[id] {
+				delete(union, q)
+			}
+			seen[id] = true
 		}
 	}
 	prefixEnd := maxD
@@ -688,6 +795,7 @@ func (s *sequencer) maybeCompleteTakeover() {
 	}
 	s.highest = prefixEnd
 	s.epoch, s.leader, s.role = s.takeEpoch, me, roleLeader
+	s.epochReady, s.prefixEnd = true, prefixEnd
 	s.nextSeq = prefixEnd + 1
 	s.members, s.memberIDs = make(map[int]uint64), nil
 	if s.joined {
@@ -706,7 +814,7 @@ func (s *sequencer) maybeCompleteTakeover() {
 	for _, p := range parts {
 		r := s.replies[p]
 		if !r.Joined {
-			s.welcome(p)
+			s.welcome(p, s.c.peers[p].run)
 			continue
 		}
 		start := startFor(r.Delivered)
@@ -722,7 +830,7 @@ func (s *sequencer) maybeCompleteTakeover() {
 			s.assign(id, me)
 		}
 	}
-	s.flushHeldSends()
+	s.c.flushHeldSends()
 	s.tryDeliver()
 }
 
@@ -787,6 +895,14 @@ func (s *sequencer) tick() {
 			s.ask(id)
 			asked++
 		}
+	}
+	if s.role == roleFollower && s.leader != 0 && !s.epochReady {
+		// Accepted a take-over but its N has not come: ask for it again.
+		if now.Sub(s.acceptedAt) >= c.cfg.AskAfter && now.Sub(s.lastGapAsk) >= c.cfg.AskAfter {
+			s.lastGapAsk = now
+			c.send(s.leader, Msg{Kind: KindGap, Epoch: s.epoch, Seq: s.nextDeliver})
+		}
+		return
 	}
 	if s.role == roleFollower && s.leader != 0 {
 		top := s.highest

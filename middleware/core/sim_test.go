@@ -29,6 +29,12 @@ type scenario struct {
 	crashSeq  bool // the first crash hits the sequencer (highest id alive)
 	restart   bool // crashed middlewares come back with a new incarnation
 	drop, dup float64
+	// late delays that share of copies by 1.5–4 s more than maxSleep:
+	// they arrive after fetches and voids were decided.
+	late float64
+	// ctlLoss loses that share of control messages (a link that broke
+	// with data in it).
+	ctlLoss float64
 	// nonUniform checks survivors only: crashed incarnations may have
 	// delivered a message that every survivor lost for good (all its
 	// copies dropped and all its holders crashed), which survivors void.
@@ -56,11 +62,12 @@ func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
 func (q *eventQueue) Pop() any     { o := *q; e := o[len(o)-1]; *q = o[:len(o)-1]; return e }
 
 type simNode struct {
-	core    *core.Core
-	inc     int // incarnation number; messages for an older one are lost
-	alive   bool
-	entries []check.Entry
-	incs    []check.Incarnation
+	core      *core.Core
+	startedAt time.Duration
+	inc       int // incarnation number; messages for an older one are lost
+	alive     bool
+	entries   []check.Entry
+	incs      []check.Incarnation
 }
 
 type sim struct {
@@ -95,8 +102,18 @@ func (s *sim) start(id int) {
 	nd := s.nodes[id]
 	nd.inc++
 	nd.alive = true
+	nd.startedAt = s.now
 	nd.entries = nil
-	nd.core = core.New(s.cfg(id, nd.inc), s.wall())
+	cfg := s.cfg(id, nd.inc)
+	// As the adapter does from its events log: the last number logged sent.
+	for _, inc := range nd.incs {
+		for _, e := range inc.Entries {
+			if mid, ok := core.ParseText(e.Msg); ok && e.Kind == check.Sent && mid.Num > cfg.LastNum {
+				cfg.LastNum = mid.Num
+			}
+		}
+	}
+	nd.core = core.New(cfg, s.wall())
 	inc := nd.inc
 	var tick func()
 	tick = func() {
@@ -181,6 +198,9 @@ func (s *sim) flush(id int) {
 				if s.maxSleep > 0 {
 					d += time.Duration(s.rng.Int63n(int64(s.maxSleep) + 1))
 				}
+				if s.rng.Float64() < s.sc.late {
+					d += 1500*time.Millisecond + time.Duration(s.rng.Int63n(int64(2500*time.Millisecond)))
+				}
 				to := to
 				s.at(d, func() {
 					dst := s.nodes[to]
@@ -209,6 +229,9 @@ func (s *sim) flush(id int) {
 			s.t.Fatalf("decode %q: %v", line, err)
 		}
 		m.From = id
+		if s.rng.Float64() < s.sc.ctlLoss {
+			continue
+		}
 		if *traceSim && m.Kind != core.KindHeartbeat {
 			fmt.Printf("%8.3fms %d->%d %s", float64(s.now)/1e6, id, env.To, line)
 		}
@@ -324,6 +347,14 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 	return nil
 }
 
+func incEntries(incs []check.Incarnation) [][]check.Entry {
+	var out [][]check.Entry
+	for _, inc := range incs {
+		out = append(out, inc.Entries)
+	}
+	return out
+}
+
 func onlySent(es []check.Entry) []check.Entry {
 	var out []check.Entry
 	for _, e := range es {
@@ -335,14 +366,29 @@ func onlySent(es []check.Entry) []check.Entry {
 }
 
 func (s *sim) checkLiveness(seed int64, everCrashed map[int]bool) error {
-	must := make(map[string]bool)
+	sentBy := make(map[string]int)
+	for id := 1; id <= s.n; id++ {
+		nd := s.nodes[id]
+		for k, es := range append(incEntries(nd.incs), nd.entries) {
+			for _, e := range es {
+				if e.Kind != check.Sent {
+					continue
+				}
+				if prev, ok := sentBy[e.Msg]; ok {
+					return fmt.Errorf("seed %d (%s, %s, n=%d): %q sent twice (incarnations %d and %d of Middleware %d): a restart reused its numbering", seed, s.proto, s.sc.name, s.n, e.Msg, prev, k, id)
+				}
+				sentBy[e.Msg] = k
+			}
+		}
+	}
+	must := make(map[string]int64) // message -> when it was sent
 	for id := 1; id <= s.n; id++ {
 		if everCrashed[id] {
 			continue
 		}
 		for _, e := range s.nodes[id].entries {
 			if e.Kind == check.Sent {
-				must[e.Msg] = true
+				must[e.Msg] = e.TS
 			}
 		}
 	}
@@ -350,6 +396,12 @@ func (s *sim) checkLiveness(seed int64, everCrashed map[int]bool) error {
 		nd := s.nodes[id]
 		if !nd.alive {
 			continue
+		}
+		// A restarted middleware owes only what was sent once it was back
+		// in everyone's view.
+		var since int64
+		if len(nd.incs) > 0 {
+			since = s.wall().Add(-s.now + nd.startedAt + 2*time.Second).UnixMicro()
 		}
 		got := make(map[string]bool)
 		for _, e := range nd.entries {
@@ -361,8 +413,8 @@ func (s *sim) checkLiveness(seed int64, everCrashed map[int]bool) error {
 			}
 			got[e.Msg] = true
 		}
-		for m := range must {
-			if !got[m] {
+		for m, at := range must {
+			if !got[m] && at >= since {
 				return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): Middleware %d hangs: never delivered %q of a live sender", seed, s.proto, s.sc.name, s.n, s.maxSleep, id, m)
 			}
 		}
@@ -411,6 +463,8 @@ func TestSimSequencerFaults(t *testing.T) {
 		{name: "duplicates", dup: 0.3},
 		{name: "crashes with drops and duplicates", crashes: 2, crashSeq: true, drop: 0.1, dup: 0.1, nonUniform: true},
 		{name: "restarts with duplicates", crashes: 2, restart: true, dup: 0.2},
+		{name: "late copies with crashes and drops", crashes: 1, drop: 0.2, late: 0.3, nonUniform: true},
+		{name: "lossy control links", ctlLoss: 0.01},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
@@ -422,6 +476,9 @@ func TestSimSequencerFaults(t *testing.T) {
 func TestSimISISFaults(t *testing.T) {
 	for _, sc := range []scenario{
 		{name: "crashes do not hang it", crashes: 2, livenessOnly: true},
+		{name: "restarts do not hang it", crashes: 2, restart: true, livenessOnly: true},
+		{name: "lossy control links", ctlLoss: 0.01},
+		{name: "late copies", drop: 0.1, late: 0.3},
 		{name: "drops", drop: 0.2},
 		{name: "duplicates", dup: 0.3},
 	} {

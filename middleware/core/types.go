@@ -81,6 +81,10 @@ type Config struct {
 	// Run names this incarnation (a restarted middleware gets a new one),
 	// so peers can tell a restart from a slow link.
 	Run string
+	// LastNum is the highest message number an earlier incarnation of
+	// this middleware used, if known here (the adapter reads its events
+	// log); numbering goes on after it and after what peers report.
+	LastNum uint64
 	// HeartbeatEvery is how often peers are told this one is alive.
 	HeartbeatEvery time.Duration
 	// SuspectAfter is how long a silent peer stays in the view.
