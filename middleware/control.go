@@ -196,7 +196,10 @@ func readLine(br *bufio.Reader, acc []byte, max int) ([]byte, []byte, error) {
 // messages into the link's queue; the link's goroutine (run) dials the peer,
 // reconnecting with backoff while the node runs, and writes the queue.
 // While the peer is unreachable messages queue up to maxQueued; beyond that
-// the oldest are dropped (the core recovers lost control messages).
+// the oldest are dropped: the core asks again for whatever it misses
+// (orders by gap requests, requests and fetches by retry, take-over,
+// welcome and proposals by time-out); the simulations lose control
+// messages at random to keep that true.
 type peerLink struct {
 	self, peer int
 	addr       string
@@ -404,8 +407,8 @@ func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
 		clear(bufs)
 		if err != nil {
 			// What was in this write may or may not have arrived; the
-			// core recovers lost control messages, while duplicates
-			// would be news to it, so it is not written again.
+			// core asks again for what it misses (see peerLink), so it
+			// is not written again.
 			l.log.Debug().Msgf("control link to Middleware %d: %d messages may be lost: %v", l.peer, n, err)
 			return err
 		}
