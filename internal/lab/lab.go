@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -101,18 +102,32 @@ func Start(cfg Config) (*Lab, error) {
 	if cfg.Protocol == "" {
 		cfg.Protocol = "sequencer"
 	}
-	if cfg.BasePort == 0 {
-		p, err := freeBlock(cfg.N)
-		if err != nil {
-			return nil, err
-		}
-		cfg.BasePort = p
-	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	pick := cfg.BasePort == 0
+	for try := 1; ; try++ {
+		if pick {
+			p, err := freeBlock(cfg.N)
+			if err != nil {
+				return nil, err
+			}
+			cfg.BasePort = p
+		}
+		l, err := startAll(cfg)
+		// A port found free can be taken by someone else before our
+		// process binds it: pick another block.
+		if err != nil && pick && try < 5 && strings.Contains(err.Error(), "already in use") {
+			continue
+		}
+		return l, err
+	}
+}
+
+func startAll(cfg Config) (*Lab, error) {
 	l := &Lab{cfg: cfg, mws: make([]*proc, cfg.N+1), tail: make(map[string]*logTail)}
 	if err := l.StartNet(); err != nil {
+		l.Stop()
 		return nil, err
 	}
 	for i := 1; i <= cfg.N; i++ {
@@ -125,9 +140,11 @@ func Start(cfg Config) (*Lab, error) {
 }
 
 // freeBlock finds a port p such that p..p+n and p+100..p+100+n are free.
+// Blocks are drawn below 32768, where Linux does not hand out ephemeral
+// ports for outgoing connections.
 func freeBlock(n int) (int, error) {
 	for try := 0; try < 200; try++ {
-		p := 20000 + int(time.Now().UnixNano()/7%30000)
+		p := 10000 + rand.IntN(32768-10000-100-n)
 		ok := true
 		for _, q := range append(rangeInts(p, p+n), rangeInts(p+100, p+100+n)...) {
 			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
@@ -369,7 +386,7 @@ func (l *Lab) Counts(i int) (Counts, error) {
 		l.tail[path] = t
 	}
 	l.mu.Unlock()
-	f, err := os.Open(path)
+	f, err := os.Open(l.LogPath(i))
 	if errors.Is(err, os.ErrNotExist) {
 		return Counts{}, nil
 	}
@@ -384,7 +401,10 @@ func (l *Lab) Counts(i int) (Counts, error) {
 	for {
 		line, err := r.ReadSlice('\n')
 		t.off += int64(len(line))
-		if len(t.part) > 0 || errors.Is(err, bufio.ErrBufferFull) {
+		// A line longer than the buffer, or the unterminated end of what
+		// is written so far, is collected in part: counting a fragment
+		// would miss a line split where the writer's buffer flushed.
+		if len(t.part) > 0 || err != nil {
 			t.part = append(t.part, line...)
 			line = t.part
 		}
