@@ -52,8 +52,12 @@ func statusLines(s middleware.Status) (membership, counters string) {
 			holdBack = formatLatency(s.LastLatency)
 		}
 	}
-	counters = fmt.Sprintf("sent %d · received %d · ready %d · pending %d · last held back %s",
-		s.Sent, s.Received, s.Ready, s.Pending, holdBack)
+	sent := strconv.Itoa(s.Sent)
+	if s.Held > 0 {
+		sent += fmt.Sprintf(" (+%d waiting)", s.Held)
+	}
+	counters = fmt.Sprintf("sent %s · received %d · ready %d · pending %d · last held back %s",
+		sent, s.Received, s.Ready, s.Pending, holdBack)
 	return membership, counters
 }
 

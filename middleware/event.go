@@ -50,6 +50,7 @@ type Status struct {
 	Received  int
 	Ready     int
 	Pending   int // received but not yet ready
+	Held      int // sends not yet sent: joining the group, or pacing a burst
 	// LastLatency is the Latency of the most recent Ready event.
 	LastLatency time.Duration
 }

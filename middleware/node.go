@@ -537,7 +537,7 @@ func (n *Node) refreshStatus() {
 		ID: n.cfg.ID, N: n.cfg.N, Protocol: string(n.cfg.Protocol),
 		Sequencer: v.Sequencer, Alive: v.Alive, Peers: n.cfg.N - 1,
 		Sent: n.counts.sent, Received: n.counts.received, Ready: n.counts.ready,
-		Pending: v.Pending, LastLatency: n.lastLatency,
+		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency,
 	}
 	n.statusMu.Lock()
 	n.status = s
@@ -625,7 +625,7 @@ func StatusLine(s Status) string {
 	if !s.NetworkUp {
 		net = "down"
 	}
-	fmt.Fprintf(&b, " network=%s queued=%d sent=%d received=%d ready=%d pending=%d last-latency=%v",
-		net, s.NetQueued, s.Sent, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d ready=%d pending=%d last-latency=%v",
+		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
 	return b.String()
 }

@@ -78,13 +78,11 @@ func (c *Core) Send(now time.Time, count int) {
 	if count <= 0 {
 		return
 	}
-	if !c.numbered() {
-		// Numbering must continue where an earlier incarnation stopped,
-		// which only the group knows: hold sends until it has told us.
-		c.heldSends += count
-		return
-	}
-	c.emitSends(count)
+	// Numbering must continue where an earlier incarnation stopped, which
+	// only the group knows, and bursts are paced: sends wait here until
+	// both allow them.
+	c.heldSends += count
+	c.flushHeldSends()
 }
 
 // numbered reports whether this middleware knows the highest number the
@@ -102,9 +100,26 @@ func (c *Core) numbered() bool {
 	return true
 }
 
+// maxOutstanding bounds this middleware's own messages still being
+// ordered (sequencer: not yet numbered; ISIS: priority not yet agreed).
+// Sends beyond it wait here, so a burst of "send 100000" paces itself to
+// the group instead of flooding every queue until heartbeats starve.
+const maxOutstanding = 4096
+
+func (c *Core) outstanding() int {
+	if c.seq != nil {
+		return c.seq.ownUnordered
+	}
+	return len(c.isis.rounds)
+}
+
 func (c *Core) flushHeldSends() {
-	if n := c.heldSends; n > 0 && c.numbered() {
-		c.heldSends = 0
+	if c.heldSends == 0 || !c.numbered() {
+		return
+	}
+	n := min(c.heldSends, maxOutstanding-c.outstanding())
+	if n > 0 {
+		c.heldSends -= n
 		c.emitSends(n)
 	}
 }
@@ -350,11 +365,12 @@ type View struct {
 	Received  int
 	Ready     int
 	Pending   int // content held but not yet delivered
+	Held      int // sends waiting: for the numbering to be known, or paced
 }
 
 // View reports membership and counters.
 func (c *Core) View() View {
-	v := View{Alive: c.aliveIDs(), Joined: true, Sent: c.counts.sent, Received: c.counts.received, Ready: c.counts.ready}
+	v := View{Alive: c.aliveIDs(), Joined: true, Sent: c.counts.sent, Received: c.counts.received, Ready: c.counts.ready, Held: c.heldSends}
 	v.Pending = v.Received - v.Ready
 	if c.seq != nil {
 		v.Epoch, v.Sequencer, v.Joined = c.seq.epoch, c.seq.leader, c.seq.joined

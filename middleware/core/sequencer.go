@@ -68,19 +68,22 @@ type sequencer struct {
 	nextDeliver uint64
 	before      map[int][]Range // ids ordered before this middleware joined
 	unordered   map[MsgID]*askState
-	askQueue    []MsgID // unordered ids, roughly by when they are next due
-	lastFetch   map[uint64]time.Time
-	fetchTries  map[uint64]int
-	lagMax      time.Duration // longest wait for content after its order
-	nextDecay   time.Time
-	nextAskScan time.Time
-	gapSeq      uint64
-	gapSince    time.Time
-	lastGapAsk  time.Time
-	lastJoinAsk time.Time
-	neverReady  int                     // content of ids ordered before the join
-	voids       uint64                  // void positions below nextDeliver
-	negatives   map[uint64]map[int]bool // leader: who lacks the content of a position
+	// ownUnordered counts this middleware's own messages in unordered:
+	// its sends that the sequencer has not numbered yet.
+	ownUnordered int
+	askQueue     []MsgID // unordered ids, roughly by when they are next due
+	lastFetch    map[uint64]time.Time
+	fetchTries   map[uint64]int
+	lagMax       time.Duration // longest wait for content after its order
+	nextDecay    time.Time
+	nextAskScan  time.Time
+	gapSeq       uint64
+	gapSince     time.Time
+	lastGapAsk   time.Time
+	lastJoinAsk  time.Time
+	neverReady   int                     // content of ids ordered before the join
+	voids        uint64                  // void positions below nextDeliver
+	negatives    map[uint64]map[int]bool // leader: who lacks the content of a position
 	// held are positions whose content this middleware told the
 	// sequencer it lacks: if the content comes after all, it waits for the
 	// sequencer's word (a repeated order, or a void) before delivering.
@@ -95,10 +98,11 @@ type sequencer struct {
 	memberIDs []int          // sorted, self excluded
 
 	// candidate
-	takeEpoch uint64
-	takeStart time.Time
-	waiting   map[int]bool
-	replies   map[int]Msg
+	retryTakeoverAt time.Time // not before: a take-over was refused
+	takeEpoch       uint64
+	takeStart       time.Time
+	waiting         map[int]bool
+	replies         map[int]Msg
 }
 
 func newSequencer(c *Core) *sequencer {
@@ -141,8 +145,21 @@ func (s *sequencer) hold(id MsgID, asked bool) {
 	if asked {
 		a.lastAsked = s.c.now
 	}
+	if _, ok := s.unordered[id]; !ok && s.c.own[id] {
+		s.ownUnordered++
+	}
 	s.unordered[id] = a
 	s.askQueue = append(s.askQueue, id)
+}
+
+// forget drops id from the ids held without an order.
+func (s *sequencer) forget(id MsgID) {
+	if _, ok := s.unordered[id]; ok {
+		delete(s.unordered, id)
+		if s.c.own[id] {
+			s.ownUnordered--
+		}
+	}
 }
 
 // maxGapReply bounds the orders resent for one gap request; the member
@@ -199,7 +216,7 @@ func (s *sequencer) orderedBefore(id MsgID) bool {
 }
 
 func (s *sequencer) learnOrder(seq uint64, id MsgID) {
-	delete(s.unordered, id) // even if its position has passed: never ask again
+	s.forget(id) // even if its position has passed: never ask again
 	if seq < s.nextDeliver {
 		return
 	}
@@ -215,7 +232,6 @@ func (s *sequencer) learnOrder(seq uint64, id MsgID) {
 	if seq > s.highest {
 		s.highest = seq
 	}
-	delete(s.unordered, id)
 	s.c.noteMax(id)
 	s.tryDeliver()
 }
@@ -397,8 +413,11 @@ func (s *sequencer) control(m Msg) {
 			s.maybeCompleteTakeover()
 		}
 	case KindReject:
-		if s.role == roleCandidate && later(m.Epoch, m.Leader, s.takeEpoch, s.c.cfg.ID) {
+		if s.role == roleCandidate && s.waiting[m.From] {
+			// Someone follows a later candidate, or still hears the
+			// sequencer: give up, and do not try again for a while.
 			s.role, s.leader = roleFollower, 0
+			s.retryTakeoverAt = s.c.now.Add(s.c.cfg.SuspectAfter)
 		}
 	case KindNewEpoch:
 		if s.role == roleFollower && m.Epoch == s.epoch && m.From == s.leader && s.joined && !s.epochReady {
@@ -461,6 +480,13 @@ func (s *sequencer) takeoverAsked(m Msg) {
 		cur, curLeader = s.takeEpoch, s.c.cfg.ID
 	}
 	if !later(m.Epoch, m.From, cur, curLeader) {
+		s.c.send(m.From, Msg{Kind: KindReject, Epoch: cur, Leader: curLeader})
+		return
+	}
+	if l := s.leader; s.role == roleFollower && s.joined && l != 0 && l != m.From &&
+		s.c.peers[l].alive && s.c.now.Sub(s.c.peers[l].lastHeard) < s.c.cfg.SuspectAfter/2 {
+		// Our sequencer is plainly alive (the candidate is overloaded or
+		// cut off from it): a second sequencer would split the group.
 		s.c.send(m.From, Msg{Kind: KindReject, Epoch: cur, Leader: curLeader})
 		return
 	}
@@ -532,7 +558,7 @@ func (s *sequencer) welcomed(m Msg) {
 	}
 	for id := range s.unordered {
 		if s.orderedBefore(id) {
-			delete(s.unordered, id)
+			s.forget(id)
 			if s.c.content[id] {
 				s.neverReady++
 			}
@@ -866,7 +892,7 @@ func (s *sequencer) tick() {
 		if s.leader != 0 && !c.peers[s.leader].alive {
 			s.leader = 0
 		}
-		if s.leader == 0 && s.eligible() {
+		if s.leader == 0 && !now.Before(s.retryTakeoverAt) && s.eligible() {
 			s.startTakeover()
 			return
 		}
