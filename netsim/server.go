@@ -93,6 +93,7 @@ type Server struct {
 
 	connsMu         sync.Mutex
 	conns           map[*inConn]struct{}
+	connFreed       chan struct{} // a sender connection ended (capacity 1)
 	connsClosed     bool
 	evicted         int // since the last eviction log line
 	lastEvictionLog time.Time
@@ -124,14 +125,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		seed:    cfg.Seed,
-		log:     cfg.Logger,
-		ln:      ln,
-		start:   time.Now(),
-		conns:   make(map[*inConn]struct{}),
-		hurry:   make(chan struct{}),
-		closing: make(chan struct{}),
+		cfg:       cfg,
+		seed:      cfg.Seed,
+		log:       cfg.Logger,
+		ln:        ln,
+		start:     time.Now(),
+		conns:     make(map[*inConn]struct{}),
+		connFreed: make(chan struct{}, 1),
+		hurry:     make(chan struct{}),
+		closing:   make(chan struct{}),
 	}
 	s.msgLog = cfg.Logger
 	if cfg.Quiet {
@@ -379,8 +381,23 @@ func (s *Server) admit(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	if len(s.conns) >= s.cfg.MaxConns {
-		s.evictLocked()
+	for len(s.conns) >= s.cfg.MaxConns && !s.evictLocked() {
+		// Every connection is busy: leave new ones in the kernel's
+		// backlog until one ends or goes idle.
+		s.connsMu.Unlock()
+		select {
+		case <-s.connFreed:
+		case <-time.After(100 * time.Millisecond):
+		case <-s.closing:
+			_ = c.Close()
+			return
+		}
+		s.connsMu.Lock()
+		if s.connsClosed {
+			s.connsMu.Unlock()
+			_ = c.Close()
+			return
+		}
 	}
 	s.conns[ic] = struct{}{}
 	s.handlers.Add(1)
@@ -388,12 +405,21 @@ func (s *Server) admit(c net.Conn) {
 	go s.serveConn(ic)
 }
 
+// minIdleToEvict protects a connection that is just being read: one
+// accepted a moment ago may hold a whole message not yet read.
+const minIdleToEvict = 250 * time.Millisecond
+
 // evictLocked closes the connection idle longest, preferring ones that
 // never sent a message, so a flood of idle connections cannot lock out
-// real senders. Called with connsMu held.
-func (s *Server) evictLocked() {
+// real senders; only connections idle for minIdleToEvict qualify. It
+// reports whether it closed one. Called with connsMu held.
+func (s *Server) evictLocked() bool {
 	var victim *inConn
+	busySince := s.now() - int64(minIdleToEvict)
 	for c := range s.conns {
+		if c.lastActive.Load() > busySince {
+			continue
+		}
 		if victim == nil {
 			victim = c
 			continue
@@ -409,6 +435,9 @@ func (s *Server) evictLocked() {
 			victim = c
 		}
 	}
+	if victim == nil {
+		return false
+	}
 	delete(s.conns, victim)
 	victim.evicted.Store(true)
 	_ = victim.Close()
@@ -419,6 +448,7 @@ func (s *Server) evictLocked() {
 		s.lastEvictionLog = now
 		s.evicted = 0
 	}
+	return true
 }
 
 func (s *Server) closeConns() {
@@ -435,6 +465,10 @@ func (s *Server) forget(c *inConn) {
 	delete(s.conns, c)
 	s.connsMu.Unlock()
 	_ = c.Close()
+	select {
+	case s.connFreed <- struct{}{}: // an accept may be waiting for a slot
+	default:
+	}
 }
 
 // draw is the fate of one copy, decided when its message is accepted.

@@ -319,6 +319,31 @@ func TestConnectionFlood(t *testing.T) {
 	}
 }
 
+// At the connection cap, senders that write one message and close at once
+// (the original program's way, and our middleware's default) must not
+// lose it to the cap: a connection just accepted is never the one closed.
+func TestConnectionCapLosesNothing(t *testing.T) {
+	k := newSink(t)
+	const limit, senders = 4, 200
+	r := startServer(t, Config{MaxConns: limit, MaxSleep: 0}, k)
+	addr := r.Addr().String()
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send(t, addr, fmt.Sprintf("m%d", i))
+		}()
+	}
+	wg.Wait()
+	if got := k.waitFor(senders); len(got) != senders {
+		t.Fatalf("%d of %d messages arrived", len(got), senders)
+	}
+	if st := r.Stats(); st.Accepted != senders {
+		t.Errorf("accepted %d, want %d", st.Accepted, senders)
+	}
+}
+
 func TestIdleSenderIsClosed(t *testing.T) {
 	k := newSink(t)
 	r := startServer(t, Config{IdleTimeout: 100 * time.Millisecond}, k)
