@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,8 +44,10 @@ func (l *Lab) PID(i int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := l.net
-	if i > 0 {
+	if i > 0 && i < len(l.mws) {
 		p = l.mws[i]
+	} else if i != 0 {
+		return 0
 	}
 	if p == nil || p.cmd.Process == nil {
 		return 0
@@ -87,7 +90,8 @@ func (l *Lab) Status(i int, timeout time.Duration) (string, error) {
 }
 
 // WaitLinked waits until each headless middleware in ids has all n-1
-// control links up, so that a measurement does not include start-up.
+// control links up and, with the sequencer protocol, knows a sequencer,
+// so that a measurement does not include start-up.
 func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 	want := fmt.Sprintf("peers=%d/%d", l.cfg.N-1, l.cfg.N-1)
 	for _, i := range ids {
@@ -96,7 +100,7 @@ func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 			if err != nil {
 				return err
 			}
-			if strings.Contains(line, want) {
+			if strings.Contains(line, want) && (l.cfg.Protocol != "sequencer" || strings.Contains(line, " sequencer=")) {
 				break
 			}
 			select {
@@ -156,4 +160,30 @@ func BuildWindow(ctx context.Context, dir string) error {
 		return fmt.Errorf("go build (window): %v\n%s", err, out.String())
 	}
 	return nil
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times;
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// CPUTime reads the processor time (user + system) process pid has used
+// so far from /proc (Linux only).
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: fields are
+	// counted after its closing parenthesis, state being field 3.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }

@@ -1,0 +1,401 @@
+// Command bench measures the lab on real processes over loopback: latency
+// against the checker's lower bounds, ordered throughput against the raw
+// relay, scaling with n, and the middleware's memory. It prints tables
+// and writes a Markdown report, results.json and PNG plots.
+//
+//	bench [-quick] [-only latency|throughput|scale|memory] [-out bench/results] [-keep-logs]
+//
+// Every run is verified by the order checker (agreement on); a failed
+// check or run is reported loudly and makes the command exit 1.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"totalorder/internal/lab"
+)
+
+// plan is what one invocation measures.
+type plan struct {
+	quick           bool
+	latencySleeps   []time.Duration
+	latencyDuration time.Duration
+	// The throughput runs send for throughputDuration and measure after
+	// warmup until the senders stop.
+	throughputDuration, warmup time.Duration
+	modes                      []bool // connection reuse on/off
+	scaleNs                    []int
+	memoryMessages             int
+	memoryWindow               bool
+}
+
+func newPlan(quick bool) plan {
+	if quick {
+		return plan{
+			quick:         true,
+			latencySleeps: []time.Duration{0, 100 * time.Millisecond}, latencyDuration: 2 * time.Second,
+			throughputDuration: 1500 * time.Millisecond, warmup: 500 * time.Millisecond,
+			modes: []bool{true}, scaleNs: []int{3, 5}, memoryMessages: 10_000,
+		}
+	}
+	return plan{
+		latencySleeps:   []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second},
+		latencyDuration: 10 * time.Second, throughputDuration: 8 * time.Second, warmup: 2 * time.Second,
+		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16}, memoryMessages: memoryTargetCount, memoryWindow: true,
+	}
+}
+
+// step is one measurement.
+type step struct {
+	name string
+	run  func(ctx context.Context) (summary string, err error)
+}
+
+var sections = []string{"latency", "throughput", "scale", "memory"}
+
+func main() {
+	quick := flag.Bool("quick", false, "fewer points and shorter runs (under a minute, for CI)")
+	only := flag.String("only", "", "run one section: "+strings.Join(sections, ", "))
+	out := flag.String("out", filepath.Join("bench", "results"), "where report.md, results.json and the plots go")
+	keepLogs := flag.Bool("keep-logs", false, "keep every run's events logs (logs of a failed check are always kept)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q (see -help)\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	if *only != "" && !slices.Contains(sections, *only) {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: want one of %s\n", *only, strings.Join(sections, ", "))
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := run(ctx, newPlan(*quick), *only, *out, *keepLogs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
+	os.Exit(code)
+}
+
+// run measures what p and only select, reports, and returns the exit
+// code: 1 when any run failed or any order check failed.
+func run(ctx context.Context, p plan, only, outDir string, keepLogs bool) (int, error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return 1, err
+	}
+	tmp, err := os.MkdirTemp("", "lab-bench-")
+	if err != nil {
+		return 1, err
+	}
+	b := &bench{bin: filepath.Join(tmp, "bin"), logs: filepath.Join(tmp, "logs"), keepLogs: keepLogs}
+	defer func() {
+		os.RemoveAll(b.bin)
+		os.RemoveAll(filepath.Join(tmp, "window"))
+		// Runs that passed removed their logs (unless -keep-logs): what
+		// is left is worth reading, so only empty directories go.
+		os.Remove(b.logs)
+		if os.Remove(tmp) != nil {
+			fmt.Fprintf(os.Stderr, "events logs kept in %s\n", b.logs)
+		}
+	}()
+	fmt.Fprintln(os.Stderr, "building the network program and the middleware (-tags nogui)…")
+	if err := lab.Build(ctx, b.bin); err != nil {
+		return 1, err
+	}
+
+	res := &results{Quick: p.quick, Started: time.Now(), Cores: runtime.NumCPU(), GoVersion: runtime.Version()}
+	b.res = res
+	steps := planSteps(b, p, only, tmp)
+	b.prog = newProgress(os.Stderr, len(steps))
+	for k, st := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		b.prog.begin(k+1, st.name)
+		rec := stepRecord{Name: st.name, LoadFrom: loadAverage()}
+		start := time.Now()
+		stepCtx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		summary, err := st.run(stepCtx)
+		cancel()
+		rec.Elapsed, rec.LoadTo = time.Since(start), loadAverage()
+		if err != nil {
+			rec.Error = err.Error()
+			f := failure{Step: st.name, What: "run failed: " + err.Error()}
+			if logs := filepath.Join(b.logs, slug(st.name)); exists(logs) {
+				f.Logs = logs
+			}
+			res.Failures = append(res.Failures, f)
+			summary = "FAILED: " + err.Error()
+		}
+		res.Steps = append(res.Steps, rec)
+		b.prog.end(summary)
+	}
+	finishScale(res)
+
+	writeTables(os.Stdout, res)
+	plots, err := writePlots(outDir, res)
+	if err != nil {
+		return 1, err
+	}
+	if err := writeFile(filepath.Join(outDir, "report.md"), func(f *os.File) error {
+		writeMarkdown(f, res, plots)
+		return nil
+	}); err != nil {
+		return 1, err
+	}
+	if err := writeFile(filepath.Join(outDir, "results.json"), func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}); err != nil {
+		return 1, err
+	}
+	fmt.Printf("\nreport: %s", filepath.Join(outDir, "report.md"))
+	for _, name := range slices.Sorted(maps.Keys(plots)) {
+		fmt.Printf(", %s", filepath.Join(outDir, name))
+	}
+	fmt.Println()
+	if ctx.Err() != nil {
+		return 1, fmt.Errorf("interrupted after %d of %d steps", len(res.Steps), len(steps))
+	}
+	if len(res.Failures) > 0 {
+		fmt.Fprintf(os.Stderr, "\n!!! %d FAILURE(S) !!!\n", len(res.Failures))
+		for _, f := range res.Failures {
+			fmt.Fprintf(os.Stderr, "!!! %s: %s", f.Step, f.What)
+			if f.Logs != "" {
+				fmt.Fprintf(os.Stderr, " (events logs in %s)", f.Logs)
+			}
+			fmt.Fprintln(os.Stderr)
+		}
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// planSteps lists the measurements of p (one section if only is set).
+func planSteps(b *bench, p plan, only, tmp string) []step {
+	res := b.res
+	want := func(section string) bool { return only == "" || only == section }
+	var steps []step
+	add := func(name string, run func(ctx context.Context) (string, error)) {
+		steps = append(steps, step{name, run})
+	}
+	failed := func(name string, v verdict) {
+		if v.Failed {
+			res.Failures = append(res.Failures, failure{Step: name, What: "ORDER CHECK FAILED: " + v.Verdict, Logs: v.Logs})
+		}
+	}
+	// A run that fails still gets its row, marked, so tables show the gap.
+	failedRun := verdict{Verdict: runFailed, Failed: true}
+
+	if want("latency") {
+		res.CDFMaxSleep = p.latencySleeps[len(p.latencySleeps)-1]
+		if slices.Contains(p.latencySleeps, 500*time.Millisecond) {
+			res.CDFMaxSleep = 500 * time.Millisecond
+		}
+		for _, protocol := range protocols {
+			type load struct {
+				maxSleep  time.Duration
+				perSecond float64
+			}
+			var loads []load
+			for _, s := range p.latencySleeps {
+				loads = append(loads, load{s, moderatePerSecond})
+			}
+			loads = append(loads, load{0, lightPerSecond})
+			for _, ld := range loads {
+				name := fmt.Sprintf("%s latency maxSleep=%s %g msg/s", protocol, sleepName(ld.maxSleep), ld.perSecond)
+				add(name, func(ctx context.Context) (string, error) {
+					keep := ld.maxSleep == res.CDFMaxSleep && ld.perSecond == moderatePerSecond
+					row, err := b.latencyRun(ctx, name, protocol, ld.maxSleep, ld.perSecond, p.latencyDuration, keep)
+					if err != nil {
+						row.verdict = failedRun
+						res.Latency = append(res.Latency, row)
+						return "", err
+					}
+					res.Latency = append(res.Latency, row)
+					failed(name, row.verdict)
+					l := row.Latency
+					return fmt.Sprintf("mean %s ms, p50 %s, p99 %s; send-order bound %s ms (%s); check %s",
+						ms(l.Ready.Mean), ms(l.Ready.P50), ms(l.Ready.P99), ms(l.SendOrder.Mean), ratio(l.Ratio), row.checkCell()), nil
+				})
+			}
+		}
+	}
+
+	throughput := func(protocol string, n int, reuse bool, into *[]throughputRow) {
+		name := fmt.Sprintf("%s throughput n=%d %s", protocol, n, modeName(reuse))
+		add(name, func(ctx context.Context) (string, error) {
+			row, err := b.throughputRun(ctx, name, protocol, n, reuse, p.throughputDuration, p.warmup)
+			if err != nil {
+				row.verdict = failedRun
+				*into = append(*into, row)
+				return "", err
+			}
+			*into = append(*into, row)
+			failed(name, row.verdict)
+			return fmt.Sprintf("%s deliveries/s per middleware (slowest %s), p99 %s ms; check %s",
+				count(row.Ordered), count(row.OrderedMin), ms(row.Latency.Ready.P99), row.checkCell()), nil
+		})
+	}
+	if want("throughput") {
+		for _, reuse := range p.modes {
+			for _, protocol := range protocols {
+				throughput(protocol, 5, reuse, &res.Throughput)
+			}
+			add("raw relay "+modeName(reuse), func(ctx context.Context) (string, error) {
+				// As many messages as the larger ordered run of this mode.
+				messages := 0
+				for _, r := range res.Throughput {
+					if r.Reuse == reuse {
+						messages = max(messages, r.Messages)
+					}
+				}
+				if messages == 0 {
+					return "", fmt.Errorf("no ordered run to match")
+				}
+				raw, err := relayCeiling(ctx, b.bin, reuse, 5, 5, messages, b.prog.detail)
+				if err != nil {
+					return "", err
+				}
+				for i := range res.Throughput {
+					if res.Throughput[i].Reuse == reuse {
+						res.Throughput[i].Raw = raw
+					}
+				}
+				return fmt.Sprintf("%s copies/s per sink (%s messages)", count(raw), count(float64(messages))), nil
+			})
+		}
+	}
+	if want("scale") {
+		for _, protocol := range protocols {
+			for _, n := range p.scaleNs {
+				if n == 5 && want("throughput") && slices.Contains(p.modes, true) {
+					continue // the throughput section's reuse run is this point
+				}
+				throughput(protocol, n, true, &res.Scale)
+			}
+		}
+	}
+
+	if want("memory") {
+		for _, protocol := range protocols {
+			name := fmt.Sprintf("%s memory headless %s messages", protocol, count(float64(p.memoryMessages)))
+			add(name, func(ctx context.Context) (string, error) {
+				row, err := b.memoryRun(ctx, name, protocol, p.memoryMessages, labSpec{}, nil, []int{1, 2, 3, 4, 5}, nil)
+				if err != nil {
+					row.verdict = failedRun
+					res.Memory = append(res.Memory, row)
+					return "", err
+				}
+				res.Memory = append(res.Memory, row)
+				failed(name, row.verdict)
+				return fmt.Sprintf("RSS %s MiB (Middleware %d), peak %s MiB; check %s", mb(row.RSS), row.MW, mb(row.Peak), row.checkCell()), nil
+			})
+		}
+		switch _, err := exec.LookPath("Xvfb"); {
+		case !p.memoryWindow:
+			res.Notes = append(res.Notes, "The window's memory is measured in the full run only.")
+		case err != nil:
+			res.Notes = append(res.Notes, "Xvfb is not installed: the window's memory was not measured (apt-get install xvfb).")
+		default:
+			name := fmt.Sprintf("sequencer memory window %s messages", count(float64(p.memoryMessages)))
+			add(name, func(ctx context.Context) (string, error) {
+				row, err := b.windowMemory(ctx, name, p.memoryMessages, filepath.Join(tmp, "window"))
+				if err != nil {
+					row.verdict = failedRun
+					res.Memory = append(res.Memory, row)
+					return "", err
+				}
+				res.Memory = append(res.Memory, row)
+				failed(name, row.verdict)
+				return fmt.Sprintf("RSS %s MiB, peak %s MiB; check %s", mb(row.RSS), mb(row.Peak), row.checkCell()), nil
+			})
+		}
+	}
+	return steps
+}
+
+// windowMemory runs Middleware 1 as the real window under an Xvfb of its
+// own and measures its memory once every middleware delivered messages.
+func (b *bench) windowMemory(ctx context.Context, name string, messages int, binDir string) (memoryRow, error) {
+	b.prog.detail("building the middleware with its window (cgo)")
+	if err := lab.BuildWindow(ctx, binDir); err != nil {
+		return memoryRow{}, err
+	}
+	b.prog.detail("starting Xvfb")
+	x, err := startXvfb()
+	if err != nil {
+		return memoryRow{}, err
+	}
+	defer x.stop()
+	spec := labSpec{launch: func(i int) lab.MWLaunch {
+		if i != 1 {
+			return lab.MWLaunch{}
+		}
+		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.display}}
+	}}
+	return b.memoryRun(ctx, name, protocolSequencer, messages, spec, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{1})
+}
+
+// finishScale adds the throughput section's n=5 reuse rows to the scale
+// section where it skipped that point, and orders the rows by protocol
+// and n.
+func finishScale(res *results) {
+	for _, r := range res.Throughput {
+		if r.Reuse && r.N == 5 && len(res.Scale) > 0 &&
+			!slices.ContainsFunc(res.Scale, func(s throughputRow) bool { return s.Protocol == r.Protocol && s.N == 5 }) {
+			res.Scale = append(res.Scale, r)
+		}
+	}
+	slices.SortStableFunc(res.Scale, func(a, b throughputRow) int {
+		if a.Protocol != b.Protocol {
+			return slices.Index(protocols, a.Protocol) - slices.Index(protocols, b.Protocol)
+		}
+		return a.N - b.N
+	})
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// loadAverage is the 1-minute load average (0 where /proc is missing).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

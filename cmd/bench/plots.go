@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Plot sizes in pixels.
+const plotWidth, plotHeight = 900, 560
+
+// protocolColor keeps each protocol's colour the same in every plot.
+func protocolColor(protocol string) color.RGBA {
+	if protocol == protocolISIS {
+		return colorOrange
+	}
+	return colorBlue
+}
+
+// boundColor is a darker shade of the protocol's colour for its run's
+// lower bound, drawn dashed over the latency line so both stay visible
+// where they coincide.
+func boundColor(protocol string) color.RGBA {
+	if protocol == protocolISIS {
+		return colorBrown
+	}
+	return colorNavy
+}
+
+// latencyCDFChart plots, per protocol, the CDF of delivery latency and of
+// the send-order bound in the runs at res.CDFMaxSleep.
+func latencyCDFChart(res *results) (chart, bool) {
+	c := chart{
+		Title:  fmt.Sprintf("Delivery latency CDF, n=5, maxSleep %v, 10 msg/s per middleware", res.CDFMaxSleep),
+		XLabel: "latency (ms)", YLabel: "fraction of deliveries",
+		Width: plotWidth, Height: plotHeight, YFrom0: true,
+	}
+	toPoints := func(samples []time.Duration) [][2]float64 {
+		var pts [][2]float64
+		for _, p := range cdf(append([]time.Duration(nil), samples...), 1000) {
+			pts = append(pts, [2]float64{float64(p.X) / float64(time.Millisecond), p.Fraction})
+		}
+		return pts
+	}
+	var bounds []series
+	for _, r := range res.Latency {
+		if len(r.samples) == 0 {
+			continue
+		}
+		c.Series = append(c.Series, series{Name: r.Protocol + " latency", Color: protocolColor(r.Protocol), Points: toPoints(r.samples)})
+		bounds = append(bounds, series{Name: r.Protocol + " run's send-order bound", Color: boundColor(r.Protocol), Dashed: true,
+			Points: toPoints(r.sendOrderSamples)})
+	}
+	c.Series = append(c.Series, bounds...)
+	return c, len(c.Series) > 0
+}
+
+// throughputVsNChart plots ordered deliveries per second per middleware
+// against n, one line per protocol.
+func throughputVsNChart(res *results) (chart, bool) {
+	c := chart{
+		Title:  "Ordered throughput per middleware vs n (maxSleep 0, reuse, all sending)",
+		XLabel: "middlewares (n)", YLabel: "deliveries/s per middleware",
+		Width: plotWidth, Height: plotHeight, YFrom0: true, LegendTop: true,
+	}
+	seen := map[float64]bool{}
+	for _, p := range protocols {
+		s := series{Name: p, Color: protocolColor(p), Markers: true}
+		for _, r := range res.Scale {
+			if r.Protocol == p && r.Messages > 0 {
+				s.Points = append(s.Points, [2]float64{float64(r.N), r.Ordered})
+				if !seen[float64(r.N)] {
+					seen[float64(r.N)] = true
+					c.XTicks = append(c.XTicks, float64(r.N))
+				}
+			}
+		}
+		if len(s.Points) > 0 {
+			c.Series = append(c.Series, s)
+		}
+	}
+	slices.Sort(c.XTicks)
+	return c, len(c.Series) > 0
+}
+
+// writePlots writes the plots there is data for into dir and returns
+// their file names (relative to dir, for the report) by name.
+func writePlots(dir string, res *results) (map[string]string, error) {
+	out := map[string]string{}
+	for name, build := range map[string]func(*results) (chart, bool){
+		"latency-cdf.png":     latencyCDFChart,
+		"throughput-vs-n.png": throughputVsNChart,
+	} {
+		c, ok := build(res)
+		if !ok {
+			continue
+		}
+		if err := writePNG(filepath.Join(dir, name), c.draw()); err != nil {
+			return out, err
+		}
+		out[name] = name
+	}
+	return out, nil
+}
