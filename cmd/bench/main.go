@@ -3,7 +3,7 @@
 // relay, scaling with n, and the middleware's memory. It prints tables
 // and writes a Markdown report, results.json and PNG plots.
 //
-//	bench [-quick] [-only latency|throughput|scale|memory] [-out bench/results] [-keep-logs]
+//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-out bench/results] [-keep-logs]
 //
 // Every run is verified by the order checker (agreement on); a failed
 // check or run is reported loudly and makes the command exit 1.
@@ -41,6 +41,7 @@ type plan struct {
 	scaleNs                    []int
 	memoryMessages             int
 	memoryWindow               bool
+	failovers                  int // sequencer crashes measured
 }
 
 func newPlan(quick bool) plan {
@@ -49,13 +50,14 @@ func newPlan(quick bool) plan {
 			quick:         true,
 			latencySleeps: []time.Duration{0, 100 * time.Millisecond}, latencyDuration: 2 * time.Second,
 			throughputDuration: 1500 * time.Millisecond, warmup: 500 * time.Millisecond,
-			modes: []bool{true}, scaleNs: []int{3, 5}, memoryMessages: 10_000,
+			modes: []bool{true}, scaleNs: []int{3, 5}, memoryMessages: 10_000, failovers: 1,
 		}
 	}
 	return plan{
 		latencySleeps:   []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second},
 		latencyDuration: 10 * time.Second, throughputDuration: 8 * time.Second, warmup: 2 * time.Second,
 		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16}, memoryMessages: memoryTargetCount, memoryWindow: true,
+		failovers: 5,
 	}
 }
 
@@ -65,7 +67,7 @@ type step struct {
 	run  func(ctx context.Context) (summary string, err error)
 }
 
-var sections = []string{"latency", "throughput", "scale", "memory"}
+var sections = []string{"latency", "throughput", "scale", "memory", "failover"}
 
 func main() {
 	quick := flag.Bool("quick", false, "fewer points and shorter runs (under a minute, for CI)")
@@ -323,6 +325,22 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 				res.Memory = append(res.Memory, row)
 				failed(name, row.verdict)
 				return fmt.Sprintf("RSS %s MiB, peak %s MiB; check %s", mb(row.RSS), mb(row.Peak), row.checkCell()), nil
+			})
+		}
+	}
+	if want("failover") {
+		for k := 1; k <= p.failovers; k++ {
+			name := fmt.Sprintf("sequencer fail-over %d of %d", k, p.failovers)
+			add(name, func(ctx context.Context) (string, error) {
+				r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: filepath.Join(tmp, fmt.Sprintf("failover-%d", k)),
+					N: 5, Reuse: true, MaxSleep: 100 * time.Millisecond})
+				row := failoverRow{Resume: r.Resume, InFlight: r.InFlight, Verdict: r.Verdict}
+				if err != nil {
+					row.Verdict = runFailed
+					res.Failures = append(res.Failures, failure{Step: name, What: err.Error()})
+				}
+				res.Failover = append(res.Failover, row)
+				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight", ms(r.Resume), r.InFlight), err
 			})
 		}
 	}

@@ -18,6 +18,7 @@ type results struct {
 	Throughput []throughputRow `json:"throughput"` // n = 5, both connection modes
 	Scale      []throughputRow `json:"scale"`      // reuse mode, several n
 	Memory     []memoryRow     `json:"memory"`
+	Failover   []failoverRow   `json:"failover"`
 	Steps      []stepRecord    `json:"steps"`
 	// CDFMaxSleep is the maxSleep of the runs plotted in latency-cdf.png.
 	CDFMaxSleep time.Duration `json:"cdf_max_sleep_ns"`
@@ -118,4 +119,12 @@ type stepRecord struct {
 	LoadFrom float64       `json:"load1_start"`
 	LoadTo   float64       `json:"load1_end"`
 	Error    string        `json:"error,omitempty"`
+}
+
+// failoverRow is one sequencer crash: five middlewares streaming, the
+// sequencer killed with SIGKILL.
+type failoverRow struct {
+	Resume   time.Duration `json:"resume_ns"` // kill until deliveries resumed at Middleware 1
+	InFlight int           `json:"in_flight"` // sent before the kill, delivered after it
+	Verdict  string        `json:"verdict"`
 }
