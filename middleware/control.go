@@ -44,6 +44,10 @@ type controlListener struct {
 	maxConns int
 	idle     time.Duration
 	out      chan<- *batch[core.Msg]
+	// heard[id] is when a line from peer id was last read (unix ns): under
+	// overload the loop may take a while to process it, but it proves the
+	// peer alive when it arrives.
+	heard    []atomic.Int64
 	log      zerolog.Logger
 	conns    connSet
 	badLines logLimiter
@@ -125,6 +129,9 @@ func (l *controlListener) serve(ctx context.Context, conn net.Conn) {
 				break
 			}
 			m.From = from
+			if from < len(l.heard) {
+				l.heard[from].Store(time.Now().UnixNano())
+			}
 			if b == nil {
 				b = controlBatches.get()
 			}

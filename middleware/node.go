@@ -249,7 +249,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.control = &controlListener{
 		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
-		out: n.controlIn, log: n.log,
+		out: n.controlIn, log: n.log, heard: make([]atomic.Int64, cfg.N+1),
 	}
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
 	n.links = make([]*peerLink, cfg.N+1)
@@ -354,6 +354,10 @@ func (n *Node) Close() error {
 	return nil
 }
 
+// maxTickSpacing bounds how far overload may space ticks (and with them
+// heartbeats, sent every 100 ms by default, suspected after 1 s).
+const maxTickSpacing = 200 * time.Millisecond
+
 // loop owns the core: it takes whatever inputs are ready, lets the core
 // handle them, then carries out the core's output in one go.
 func (n *Node) loop(ctx context.Context) {
@@ -379,11 +383,17 @@ func (n *Node) loop(ctx context.Context) {
 		case <-n.wake:
 		case <-tick.C:
 			start := time.Now()
+			for id := range n.control.heard {
+				if at := n.control.heard[id].Load(); at > 0 {
+					n.core.Heard(id, time.Unix(0, at))
+				}
+			}
 			n.core.Tick(start)
 			ticked = true
 			// If a tick got expensive (much pending under overload), space
-			// ticks out so that they cannot crowd out the inputs.
-			tick.Reset(max(every, 4*time.Since(start)))
+			// ticks out so that they cannot crowd out the inputs, but not
+			// beyond a few heartbeat periods: peers would think us dead.
+			tick.Reset(min(max(every, 4*time.Since(start)), maxTickSpacing))
 			n.pruneReceived(start)
 		}
 	drain:

@@ -21,6 +21,7 @@ type Core struct {
 	peers    map[int]*peerState // every other id 1..N
 	nextHB   time.Time          // when to send the next heartbeat
 	counts   struct{ sent, received, ready int }
+	ownReady int // own messages (this incarnation's) delivered here
 	// heldSends counts sends waiting until this middleware knows where
 	// its numbering goes on (a restarted one must not reuse numbers).
 	heldSends int
@@ -100,17 +101,17 @@ func (c *Core) numbered() bool {
 	return true
 }
 
-// maxOutstanding bounds this middleware's own messages still being
-// ordered (sequencer: not yet numbered; ISIS: priority not yet agreed).
+// maxOutstanding bounds this middleware's own messages sent but not yet
+// delivered here.
 // Sends beyond it wait here, so a burst of "send 100000" paces itself to
 // the group instead of flooding every queue until heartbeats starve.
 const maxOutstanding = 4096
 
+// outstanding counts this incarnation's messages sent but not yet
+// delivered here. (Not yet ordered would not do: the sequencer orders its
+// own at once, and would never be paced.)
 func (c *Core) outstanding() int {
-	if c.seq != nil {
-		return c.seq.ownUnordered
-	}
-	return len(c.isis.rounds)
+	return c.counts.sent - c.ownReady
 }
 
 func (c *Core) flushHeldSends() {
@@ -199,6 +200,9 @@ func (c *Core) contentArrived(id MsgID, fetched bool) {
 
 func (c *Core) deliver(id MsgID, seq uint64) {
 	c.counts.ready++
+	if c.own[id] {
+		c.ownReady++
+	}
 	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReady, ID: id, Seq: seq, At: c.now})
 }
 
@@ -267,6 +271,16 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		c.seq.control(m)
 	} else {
 		c.isis.control(m)
+	}
+	c.flushHeldSends() // orders or priorities may have made room for paced sends
+}
+
+// Heard tells the core that something from peer arrived at at, though it
+// may not be processed yet: under overload the adapter's queue must not
+// make a live peer look dead. It never brings back a peer declared dead.
+func (c *Core) Heard(peer int, at time.Time) {
+	if p := c.peers[peer]; p != nil && p.alive && at.After(p.lastHeard) {
+		p.lastHeard = at
 	}
 }
 

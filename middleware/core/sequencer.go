@@ -68,22 +68,19 @@ type sequencer struct {
 	nextDeliver uint64
 	before      map[int][]Range // ids ordered before this middleware joined
 	unordered   map[MsgID]*askState
-	// ownUnordered counts this middleware's own messages in unordered:
-	// its sends that the sequencer has not numbered yet.
-	ownUnordered int
-	askQueue     []MsgID // unordered ids, roughly by when they are next due
-	lastFetch    map[uint64]time.Time
-	fetchTries   map[uint64]int
-	lagMax       time.Duration // longest wait for content after its order
-	nextDecay    time.Time
-	nextAskScan  time.Time
-	gapSeq       uint64
-	gapSince     time.Time
-	lastGapAsk   time.Time
-	lastJoinAsk  time.Time
-	neverReady   int                     // content of ids ordered before the join
-	voids        uint64                  // void positions below nextDeliver
-	negatives    map[uint64]map[int]bool // leader: who lacks the content of a position
+	askQueue    []MsgID // unordered ids, roughly by when they are next due
+	lastFetch   map[uint64]time.Time
+	fetchTries  map[uint64]int
+	lagMax      time.Duration // longest wait for content after its order
+	nextDecay   time.Time
+	nextAskScan time.Time
+	gapSeq      uint64
+	gapSince    time.Time
+	lastGapAsk  time.Time
+	lastJoinAsk time.Time
+	neverReady  int                     // content of ids ordered before the join
+	voids       uint64                  // void positions below nextDeliver
+	negatives   map[uint64]map[int]bool // leader: who lacks the content of a position
 	// held are positions whose content this middleware told the
 	// sequencer it lacks: if the content comes after all, it waits for the
 	// sequencer's word (a repeated order, or a void) before delivering.
@@ -145,22 +142,12 @@ func (s *sequencer) hold(id MsgID, asked bool) {
 	if asked {
 		a.lastAsked = s.c.now
 	}
-	if _, ok := s.unordered[id]; !ok && s.c.own[id] {
-		s.ownUnordered++
-	}
 	s.unordered[id] = a
 	s.askQueue = append(s.askQueue, id)
 }
 
 // forget drops id from the ids held without an order.
-func (s *sequencer) forget(id MsgID) {
-	if _, ok := s.unordered[id]; ok {
-		delete(s.unordered, id)
-		if s.c.own[id] {
-			s.ownUnordered--
-		}
-	}
-}
+func (s *sequencer) forget(id MsgID) { delete(s.unordered, id) }
 
 // maxGapReply bounds the orders resent for one gap request; the member
 // asks again for the rest.
