@@ -34,12 +34,14 @@ type peerState struct {
 	alive     bool
 	heard     bool // heard at least once (else alive is a presumption)
 	lastHeard time.Time
-	run       string
-	joined    bool
-	epoch     uint64
-	leader    int
-	assigned  uint64 // highest position the peer reports having assigned (if it leads)
-	delivered uint64
+	// linkClosedAt is when its control link was last reported closed.
+	linkClosedAt time.Time
+	run          string
+	joined       bool
+	epoch        uint64
+	leader       int
+	assigned     uint64 // highest position the peer reports having assigned (if it leads)
+	delivered    uint64
 }
 
 // New makes the state machine for one middleware started at now.
@@ -226,6 +228,7 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		if p.alive && (m.Run == p.run || p.run == "") && p.lastHeard.After(soon) {
 			p.lastHeard = soon
 		}
+		p.linkClosedAt = now
 		return
 	}
 	if m.Kind == KindHeartbeat && p.run != "" && m.Run != p.run {
@@ -279,8 +282,8 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 // may not be processed yet: under overload the adapter's queue must not
 // make a live peer look dead. It never brings back a peer declared dead.
 func (c *Core) Heard(peer int, at time.Time) {
-	if p := c.peers[peer]; p != nil && p.alive && at.After(p.lastHeard) {
-		p.lastHeard = at
+	if p := c.peers[peer]; p != nil && p.alive && at.After(p.lastHeard) && at.After(p.linkClosedAt) {
+		p.lastHeard = at // (bytes read before its link closed prove nothing now)
 	}
 }
 
