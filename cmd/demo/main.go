@@ -48,7 +48,7 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 		return err
 	}
 	defer l.Stop()
-	if err := l.WaitJoined(ctx); err != nil {
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil { // joined: sends before that are held back
 		return err
 	}
 	fmt.Printf("each middleware sends %d messages…\n", each)

@@ -388,7 +388,6 @@ type View struct {
 // View reports membership and counters.
 func (c *Core) View() View {
 	v := View{Alive: c.aliveIDs(), Joined: true, Sent: c.counts.sent, Received: c.counts.received, Ready: c.counts.ready, Held: c.heldSends}
-	v.Pending = v.Received - v.Ready
 	if c.seq != nil {
 		v.Epoch, v.Sequencer, v.Joined = c.seq.epoch, c.seq.leader, c.seq.joined
 		if c.seq.role == roleCandidate {

@@ -146,9 +146,6 @@ func (s *sequencer) hold(id MsgID, asked bool) {
 	s.askQueue = append(s.askQueue, id)
 }
 
-// forget drops id from the ids held without an order.
-func (s *sequencer) forget(id MsgID) { delete(s.unordered, id) }
-
 // maxGapReply bounds the orders resent for one gap request; the member
 // asks again for the rest.
 const maxGapReply = 1024
@@ -203,7 +200,7 @@ func (s *sequencer) orderedBefore(id MsgID) bool {
 }
 
 func (s *sequencer) learnOrder(seq uint64, id MsgID) {
-	s.forget(id) // even if its position has passed: never ask again
+	delete(s.unordered, id) // even if its position has passed: never ask again
 	if seq < s.nextDeliver {
 		return
 	}
@@ -545,7 +542,7 @@ func (s *sequencer) welcomed(m Msg) {
 	}
 	for id := range s.unordered {
 		if s.orderedBefore(id) {
-			s.forget(id)
+			delete(s.unordered, id)
 			if s.c.content[id] {
 				s.neverReady++
 			}
