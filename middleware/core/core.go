@@ -28,11 +28,11 @@ type Core struct {
 
 	// The order: positions 1..positions are known; the ids of positions
 	// orderBase.. are kept (every undelivered one and a window before).
-	order      []MsgID
-	orderBase  uint64
-	positions  uint64
-	delivered  uint64 // positions delivered here (the Ready seq)
-	delDirty   bool   // delivered changed since it was last persisted
+	order     []MsgID
+	orderBase uint64
+	positions uint64
+	delivered uint64 // positions delivered here (the Ready seq)
+	delDirty  bool   // delivered changed since it was last persisted
 	// orderedAt[i] is when position delivered+1+i was ordered here: its
 	// network copy is overdue a while after that.
 	orderedAt  []time.Time

@@ -38,7 +38,7 @@ type sequencer struct {
 
 	// At the sequencer: every id numbered, and how many since the state
 	// log was last compacted.
-	assigned    idSet
+	assigned     idSet
 	sinceRewrite int
 
 	// At members: orders that came ahead of a hole, and when the hole was

@@ -360,8 +360,12 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 			})
 		}
 	}
-	faultAt := func() time.Duration { return sendFrom + 200*time.Millisecond + time.Duration(rng.Int63n(int64(sendWindow))) }
-	faultLen := func() time.Duration { return 500*time.Millisecond + time.Duration(rng.Int63n(int64(4500*time.Millisecond))) }
+	faultAt := func() time.Duration {
+		return sendFrom + 200*time.Millisecond + time.Duration(rng.Int63n(int64(sendWindow)))
+	}
+	faultLen := func() time.Duration {
+		return 500*time.Millisecond + time.Duration(rng.Int63n(int64(4500*time.Millisecond)))
+	}
 	for k := 0; k < sc.crashes; k++ {
 		first := k == 0
 		s.at(faultAt(), func() {
