@@ -42,11 +42,11 @@ type Status struct {
 	Protocol  string
 	Leader    int    // the raft leader or the sequencer, 0 if none known
 	Term      uint64 // raft's term (raft only)
-	Alive     []int // ids this middleware believes are alive, itself included
-	PeersUp   int   // control links currently connected
-	Peers     int   // control links expected (n-1)
-	NetworkUp bool  // the last attempt to reach the network program succeeded
-	NetQueued int   // messages waiting to be handed to the network program
+	Alive     []int  // ids this middleware believes are alive, itself included
+	PeersUp   int    // control links currently connected
+	Peers     int    // control links expected (n-1)
+	NetworkUp bool   // the last attempt to reach the network program succeeded
+	NetQueued int    // messages waiting to be handed to the network program
 	Sent      int
 	Received  int
 	Recovered int // Received entries whose content came from the order, not the network
