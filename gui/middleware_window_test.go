@@ -191,6 +191,15 @@ func TestStatusLine(t *testing.T) {
 	}
 }
 
+func TestCutOffFromPeers(t *testing.T) {
+	w, f := newTestMiddlewareWindow(t, 1)
+	test.Tap(w.cutOffCheck)
+	test.Tap(w.cutOffCheck)
+	if got, want := f.Isolations(), []time.Duration{-1, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the check box asked for isolations %v, want %v (cut off until unticked, then reconnected)", got, want)
+	}
+}
+
 func TestAutoSend(t *testing.T) {
 	w, f := newTestMiddlewareWindow(t, 1)
 	w.rateSelect.SetSelected("100")
