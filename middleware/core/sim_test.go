@@ -82,6 +82,7 @@ type sim struct {
 	nodes    []*simNode // 1-based
 	linkLast map[[2]int]time.Duration
 	cut      map[[2]int]bool // control links down, both directions listed
+	inFlight int             // network copies not yet arrived
 	base     time.Time
 	crashed  map[int]bool
 }
@@ -221,7 +222,9 @@ func (s *sim) flush(id int) {
 				to := to
 				// The network program's copy finds the process that
 				// listens then (a restarted one too), or nobody.
+				s.inFlight++
 				s.at(d, func() {
+					s.inFlight--
 					if !s.nodes[to].alive {
 						return
 					}
@@ -422,8 +425,19 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		})
 	}
 	// Long enough after the last fault for raft to elect, catch up and
-	// recover overdue content (RecoverAfter 5 s), and for sends to drain.
-	end := sendFrom + sendWindow + 3*s.maxSleep + 20*time.Second
+	// recover overdue content (RecoverAfter 5 s), and for sends to drain;
+	// a run that is quiet before that ends early.
+	faultsOver := sendFrom + sendWindow + 5500*time.Millisecond
+	end := faultsOver + 3*s.maxSleep + 20*time.Second
+	var quiet func()
+	quiet = func() {
+		if !s.quiescent() {
+			s.at(s.now+500*time.Millisecond, quiet)
+			return
+		}
+		end = s.now
+	}
+	s.at(faultsOver, quiet)
 	for s.q.Len() > 0 {
 		e := heap.Pop(&s.q).(*simEvent)
 		if e.at > end {
@@ -450,6 +464,59 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 // simSeeds runs seeds 1..seeds. Raft draws its election timeouts from
 // crypto/rand, so each run fixes that source to its seed: a seed replays
 // exactly. (That source is process-wide, hence no parallel subtests.)
+// quiescent reports whether nothing more can happen: no copy in flight, no
+// fault under way, every live middleware has delivered the same number of
+// messages, all of its own, and holds nothing undelivered.
+func (s *sim) quiescent() bool {
+	if s.inFlight > 0 || len(s.cut) > 0 {
+		return false
+	}
+	last := int64(-1)
+	for id := 1; id <= s.n; id++ {
+		nd := s.nodes[id]
+		if !nd.alive {
+			continue
+		}
+		v := nd.core.View()
+		if nd.pausedUntil > s.now || v.Pending > 0 || v.Held > 0 {
+			return false
+		}
+		seq := int64(0) // the last seq it delivered, in any incarnation
+		own := map[string]bool{}
+		for _, es := range append(incEntries(nd.incs), nd.entries) {
+			for _, e := range es {
+				if e.Kind == check.Ready {
+					seq = int64(e.Seq)
+				}
+			}
+		}
+		if last >= 0 && seq != last {
+			return false
+		}
+		last = seq
+		for _, e := range nd.entries {
+			switch e.Kind {
+			case check.Sent:
+				own[e.Msg] = true
+			case check.Ready:
+				delete(own, e.Msg)
+			}
+		}
+		if len(own) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func incEntries(incs []check.Incarnation) [][]check.Entry {
+	var out [][]check.Entry
+	for _, inc := range incs {
+		out = append(out, inc.Entries)
+	}
+	return out
+}
+
 func simSeeds(t *testing.T, proto core.Protocol, sc scenario, seeds int) {
 	if *replaySeed != 0 {
 		cryptotest.SetGlobalRandom(t, uint64(*replaySeed))
