@@ -172,7 +172,7 @@ func DecodeMsg(line []byte) (Msg, error) {
 		m.Seq = d.u()
 	case KindRaft:
 		w := d.word()
-		b, err := base64.RawStdEncoding.DecodeString(w)
+		b, err := base64.RawStdEncoding.Strict().DecodeString(w)
 		if err != nil || len(b) == 0 {
 			d.fail()
 		}

@@ -13,7 +13,7 @@ import (
 	"totalorder/middleware/core"
 )
 
-// Scripted scenarios (testdata/*.txt, in the style of etcd raft's
+// Scripted scenarios (testdata/scripts/*.txt, in the style of etcd raft's
 // datadriven tests) pin exact behaviours that random seeds only hit by
 // chance. Control messages are delivered only on `stabilize` or `tick`,
 // network copies only on `network`, so a script says exactly what happens
@@ -30,7 +30,7 @@ import (
 //	crash id=2 / restart id=2      kill -9 (the state log stays) and start again
 //	status / ready                 each live middleware's status, Ready list
 func TestScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/scripts", func(t *testing.T, path string) {
 		cryptotest.SetGlobalRandom(t, 1) // raft's election timeouts
 		var l *scriptLab
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
