@@ -232,6 +232,12 @@ func (c *Core) contentFromPeer(id MsgID) bool {
 	return true
 }
 
+// hasContent reports whether id's content is here, not yet delivered.
+func (c *Core) hasContent(id MsgID) bool {
+	_, ok := c.held[id]
+	return ok
+}
+
 func (c *Core) observeDelay(d time.Duration) {
 	if d > c.maxDelay {
 		c.maxDelay = d
