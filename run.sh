@@ -137,7 +137,7 @@ run_tests() {
 	say "== unit, simulation and loopback tests (race detector, short simulations)"
 	go test -race -short -count=1 ./...
 	say "== full simulations (1,000 seeds per protocol and scenario)"
-	go test -count=1 ./middleware/core/
+	go test -count=1 -timeout 60m ./middleware/core/
 	say "== real windows under Xvfb"
 	if command -v Xvfb >/dev/null 2>&1; then
 		run_smoke
