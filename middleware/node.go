@@ -636,7 +636,7 @@ func (n *Node) Status() Status {
 	n.statusMu.Unlock()
 	s.Alive = slices.Clone(s.Alive)
 	for _, l := range n.links {
-		if l != nil && l.up.Load() {
+		if l != nil && l.up.Load() && !n.isolated(time.Now()) {
 			s.PeersUp++
 		}
 	}
