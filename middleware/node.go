@@ -84,6 +84,17 @@ type Config struct {
 	// MaxControlQueue caps the control messages queued per peer while it
 	// is unreachable (default 1<<20); the oldest are dropped beyond it.
 	MaxControlQueue int
+
+	// GroupKey is the lab's group secret (see LoadGroupKey): every control
+	// link proves it both ways before it is used. Empty means the
+	// well-known default secret, which is allowed on loopback only.
+	GroupKey []byte
+	// HandshakeTimeout is how long a connection to the control port has
+	// to prove the secret (default 2s).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps the control connections still proving the secret
+	// (default 64); a new one beyond it closes the oldest.
+	MaxHandshakes int
 }
 
 func (c *Config) withDefaults() error {
@@ -130,6 +141,22 @@ func (c *Config) withDefaults() error {
 		peers[j] = addr
 	}
 	c.PeerAddrs = peers
+	if len(c.GroupKey) == 0 {
+		if !isLoopbackHost(c.Host) {
+			return fmt.Errorf("listening on %s without a group secret would let anyone on the network join: pass -group-key-file F (the same file for every middleware)", c.Host)
+		}
+		for j, addr := range peers {
+			if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+				return fmt.Errorf("Middleware %d is at %s: linking across machines needs a group secret, pass -group-key-file F (the same file for every middleware)", j, addr)
+			}
+		}
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = DefaultMaxHandshakes
+	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = DefaultRetryMax
 	}
@@ -247,14 +274,22 @@ func New(cfg Config) (*Node, error) {
 		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
 		out: n.dataIn, log: n.log,
 	}
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
 	n.control = &controlListener{
 		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
+		key: key, handshake: cfg.HandshakeTimeout, gate: handshakeGate{max: cfg.MaxHandshakes},
 		out: n.controlIn, log: n.log, heard: make([]atomic.Int64, cfg.N+1),
 	}
+	n.control.refused.every = 10 * time.Second
+	n.control.evictions.every = time.Minute
+	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
-		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, cfg.MaxControlQueue, cfg.RetryMax, n.log)
+		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, key, cfg.MaxControlQueue, cfg.RetryMax, n.log)
 	}
 	n.refreshStatus()
 	return n, nil
@@ -320,6 +355,10 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
 		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, n.data.ln.Addr(), n.control.ln.Addr(), n.cfg.NetAddr, mode)
+
+	if len(n.cfg.GroupKey) == 0 {
+		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)
+	}
 
 	n.loop(ctx)
 
