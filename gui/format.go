@@ -58,6 +58,9 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	}
 	counters = fmt.Sprintf("sent %s · received %d · ready %d · pending %d · last held back %s",
 		sent, s.Received, s.Ready, s.Pending, holdBack)
+	if s.EventsLog != "" {
+		counters += " · " + s.EventsLog
+	}
 	return membership, counters
 }
 

@@ -212,7 +212,6 @@ type Node struct {
 	lastLatency time.Duration
 	garbage     logLimiter
 	misrouted   logLimiter
-	eventErrs   logLimiter
 }
 
 type subscriber struct {
@@ -266,6 +265,7 @@ func New(cfg Config) (*Node, error) {
 			controlLn.Close()
 			return nil, err
 		}
+		ev.oplog = n.log
 		n.events = ev
 	}
 
@@ -429,6 +429,9 @@ func (n *Node) loop(ctx context.Context) {
 			}
 			n.core.Tick(start)
 			ticked = true
+			if n.events != nil {
+				n.events.flush(start) // retries a failed write even when idle
+			}
 			// If a tick got expensive (much pending under overload), space
 			// ticks out so that they cannot crowd out the inputs, but not
 			// beyond a few heartbeat periods: peers would think us dead.
@@ -525,11 +528,7 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.core.ClearOutput()
 	if n.events != nil {
-		if err := n.events.flush(); err != nil {
-			if ok, k := n.eventErrs.allow(time.Now()); ok {
-				n.log.Error().Int("suppressed", k).Msgf("events log %s: %v", n.cfg.EventsPath, err)
-			}
-		}
+		n.events.flush(time.Now())
 	}
 	return changed
 }
@@ -587,6 +586,9 @@ func (n *Node) refreshStatus() {
 		Sequencer: v.Sequencer, Alive: v.Alive, Peers: n.cfg.N - 1,
 		Sent: n.counts.sent, Received: n.counts.received, Ready: n.counts.ready,
 		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency,
+	}
+	if n.events != nil {
+		s.EventsLog = n.events.problem()
 	}
 	n.statusMu.Lock()
 	n.status = s
@@ -676,5 +678,9 @@ func StatusLine(s Status) string {
 	}
 	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d ready=%d pending=%d last-latency=%v",
 		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	if s.EventsLog != "" {
+		b.WriteString(" ")
+		b.WriteString(s.EventsLog)
+	}
 	return b.String()
 }
