@@ -54,9 +54,11 @@ import (
 // A connection that does not finish the handshake within the handshake
 // timeout (2 s by default) is closed. At most MaxHandshakes connections
 // may be in the handshake at once: a new one beyond that closes the one
-// that has waited longest, so a flood of idle connections cannot keep a
-// real peer out (a real peer finishes in one round trip). Authenticated
-// links have a cap of their own (MaxConns).
+// that has waited longest without sending a HELLO (or, if all have, the
+// one that has waited longest), so a flood of idle connections cannot
+// keep a real peer out (a real peer sends its HELLO at once and finishes
+// in one round trip). Authenticated links have a cap of their own
+// (MaxConns).
 
 const (
 	authVersion = "TOM-AUTH1"
@@ -155,9 +157,10 @@ func handshakeLine(br *bufio.Reader, verb string, words int) ([]string, error) {
 
 // acceptHandshake runs the acceptor's side on a new connection: it reads
 // HELLO, answers with CHALLENGE and checks PROOF. It returns the dialer's
-// id and run once the dialer has proved the secret. The caller sets the
+// id and run once the dialer has proved the secret. hello, if not nil, is
+// called once a well-formed HELLO has arrived. The caller sets the
 // deadline.
-func acceptHandshake(conn net.Conn, br *bufio.Reader, key []byte, self, n int) (from int, run string, err error) {
+func acceptHandshake(conn net.Conn, br *bufio.Reader, key []byte, self, n int, hello func()) (from int, run string, err error) {
 	f, err := handshakeLine(br, "HELLO", 6)
 	if err != nil {
 		return 0, "", err
@@ -175,6 +178,9 @@ func acceptHandshake(conn net.Conn, br *bufio.Reader, key []byte, self, n int) (
 	run, nonceD := f[4], f[5]
 	if !isNonce(nonceD) {
 		return 0, "", errors.New("HELLO with a malformed nonce")
+	}
+	if hello != nil {
+		hello()
 	}
 	nonceA, err := newNonce()
 	if err != nil {
@@ -222,11 +228,18 @@ func dialHandshake(conn net.Conn, br *bufio.Reader, key []byte, self, peer int, 
 }
 
 // handshakeGate holds the connections that have not finished the
-// handshake. When max are waiting, a new one closes the oldest.
+// handshake. When max are waiting, a new one closes the oldest that has
+// not even sent a well-formed HELLO, or else the oldest: a flood of idle
+// connections only pushes out its own, never a peer that has said hello.
 type handshakeGate struct {
 	mu      sync.Mutex
 	max     int
-	waiting []net.Conn // oldest first
+	waiting []gateEntry // oldest first
+}
+
+type gateEntry struct {
+	c       net.Conn
+	greeted bool // sent a well-formed HELLO
 }
 
 // enter registers c; it reports whether an older connection was closed to
@@ -235,12 +248,30 @@ func (g *handshakeGate) enter(c net.Conn) (evicted bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.waiting) >= max(1, g.max) {
-		g.waiting[0].Close()
-		g.waiting = append(g.waiting[:0], g.waiting[1:]...)
+		k := 0
+		for i, w := range g.waiting {
+			if !w.greeted {
+				k = i
+				break
+			}
+		}
+		g.waiting[k].c.Close()
+		g.waiting = append(g.waiting[:k], g.waiting[k+1:]...)
 		evicted = true
 	}
-	g.waiting = append(g.waiting, c)
+	g.waiting = append(g.waiting, gateEntry{c: c})
 	return evicted
+}
+
+// greeted marks c as having sent a well-formed HELLO.
+func (g *handshakeGate) greeted(c net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := range g.waiting {
+		if g.waiting[i].c == c {
+			g.waiting[i].greeted = true
+		}
+	}
 }
 
 // leave unregisters c; it reports false if c had been closed to make room.
@@ -248,7 +279,7 @@ func (g *handshakeGate) leave(c net.Conn) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i, w := range g.waiting {
-		if w == c {
+		if w.c == c {
 			g.waiting = append(g.waiting[:i], g.waiting[i+1:]...)
 			return true
 		}

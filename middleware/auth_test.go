@@ -251,11 +251,31 @@ func TestHandshakeGate(t *testing.T) {
 	if !g.enter(c) {
 		t.Fatal("no eviction at the cap")
 	}
-	if _, err := a2.Write([]byte("x")); err == nil {
+	a2.SetWriteDeadline(time.Now().Add(time.Second)) // an open pipe would block
+	if _, err := a2.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatal("the oldest connection was not closed")
 	}
 	if g.leave(a) || !g.leave(b) || !g.leave(c) {
 		t.Fatal("leave reports the wrong connections as evicted")
+	}
+
+	// A connection that said hello outlives idle ones that came later.
+	g = handshakeGate{max: 2}
+	p, p2 := net.Pipe()
+	i1, i1b := net.Pipe()
+	i2, _ := net.Pipe()
+	defer p2.Close()
+	defer i1b.Close()
+	g.enter(p)
+	g.greeted(p)
+	g.enter(i1)
+	g.enter(i2) // evicts i1, not the greeted p
+	i1b.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := i1b.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatal("the idle connection was not the one closed")
+	}
+	if !g.leave(p) {
+		t.Fatal("the greeted connection was evicted before an idle one")
 	}
 }
 
@@ -328,7 +348,7 @@ func BenchmarkHandshake(b *testing.B) {
 			}
 			go func() {
 				defer c.Close()
-				acceptHandshake(c, bufio.NewReader(c), testKey, 2, 3)
+				acceptHandshake(c, bufio.NewReader(c), testKey, 2, 3, nil)
 			}()
 		}
 	}()

@@ -80,7 +80,7 @@ func (l *controlListener) authenticate(ctx context.Context, conn net.Conn, br *b
 	}
 	*until = time.Now().Add(l.handshake)
 	conn.SetWriteDeadline(*until)
-	from, run, err := acceptHandshake(conn, br, l.key, l.self, l.n)
+	from, run, err := acceptHandshake(conn, br, l.key, l.self, l.n, func() { l.gate.greeted(conn) })
 	if !l.gate.leave(conn) && err == nil {
 		err = errors.New("closed to make room for newer connections")
 	}
