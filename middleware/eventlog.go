@@ -264,7 +264,7 @@ func (e *eventLog) drop() {
 func (e *eventLog) problem() string {
 	switch {
 	case e.failing != nil:
-		return fmt.Sprintf("events log: write failed (%s), %d events not written", e.lastErr, e.lostTotal)
+		return fmt.Sprintf("events log: write failed (%s), %d events not written", e.lastErr, e.lostTotal+e.pending)
 	case e.lostTotal > 0:
 		return fmt.Sprintf("events log: %d events lost earlier (%s), writing again", e.lostTotal, e.lastErr)
 	}

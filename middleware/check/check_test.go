@@ -194,29 +194,34 @@ func TestEveryFailureReported(t *testing.T) {
 // TestGapInLogIsIncomplete: Middleware 2's log lost events (a full disk)
 // in the middle, including sent and ready events. The checker says its
 // log is incomplete and names the gap; it blames nobody.
-func TestGapInLogIsIncomplete(t *testing.T) {
-	order := roundRobin(3, 30)
-	incs := group(t, 3, order)
-	inc := &incs[1]
+// cutGap removes inc's entries logged in [from, to) and marks the gap.
+func cutGap(inc *Incarnation, from, to int64) {
 	slices.SortStableFunc(inc.Entries, func(a, b Entry) int { return cmp.Compare(a.TS, b.TS) }) // log order
 	var kept []Entry
-	var from, to int64
+	var first, last int64
 	lost := 0
 	for _, e := range inc.Entries {
-		if e.TS >= 10000 && e.TS < 20000 {
+		if e.TS >= from && e.TS < to {
 			if lost == 0 {
-				from = e.TS
+				first = e.TS
 			}
-			to = e.TS
+			last = e.TS
 			lost++
 			continue
 		}
-		if e.TS >= 20000 && len(inc.Gaps) == 0 {
-			inc.Gaps = append(inc.Gaps, Gap{After: len(kept), Count: lost, FromTS: from, ToTS: to, Error: "no space left"})
+		if e.TS >= to && len(inc.Gaps) == 0 {
+			inc.Gaps = append(inc.Gaps, Gap{After: len(kept), Count: lost, FromTS: first, ToTS: last, Error: "no space left"})
 		}
 		kept = append(kept, e)
 	}
 	inc.Entries = kept
+}
+
+func TestGapInLogIsIncomplete(t *testing.T) {
+	order := roundRobin(3, 30)
+	incs := group(t, 3, order)
+	inc := &incs[1]
+	cutGap(inc, 10000, 20000)
 	rep := expectOK(t, incs, agree)
 	if len(rep.Incomplete) == 0 || !strings.Contains(rep.Incomplete[0], "Middleware 2's events log is incomplete") ||
 		!strings.Contains(rep.Incomplete[0], "no space left") {
@@ -229,6 +234,23 @@ func TestGapInLogIsIncomplete(t *testing.T) {
 	inc.Gaps = nil
 	if _, err := Check(incs, agree); err == nil {
 		t.Fatal("the logs pass without their gap: the test shows nothing")
+	}
+
+	// Every log loses the same stretch (one full disk under all of them):
+	// some messages then have no ready event anywhere.
+	incs = group(t, 3, order)
+	for i := range incs {
+		cutGap(&incs[i], 10300, 20000)
+	}
+	rep = expectOK(t, incs, agree)
+	if !strings.Contains(strings.Join(rep.Incomplete, "\n"), "have no ready event in any log") {
+		t.Errorf("incomplete: %q", rep.Incomplete)
+	}
+	for i := range incs {
+		incs[i].Gaps = nil
+	}
+	if _, err := Check(incs, agree); err == nil {
+		t.Fatal("the logs pass without their gaps: the test shows nothing")
 	}
 }
 

@@ -202,7 +202,7 @@ func TestParseLostLine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a log with a gap is blamed: %v", err)
 	}
-	if len(rep.Incomplete) != 1 || !strings.Contains(rep.Incomplete[0], "Middleware 2's events log is incomplete: 1 events were not written (no space left)") {
+	if len(rep.Incomplete) != 1 || !strings.Contains(rep.Incomplete[0], "Middleware 2's events log is incomplete: 1 events at 00:00:00.000011 (UTC) were not written (no space left)") {
 		t.Fatalf("incomplete: %q", rep.Incomplete)
 	}
 }
