@@ -363,3 +363,68 @@ func BenchmarkHandshake(b *testing.B) {
 		c.Close()
 	}
 }
+
+// startPair runs two nodes of a group of two with the given keys and
+// returns them with their logs.
+func startPair(t *testing.T, key1, key2 []byte) (nodes [2]*Node, logs [2]*logBuffer) {
+	t.Helper()
+	ctl := [2]net.Listener{freeListener(t), freeListener(t)}
+	peers := map[int]string{1: ctl[0].Addr().String(), 2: ctl[1].Addr().String()}
+	netAddr := freeAddr(t) // no network program: the nodes only link
+	for i, key := range [][]byte{key1, key2} {
+		logs[i] = &logBuffer{}
+		n, err := New(Config{ID: i + 1, N: 2, GroupKey: key, PeerAddrs: peers, NetAddr: netAddr,
+			DataListener: freeListener(t), ControlListener: ctl[i], RetryMax: 100 * time.Millisecond,
+			Logger: zerolog.New(logs[i])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- n.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		nodes[i] = n
+	}
+	return nodes, logs
+}
+
+func TestNodesLinkOnlyWithTheSameKey(t *testing.T) {
+	t.Run("same key", func(t *testing.T) {
+		nodes, logs := startPair(t, testKey, testKey)
+		waitFor(t, "both links up", 10*time.Second, func() bool {
+			return nodes[0].Status().PeersUp == 1 && nodes[1].Status().PeersUp == 1
+		})
+		for i := range logs {
+			if strings.Contains(logs[i].String(), "anyone on this machine") {
+				t.Errorf("Middleware %d warns about the default secret though it has a key", i+1)
+			}
+		}
+	})
+	t.Run("different keys", func(t *testing.T) {
+		nodes, logs := startPair(t, testKey, []byte("another lab's secret, 32 bytes.."))
+		for i := range logs {
+			waitFor(t, "the handshake failure in the log", 10*time.Second, func() bool {
+				return strings.Contains(logs[i].String(), "did not prove this lab's group secret")
+			})
+		}
+		if nodes[0].Status().PeersUp != 0 || nodes[1].Status().PeersUp != 0 {
+			t.Fatal("nodes with different keys linked")
+		}
+	})
+	t.Run("no key", func(t *testing.T) {
+		nodes, logs := startPair(t, nil, nil)
+		waitFor(t, "both links up", 10*time.Second, func() bool {
+			return nodes[0].Status().PeersUp == 1 && nodes[1].Status().PeersUp == 1
+		})
+		for i := range logs {
+			if n := strings.Count(logs[i].String(), "anyone on this machine could join"); n != 1 {
+				t.Errorf("Middleware %d warned %d times about the default secret, want once", i+1, n)
+			}
+		}
+	})
+}
