@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -305,16 +306,15 @@ func LoadGroupKey(path string) ([]byte, error) {
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("group key file %s can be read by other users (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
-	b := make([]byte, 4096)
-	k, err := f.Read(b)
-	if err != nil && k == 0 {
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
 		return nil, fmt.Errorf("group key file %s: %w", path, err)
 	}
-	key := bytes.TrimSpace(b[:k])
+	key := bytes.TrimSpace(b)
 	if len(key) < minKeyBytes {
 		return nil, fmt.Errorf("group key file %s holds %d bytes: want at least %d (for example 64 hex digits; middleware -new-group-key-file makes one)", path, len(key), minKeyBytes)
 	}
-	return bytes.Clone(key), nil
+	return key, nil
 }
 
 // WriteGroupKey writes a fresh random group secret (32 bytes, in hex) to

@@ -17,11 +17,19 @@ import (
 )
 
 // The control path: each middleware dials every peer once (an outgoing
-// link) and accepts the peers' links. A link starts with the mutual
-// handshake described in auth.go (both ends prove the lab's group secret)
+// link) and accepts the peers' links. A link starts with a mutual
+// handshake in which both ends prove the lab's group secret (decoded by
+// acceptHandshake and dialHandshake in auth.go, which documents it in
+// full):
+//
+//	dialer → acceptor  TOM-AUTH1 HELLO <dialer id> <acceptor id> <run> <nonceD>
+//	acceptor → dialer  TOM-AUTH1 CHALLENGE <nonceA> <HMAC-SHA256(secret, "acceptor"…)>
+//	dialer → acceptor  TOM-AUTH1 PROOF <HMAC-SHA256(secret, "dialer"…)>
+//
 // and then carries control messages one per line in core's encoding (see
 // core.AppendMsg / core.DecodeMsg). After the handshake links are one-way:
-// the acceptor only reads, the dialer only writes.
+// the acceptor only reads, the dialer only writes. Nothing a connection
+// sends reaches the core before its PROOF checks out.
 
 const (
 	// maxControlLine bounds one control line; state transfers can be long.
