@@ -7,6 +7,7 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -292,7 +293,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.StateDir != "" {
-		st, recs, err := openStateLog(filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d.state", cfg.ID)), cfg.Fsync)
+		st, recs, err := openStateLog(statePath(cfg), cfg.Fsync)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -332,6 +333,18 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.refreshStatus()
 	return n, nil
+}
+
+// statePath names middleware ID's state log after its group too (a hash of
+// the secret), so that a middleware of one lab never takes up the raft
+// state of another: mixing them could break consensus.
+func statePath(cfg Config) string {
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
+	sum := sha256.Sum256(append([]byte("total-order lab state\x00"), key...))
+	return filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d-%x.state", cfg.ID, sum[:4]))
 }
 
 // listen binds host:port, turning "address in use" into advice.
