@@ -109,7 +109,7 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("count(%v) = %q, want %q", v, got, want)
 		}
 	}
-	for n, want := range map[int]string{999: "999", 20_000: "20k", 100_000: "100k", 1_000_000: "1M", 1_500_000: "1.5M", 1234: "1,234"} {
+	for n, want := range map[int]string{999: "999", 9999: "9,999", 20_000: "20k", 22_250: "22k", 100_000: "100k", 1_000_000: "1M", 1_500_000: "1.5M", 1_049_999: "1M", 1_050_000: "1.1M"} {
 		if got := short(n); got != want {
 			t.Errorf("short(%d) = %q, want %q", n, got, want)
 		}
@@ -217,9 +217,9 @@ func TestTargets(t *testing.T) {
 		{"60,000/s met", "30,000/s MISSED", "-"},
 		// The median of the runs that completed; the failed one is left out.
 		{"700 ms met", cannotFailOver, cannotFailOver},
-		{"31.8 MB (from 30.0 MB at 100k, largest 31.8 MB; +2.0 B/message) met",
-			"75.0 MB (from 30.0 MB at 100k, largest 75.0 MB; +50.0 B/message) not flat MISSED",
-			"21.0 MB (from 20.0 MB at 20k, largest 21.0 MB; +12.5 B/message) after 100,000 (not judged)"},
+		{"31.8 MB (30.0 at 100k, peak 31.8; +2.0 B/msg) met",
+			"75.0 MB (30.0 at 100k, peak 75.0; +50.0 B/msg) not flat MISSED",
+			"21.0 MB (20.0 at 20k, peak 21.0; +12.5 B/msg) after 100k, not judged"},
 	}
 	if len(tb.Rows) != len(want) {
 		t.Fatalf("rows = %q", tb.Rows)

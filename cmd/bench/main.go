@@ -51,10 +51,12 @@ type plan struct {
 func newPlan(quick bool) plan {
 	if quick {
 		return plan{
-			quick:         true,
+			quick: true,
+			// The scale runs are left out: each would be one more
+			// saturated run as in the throughput section.
 			latencySleeps: []time.Duration{100 * time.Millisecond}, latencyDuration: 1500 * time.Millisecond,
-			throughputDuration: 1200 * time.Millisecond, warmup: 400 * time.Millisecond,
-			modes: []bool{true}, scaleNs: []int{3, 5}, memoryMessages: 100_000, memorySampleEvery: 20_000, failovers: 1,
+			throughputDuration: time.Second, warmup: 300 * time.Millisecond,
+			modes: []bool{true}, memoryMessages: 100_000, memorySampleEvery: 20_000, failovers: 1,
 		}
 	}
 	return plan{
@@ -296,9 +298,16 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			})
 		}
 	}
+	if want("scale") && len(p.scaleNs) == 0 && only != "scale" {
+		res.Notes = append(res.Notes, "The scale runs (several n) are in the full run only.")
+	}
 	if want("scale") {
+		ns := p.scaleNs
+		if len(ns) == 0 { // asked for by name: a short version
+			ns = []int{3, 5}
+		}
 		for _, protocol := range protocols {
-			for _, n := range p.scaleNs {
+			for _, n := range ns {
 				if n == 5 && want("throughput") && slices.Contains(p.modes, true) {
 					continue // the throughput section's reuse run is this point
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,13 +132,14 @@ func mb(b int64) string {
 	return strconv.FormatFloat(float64(b)/1e6, 'f', 1, 64)
 }
 
-// short renders a message count briefly: 20k, 1M, 1.5M.
+// short renders a message count briefly, rounded from 10,000 up: 1,234,
+// 22k (for 22,250), 1M, 1.5M.
 func short(n int) string {
 	switch {
-	case n >= 1_000_000 && n%100_000 == 0:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + "M"
-	case n >= 1000 && n%1000 == 0:
-		return strconv.Itoa(n/1000) + "k"
+	case n >= 1_000_000:
+		return strconv.FormatFloat(math.Round(float64(n)/1e5)/10, 'f', -1, 64) + "M"
+	case n >= 10_000:
+		return strconv.Itoa((n+500)/1000) + "k"
 	}
 	return count(float64(n))
 }
@@ -406,10 +408,10 @@ func targetsTable(res *results) table {
 		first, _, peak, perMessage := r.growth()
 		figure := mb(r.RSS) + " MB"
 		if len(r.Samples) >= 2 {
-			figure += fmt.Sprintf(" (from %s MB at %s, largest %s MB; %+.1f B/message)", mb(first.RSS), short(first.Delivered), mb(peak.RSS), perMessage)
+			figure += fmt.Sprintf(" (%s at %s, peak %s; %+.1f B/msg)", mb(first.RSS), short(first.Delivered), mb(peak.RSS), perMessage)
 		}
 		if r.Messages < memoryTargetCount {
-			return figure + " after " + count(float64(r.Messages)) + " (not judged)"
+			return figure + " after " + short(r.Messages) + ", not judged"
 		}
 		if !r.flat() {
 			return figure + " not flat MISSED"
