@@ -532,6 +532,7 @@ func orDash(s string) string {
 // figures measured (empty when raft and no baseline were both measured).
 func consensusParagraph(res *results) string {
 	var parts []string
+	// others lists the baselines' figures: "sequencer 1.00×, ISIS 1.80×".
 	others := func(value func(p string) (string, bool)) string {
 		var s []string
 		for _, p := range protocols[1:] {
@@ -542,13 +543,12 @@ func consensusParagraph(res *results) string {
 		return strings.Join(s, ", ")
 	}
 	if raft := throughputAt(res, protocolRaft, false, true); raft != nil {
-		cmp := others(func(p string) (string, bool) {
-			r := throughputAt(res, p, false, true)
-			if r == nil {
-				return "", false
+		var cmp []string
+		for _, p := range protocols[1:] {
+			if r := throughputAt(res, p, false, true); r != nil {
+				cmp = append(cmp, fmt.Sprintf("%.2f× %s's %s", raft.Ordered/r.Ordered, protocolName(p), count(r.Ordered)))
 			}
-			return fmt.Sprintf("%s/s, so raft's is %.2f× it", count(r.Ordered), raft.Ordered/r.Ordered), true
-		})
+		}
 		p99 := others(func(p string) (string, bool) {
 			r := throughputAt(res, p, false, true)
 			if r == nil {
@@ -556,9 +556,9 @@ func consensusParagraph(res *results) string {
 			}
 			return ms(r.Latency.Ready.P99) + " ms", true
 		})
-		if cmp != "" {
-			parts = append(parts, fmt.Sprintf("At n=5 with kept-open connections raft ordered %s deliveries/s per middleware (%s), "+
-				"with a p99 latency under that load of %s ms (%s).", count(raft.Ordered), cmp, ms(raft.Latency.Ready.P99), p99))
+		if len(cmp) > 0 {
+			parts = append(parts, fmt.Sprintf("At n=5 with kept-open connections raft ordered %s deliveries/s per middleware: %s. "+
+				"Its p99 latency under that load was %s ms (%s).", count(raft.Ordered), strings.Join(cmp, " and "), ms(raft.Latency.Ready.P99), p99))
 		}
 	}
 	for _, s := range []time.Duration{2 * time.Second, 500 * time.Millisecond, 100 * time.Millisecond} {
@@ -602,9 +602,13 @@ func consensusParagraph(res *results) string {
 	return strings.Join(parts, " ")
 }
 
+// protocolName names a protocol in a sentence.
 func protocolName(p string) string {
-	if p == protocolISIS {
+	switch p {
+	case protocolISIS:
 		return "ISIS"
+	case protocolSequencer:
+		return "the sequencer"
 	}
 	return p
 }
