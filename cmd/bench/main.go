@@ -303,7 +303,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 	}
 	if want("scale") {
 		ns := p.scaleNs
-		if len(ns) == 0 { // asked for by name: a short version
+		if len(ns) == 0 && only == "scale" { // asked for by name in -quick: a short version
 			ns = []int{3, 5}
 		}
 		for _, protocol := range protocols {
