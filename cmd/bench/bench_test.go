@@ -455,3 +455,71 @@ func TestFailedRunRow(t *testing.T) {
 		t.Errorf("failures in the report:\n%s", md.String())
 	}
 }
+
+func TestPlanSteps(t *testing.T) {
+	names := func(quick bool, only string) []string {
+		b := &bench{res: &results{}}
+		var out []string
+		for _, s := range planSteps(b, newPlan(quick), only, t.TempDir()) {
+			out = append(out, s.name)
+		}
+		return out
+	}
+	quick := names(true, "")
+	want := []string{
+		"raft latency maxSleep=100ms 10 msg/s", "raft latency maxSleep=0 100 msg/s", "raft -fsync latency maxSleep=0 100 msg/s",
+		"sequencer latency maxSleep=100ms 10 msg/s", "sequencer latency maxSleep=0 100 msg/s",
+		"isis latency maxSleep=100ms 10 msg/s", "isis latency maxSleep=0 100 msg/s",
+		"raft throughput n=5 reuse", "raft -fsync throughput n=5 reuse", "sequencer throughput n=5 reuse", "isis throughput n=5 reuse",
+		"raw relay reuse",
+		"raft memory headless 100,000 messages", "sequencer memory headless 100,000 messages", "isis memory headless 100,000 messages",
+		"raft leader fail-over 1 of 1",
+	}
+	if !slices.Equal(quick, want) {
+		t.Errorf("quick plan:\n%s\nwant:\n%s", strings.Join(quick, "\n"), strings.Join(want, "\n"))
+	}
+	// Asked for by name, -quick measures a short scale section.
+	if got, want := names(true, "scale"), []string{"raft throughput n=3 reuse", "raft throughput n=5 reuse",
+		"sequencer throughput n=3 reuse", "sequencer throughput n=5 reuse", "isis throughput n=3 reuse", "isis throughput n=5 reuse"}; !slices.Equal(got, want) {
+		t.Errorf("-quick -only scale: %q, want %q", got, want)
+	}
+
+	full := names(false, "")
+	count := func(prefix string) int {
+		n := 0
+		for _, s := range full {
+			if strings.HasPrefix(s, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	for prefix, want := range map[string]int{
+		"raft latency":         5, // four maxSleeps and light load
+		"raft -fsync latency":  1,
+		"sequencer latency":    5,
+		"isis latency":         5,
+		"raft throughput":      2 + 3, // both modes at n=5, then n=3, 9, 16
+		"raft -fsync":          2,     // light-load latency and throughput, kept-open connections
+		"sequencer throughput": 5,
+		"isis throughput":      5,
+		"raw relay":            2,
+		"raft memory headless 1,000,000 messages":      1,
+		"sequencer memory headless 1,000,000 messages": 1,
+		"isis memory headless 1,000,000 messages":      1,
+		"raft leader fail-over":                        5,
+		"sequencer leader":                             0,
+		"isis leader":                                  0,
+	} {
+		if got := count(prefix); got != want {
+			t.Errorf("full plan: %d steps start %q, want %d", got, prefix, want)
+		}
+	}
+	// Raft comes first in every section.
+	for _, section := range []string{" latency ", " throughput n=5 reuse", " memory headless"} {
+		first := slices.IndexFunc(full, func(s string) bool { return strings.Contains(s, section) })
+		if first < 0 || !strings.HasPrefix(full[first], "raft ") {
+			t.Errorf("section %q starts with %q", section, full[max(first, 0)])
+		}
+	}
+}
