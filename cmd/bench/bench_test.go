@@ -50,7 +50,7 @@ func TestDeliverySamples(t *testing.T) {
 	// Middleware 2 had B at 250 but A, sent first, only at 400: the
 	// clairvoyant protocol delivers both at 400.
 	if want := us(20, 10, 300, 200); !slices.Equal(sendOrder, want) {
-		t.Errorf("send-order bound = %v, want %v", sendOrder, want)
+		t.Errorf("send-order reference = %v, want %v", sendOrder, want)
 	}
 
 	// The checker summarises the same definitions.
@@ -69,7 +69,7 @@ func TestDeliverySamples(t *testing.T) {
 		t.Errorf("mean latency %v, checker says %v", got, want)
 	}
 	if got, want := mean(sendOrder), rep.Overall.Latency.SendOrder.Mean; got != want {
-		t.Errorf("mean send-order bound %v, checker says %v", got, want)
+		t.Errorf("mean send-order reference %v, checker says %v", got, want)
 	}
 }
 

@@ -22,10 +22,10 @@ func protocolColor(protocol string) color.RGBA {
 	return colorBlue
 }
 
-// boundColor is a darker shade of the protocol's colour for its run's
-// send-order reference, drawn dashed over the latency line so both stay visible
-// where they coincide.
-func boundColor(protocol string) color.RGBA {
+// referenceColor is a darker shade of the protocol's colour for its
+// run's send-order reference, drawn dashed over the latency line so both
+// stay visible where they coincide.
+func referenceColor(protocol string) color.RGBA {
 	switch protocol {
 	case protocolRaft:
 		return colorDarkGreen
@@ -50,16 +50,16 @@ func latencyCDFChart(res *results) (chart, bool) {
 		}
 		return pts
 	}
-	var bounds []series
+	var references []series
 	for _, r := range res.Latency {
 		if len(r.samples) == 0 {
 			continue
 		}
 		c.Series = append(c.Series, series{Name: r.Protocol + " latency", Color: protocolColor(r.Protocol), Points: toPoints(r.samples)})
-		bounds = append(bounds, series{Name: r.Protocol + " run's send-order reference", Color: boundColor(r.Protocol), Dashed: true,
+		references = append(references, series{Name: r.Protocol + " run's send-order reference", Color: referenceColor(r.Protocol), Dashed: true,
 			Points: toPoints(r.sendOrderSamples)})
 	}
-	c.Series = append(c.Series, bounds...)
+	c.Series = append(c.Series, references...)
 	return c, len(c.Series) > 0
 }
 
