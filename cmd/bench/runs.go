@@ -265,6 +265,9 @@ func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages, 
 		}
 		row.Peak = max(row.Peak, peak)
 	}
+	if k := len(smp.samples); k > 0 && smp.samples[k-1].Delivered >= messages {
+		smp.samples = smp.samples[:k-1] // the sample below replaces it
+	}
 	row.Samples = append(smp.samples, rssSample{Delivered: messages, RSS: row.RSS})
 	out, err := b.finish(ctx, l, dir, messages, time.Minute)
 	if err != nil {
