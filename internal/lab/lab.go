@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/middleware"
 	"totalorder/middleware/check"
 )
 
@@ -76,6 +77,11 @@ type Config struct {
 	// Launch, when set, may change how middleware i is started (for
 	// example a window under Xvfb); the zero MWLaunch keeps the default.
 	Launch func(i int) MWLaunch
+	// GroupKeyFile is the lab's group secret; Start writes a fresh one to
+	// Dir/group.key (readable by the user only) when it is empty.
+	GroupKeyFile string
+	// StateDir holds the middlewares' durable state (default Dir/state).
+	StateDir string
 }
 
 // MWLaunch overrides how one middleware is started.
@@ -111,6 +117,15 @@ func Start(cfg Config) (*Lab, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.Dir, "state")
+	}
+	if cfg.GroupKeyFile == "" {
+		cfg.GroupKeyFile = filepath.Join(cfg.Dir, "group.key")
+		if err := middleware.WriteGroupKey(cfg.GroupKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	pick := cfg.BasePort == 0
 	for try := 1; ; try++ {
@@ -263,6 +278,9 @@ func (p *proc) output() string {
 	return strings.TrimSpace(w.w.String())
 }
 
+// GroupKeyFile is the file holding the lab's group secret.
+func (l *Lab) GroupKeyFile() string { return l.cfg.GroupKeyFile }
+
 // LogPath is middleware i's events log.
 func (l *Lab) LogPath(i int) string { return filepath.Join(l.cfg.Dir, fmt.Sprintf("mw-%d.jsonl", i)) }
 
@@ -282,7 +300,7 @@ func (l *Lab) StartMW(i int) error {
 	args := []string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(l.cfg.N), "-quiet",
 		"-net-port", strconv.Itoa(l.cfg.BasePort), "-protocol", l.cfg.Protocol,
 		"-control-port", strconv.Itoa(l.cfg.BasePort + 100 + i), "-peers", strings.Join(peers, ","),
-		"-events", l.LogPath(i), "-state-dir", filepath.Join(l.cfg.Dir, "state")}
+		"-events", l.LogPath(i), "-state-dir", l.cfg.StateDir, "-group-key-file", l.cfg.GroupKeyFile}
 	if l.cfg.Reuse {
 		args = append(args, "-reuse")
 	}

@@ -73,6 +73,7 @@ type isis struct {
 	rounds    map[MsgID]*proposalRound
 	pushQueue []MsgID        // open rounds, oldest push first
 	finals    map[MsgID]Prio // priorities this sender announced, to repeat if asked
+	announced idSet          // ids their senders announced (or pushed, or finalized)
 	done      map[MsgID]bool // delivered or dropped
 	delivered uint64
 	lagMax    time.Duration // longest wait for a proposal seen so far
@@ -80,12 +81,13 @@ type isis struct {
 
 func newISIS(c *Core) *isis {
 	return &isis{
-		c:       c,
-		entries: make(map[MsgID]*isisEntry),
-		early:   make(map[MsgID]Prio),
-		rounds:  make(map[MsgID]*proposalRound),
-		finals:  make(map[MsgID]Prio),
-		done:    make(map[MsgID]bool),
+		c:         c,
+		entries:   make(map[MsgID]*isisEntry),
+		early:     make(map[MsgID]Prio),
+		rounds:    make(map[MsgID]*proposalRound),
+		finals:    make(map[MsgID]Prio),
+		done:      make(map[MsgID]bool),
+		announced: make(idSet),
 	}
 }
 
@@ -111,8 +113,24 @@ func (s *isis) sent(ids []MsgID) {
 	for _, id := range ids {
 		s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
 		s.pushQueue = append(s.pushQueue, id)
+		s.announced.add(id)
+	}
+	// The announcement: only what its sender says it sent is ordered, so
+	// content written to a data port by a stranger never blocks the queue.
+	for len(ids) > 0 {
+		k := 1
+		for k < len(ids) && ids[k].Num == ids[k-1].Num+1 && k < maxAnnounce {
+			k++
+		}
+		for _, p := range s.c.peerIDs() {
+			s.c.send(p, Msg{Kind: KindAnnounce, ID: ids[0], Hi: ids[k-1].Num})
+		}
+		ids = ids[k:]
 	}
 }
+
+// maxAnnounce bounds the ids of one announcement.
+const maxAnnounce = 1 << 16
 
 // bump raises the counter to at least v, reserving counts durably first.
 func (s *isis) bump(v uint64) {
@@ -123,8 +141,10 @@ func (s *isis) bump(v uint64) {
 	}
 }
 
+// arrived takes content that came (network copy or push); it enters the
+// queue once its sender has announced it.
 func (s *isis) arrived(id MsgID) {
-	if s.done[id] || s.entries[id] != nil {
+	if s.done[id] || s.entries[id] != nil || !s.announced.has(id) {
 		return
 	}
 	s.bump(s.counter + 1)
@@ -158,10 +178,22 @@ func (s *isis) propose(e *isisEntry) {
 
 func (s *isis) control(m Msg) {
 	switch m.Kind {
+	case KindAnnounce:
+		if m.ID.Sender == m.From && m.Hi >= m.ID.Num && m.Hi-m.ID.Num < maxAnnounce {
+			for num := m.ID.Num; num <= m.Hi; num++ {
+				id := MsgID{Sender: m.From, Num: num}
+				if s.announced.add(id) && s.c.hasContent(id) {
+					s.arrived(id)
+				}
+			}
+		}
 	case KindContent:
 		if id, ok := ParseText(m.Text); ok && id == m.ID && id.Sender == m.From {
+			s.announced.add(id) // a push from its sender announces it too
 			if s.c.contentFromPeer(id) {
 				s.arrived(id)
+			} else if s.entries[id] == nil {
+				s.arrived(id) // content was here, the announcement lost
 			} else {
 				s.pushedAgain(id)
 			}
@@ -222,6 +254,9 @@ func (s *isis) finalize(id MsgID, p Prio) {
 	e := s.entries[id]
 	if e == nil {
 		s.early[id] = p
+		if s.announced.add(id) && s.c.hasContent(id) {
+			s.arrived(id) // (takes the early priority)
+		}
 		return
 	}
 	s.bump(p.Count)

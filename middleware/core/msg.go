@@ -21,6 +21,7 @@ const (
 	KindRequest   Kind = 'R' // sequencer: please order my message ID
 	KindOrder     Kind = 'O' // sequencer: position Seq holds ID
 	KindGap       Kind = 'G' // sequencer: please send orders Seq..Hi again
+	KindAnnounce  Kind = 'N' // isis: I sent my messages ID.Num..Hi
 	KindPropose   Kind = 'P' // isis: my proposed priority for ID
 	KindFinal     Kind = 'A' // isis: the agreed priority for ID
 	KindContent   Kind = 'C' // isis: the content of ID, pushed by its sender
@@ -32,7 +33,7 @@ const (
 
 var kindNames = map[Kind]string{
 	KindHeartbeat: "Heartbeat", KindRaft: "Raft", KindRequest: "Request", KindOrder: "Order",
-	KindGap: "Gap", KindPropose: "Propose", KindFinal: "Final", KindContent: "Content",
+	KindGap: "Gap", KindAnnounce: "Announce", KindPropose: "Propose", KindFinal: "Final", KindContent: "Content",
 	KindLinkClosed: "LinkClosed",
 }
 
@@ -62,7 +63,7 @@ type Msg struct {
 	From int    // sender's id, set by the receiving link, never encoded
 	Run  string // the sender's incarnation (heartbeat)
 	Seq  uint64 // a position in the order (order, gap: first; heartbeat: positions known)
-	Hi   uint64 // the last position asked for (gap)
+	Hi   uint64 // the last position asked for (gap); the last number announced
 	ID   MsgID  // the message concerned
 	Prio Prio   // a priority (isis)
 	Text string // content (isis push)
@@ -86,6 +87,8 @@ func (m Msg) String() string {
 		return fmt.Sprintf("Order seq=%d id=%d:%d", m.Seq, m.ID.Sender, m.ID.Num)
 	case KindGap:
 		return fmt.Sprintf("Gap %d..%d", m.Seq, m.Hi)
+	case KindAnnounce:
+		return fmt.Sprintf("Announce %d:%d..%d", m.ID.Sender, m.ID.Num, m.Hi)
 	case KindPropose, KindFinal:
 		return fmt.Sprintf("%v %d:%d prio=%d.%d", m.Kind, m.ID.Sender, m.ID.Num, m.Prio.Count, m.Prio.Node)
 	case KindContent:
@@ -102,6 +105,7 @@ func (m Msg) String() string {
 //	R sender num                  order request
 //	O seq sender num              order
 //	G seq hi                      resend orders seq..hi
+//	N sender num hi               ISIS announcement of messages num..hi
 //	P sender num count node       ISIS proposal
 //	A sender num count node       ISIS final priority
 //	C sender num "text"           ISIS content push (Go-quoted)
@@ -127,6 +131,9 @@ func AppendMsg(dst []byte, m *Msg) []byte {
 		id(m.ID)
 	case KindGap:
 		u(m.Seq)
+		u(m.Hi)
+	case KindAnnounce:
+		id(m.ID)
 		u(m.Hi)
 	case KindContent:
 		id(m.ID)
@@ -184,6 +191,9 @@ func DecodeMsg(line []byte) (Msg, error) {
 		m.ID = d.id()
 	case KindGap:
 		m.Seq, m.Hi = d.u(), d.u()
+	case KindAnnounce:
+		m.ID = d.id()
+		m.Hi = d.u()
 	case KindContent:
 		m.ID = d.id()
 		if d.err == nil {

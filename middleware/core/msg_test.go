@@ -21,6 +21,7 @@ func sampleMsgs() []Msg {
 		{Kind: KindRequest, ID: id},
 		{Kind: KindOrder, Seq: 1 << 63, ID: id},
 		{Kind: KindGap, Seq: 5, Hi: 9},
+		{Kind: KindAnnounce, ID: id, Hi: 1 << 62},
 		{Kind: KindPropose, ID: id, Prio: Prio{Count: 4, Node: 2}},
 		{Kind: KindFinal, ID: id, Prio: Prio{Count: ^uint64(0), Node: 5}},
 		{Kind: KindContent, ID: id, Text: id.Text()},
@@ -99,7 +100,7 @@ func FuzzMsgRoundTrip(f *testing.F) {
 	for _, m := range sampleMsgs() {
 		f.Add(byte(m.Kind), m.Run, m.Seq, m.Hi, m.ID.Sender, m.ID.Num, m.Prio.Count, m.Prio.Node, m.Text, m.Raft)
 	}
-	kinds := []Kind{KindHeartbeat, KindRaft, KindRequest, KindOrder, KindGap, KindPropose, KindFinal, KindContent}
+	kinds := []Kind{KindHeartbeat, KindRaft, KindRequest, KindOrder, KindGap, KindAnnounce, KindPropose, KindFinal, KindContent}
 	f.Fuzz(func(t *testing.T, kind byte, run string, seq, hi uint64, sender int, num, count uint64, node int, text string, raft []byte) {
 		m := Msg{Kind: kinds[int(kind)%len(kinds)]}
 		sender, node = abs(sender)%(maxNode+1), abs(node)%(maxNode+1)
@@ -120,6 +121,8 @@ func FuzzMsgRoundTrip(f *testing.F) {
 			m.Seq, m.ID = seq, MsgID{sender, num}
 		case KindGap:
 			m.Seq, m.Hi = seq, hi
+		case KindAnnounce:
+			m.ID, m.Hi = MsgID{sender, num}, hi
 		case KindPropose, KindFinal:
 			m.ID, m.Prio = MsgID{sender, num}, Prio{count, node}
 		case KindContent:

@@ -71,10 +71,9 @@ type raftProto struct {
 	applied      uint64 // raft index applied
 	idsSinceSnap int
 
-	// Own messages proposed but not seen committed, oldest first, and
-	// the restart marker of this incarnation until it commits.
-	pending       map[MsgID]struct{}
-	pendingOrder  []MsgID
+	// Own messages proposed but not seen committed, and the restart
+	// marker of this incarnation until it commits.
+	pending       pendingQueue
 	restartMarker uint64 // first number of this incarnation; 0 when committed or fresh
 	lastPropose   time.Time
 
@@ -88,7 +87,7 @@ func newRaft(c *Core) *raftProto {
 		c:         c,
 		storage:   raft.NewMemoryStorage(),
 		committed: make(idSet),
-		pending:   make(map[MsgID]struct{}),
+		pending:   newPendingQueue(),
 		lastTick:  c.now,
 	}
 	voters := make([]uint64, c.cfg.N)
@@ -173,8 +172,7 @@ func (r *raftProto) restore(recs [][]byte) error {
 
 func (r *raftProto) sent(ids []MsgID) {
 	for _, id := range ids {
-		r.pending[id] = struct{}{}
-		r.pendingOrder = append(r.pendingOrder, id)
+		r.pending.add(id, r.c.now)
 	}
 	r.propose(ids)
 	r.drain()
@@ -210,15 +208,7 @@ func (r *raftProto) reproposeAll() {
 		b := binary.AppendUvarint([]byte{entryRestart}, uint64(r.c.cfg.ID))
 		_ = r.rn.Propose(binary.AppendUvarint(b, r.restartMarker))
 	}
-	live := r.pendingOrder[:0]
-	for _, id := range r.pendingOrder {
-		if _, ok := r.pending[id]; ok {
-			live = append(live, id)
-		}
-	}
-	clear(r.pendingOrder[len(live):])
-	r.pendingOrder = live
-	r.propose(live)
+	r.propose(r.pending.again(r.c.now))
 }
 
 func (r *raftProto) arrived(MsgID) {}
@@ -267,7 +257,7 @@ func (r *raftProto) tick() {
 	}
 	// Proposals are lost with a leader that dies or a link that breaks:
 	// repeat what waits too long (duplicates are dropped on apply).
-	if r.lead != 0 && (len(r.pending) > 0 || r.restartMarker > 0) && r.c.now.Sub(r.lastPropose) >= r.c.cfg.ResendAfter {
+	if r.lead != 0 && (r.pending.overdue(r.c.now, r.c.cfg.ResendAfter) || (r.restartMarker > 0 && r.c.now.Sub(r.lastPropose) >= r.c.cfg.ResendAfter)) {
 		r.reproposeAll()
 	}
 	r.drain()
@@ -354,7 +344,7 @@ func (r *raftProto) apply(e *pb.Entry) {
 				break
 			}
 			if proposer == r.c.cfg.ID {
-				delete(r.pending, id)
+				r.pending.done(id)
 				if id.Num > r.c.nextNum {
 					r.c.nextNum, r.c.numDirty = id.Num, true // (a restart that lost its numbering)
 				}
@@ -416,9 +406,9 @@ func (r *raftProto) installSnapshot(snap *pb.Snapshot) error {
 		return err
 	}
 	r.committed = committed
-	for id := range r.pending {
+	for _, id := range r.pending.again(r.c.now) {
 		if committed.has(id) {
-			delete(r.pending, id)
+			r.pending.done(id)
 		}
 	}
 	return nil

@@ -46,10 +46,8 @@ type sequencer struct {
 	early      map[uint64]MsgID
 	lastGapAsk time.Time
 
-	// Own messages not yet ordered, oldest first.
-	unordered   map[MsgID]struct{}
-	unorderedQ  []MsgID
-	lastRequest time.Time
+	// Own messages not yet ordered.
+	unordered pendingQueue
 }
 
 func newSequencer(c *Core) *sequencer {
@@ -57,7 +55,7 @@ func newSequencer(c *Core) *sequencer {
 		c: c, leader: c.cfg.N,
 		assigned:  make(idSet),
 		early:     make(map[uint64]MsgID),
-		unordered: make(map[MsgID]struct{}),
+		unordered: newPendingQueue(),
 	}
 }
 
@@ -96,14 +94,12 @@ func (s *sequencer) restore(recs [][]byte) error {
 }
 
 func (s *sequencer) sent(ids []MsgID) {
-	s.lastRequest = s.c.now
 	for _, id := range ids {
 		if s.isLeader() {
 			s.assign(id)
 			continue
 		}
-		s.unordered[id] = struct{}{}
-		s.unorderedQ = append(s.unorderedQ, id)
+		s.unordered.add(id, s.c.now)
 		s.c.send(s.leader, Msg{Kind: KindRequest, ID: id})
 	}
 }
@@ -188,7 +184,9 @@ func (s *sequencer) order(pos uint64, id MsgID) {
 
 func (s *sequencer) take(id MsgID) {
 	s.c.ordered(s.c.positions+1, id)
-	delete(s.unordered, id)
+	if id.Sender == s.c.cfg.ID {
+		s.unordered.done(id)
+	}
 }
 
 // askGap asks the sequencer for the orders after this middleware's up to
@@ -204,27 +202,13 @@ func (s *sequencer) askGap(hi uint64) {
 
 func (s *sequencer) linkClosed(int) {}
 
-// maxRequestsPerTick bounds the requests one tick repeats.
-const maxRequestsPerTick = 1024
-
+// tick repeats requests that wait too long (lost with a broken link).
 func (s *sequencer) tick() {
 	c := s.c
-	if s.isLeader() || len(s.unordered) == 0 || c.now.Sub(s.lastRequest) < c.cfg.ResendAfter {
+	if s.isLeader() || !s.unordered.overdue(c.now, c.cfg.ResendAfter) {
 		return
 	}
-	s.lastRequest = c.now
-	live := s.unorderedQ[:0]
-	for _, id := range s.unorderedQ {
-		if _, ok := s.unordered[id]; ok {
-			live = append(live, id)
-		}
-	}
-	clear(s.unorderedQ[len(live):])
-	s.unorderedQ = live
-	for i, id := range live {
-		if i == maxRequestsPerTick {
-			break
-		}
+	for _, id := range s.unordered.again(c.now) {
 		c.send(s.leader, Msg{Kind: KindRequest, ID: id})
 	}
 }
