@@ -68,6 +68,9 @@ type Config struct {
 	BasePort int
 	// SuspectAfter passes -suspect-after to the middlewares (0: default).
 	SuspectAfter time.Duration
+	// Fsync passes -fsync: the middlewares flush their durable state to
+	// disk before acting on it.
+	Fsync bool
 	// Later lists middlewares Start leaves out, for a test to start with
 	// StartMW (a staggered start).
 	Later []int
@@ -303,6 +306,9 @@ func (l *Lab) StartMW(i int) error {
 	}
 	if l.cfg.SuspectAfter > 0 {
 		args = append(args, "-suspect-after", l.cfg.SuspectAfter.String())
+	}
+	if l.cfg.Fsync {
+		args = append(args, "-fsync")
 	}
 	if !launch.Window {
 		args = append(args, "-headless")
