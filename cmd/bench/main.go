@@ -6,7 +6,7 @@
 // resume after its leader is killed. It prints tables and writes a
 // Markdown report, results.json and PNG plots.
 //
-//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-out bench/results] [-keep-logs]
+//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-protocol P] [-out bench/results] [-keep-logs]
 //
 // Every run is verified by the order checker (agreement on); a failed
 // check or run is reported loudly and makes the command exit 1.
@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"totalorder/internal/lab"
+	"totalorder/middleware/core"
 )
 
 // plan is what one invocation measures.
@@ -81,7 +82,16 @@ func main() {
 	only := flag.String("only", "", "run one section: "+strings.Join(sections, ", "))
 	out := flag.String("out", filepath.Join("bench", "results"), "where report.md, results.json and the plots go")
 	keepLogs := flag.Bool("keep-logs", false, "keep every run's events logs (logs of a failed check are always kept)")
+	protocol := flag.String("protocol", "", "measure one protocol only: raft, sequencer or isis (default: all three)")
 	flag.Parse()
+	if *protocol != "" {
+		p, err := core.ParseProtocol(*protocol)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -protocol: %v\n", err)
+			os.Exit(2)
+		}
+		protocols = []string{string(p)}
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q (see -help)\n", flag.Arg(0))
 		os.Exit(2)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"totalorder/middleware/core"
 	"unicode/utf8"
 
 	"totalorder/middleware/check"
@@ -276,14 +277,22 @@ const (
 	// cannotFailOver is the baselines' fail-over: they stop delivering,
 	// and say why, rather than guess.
 	cannotFailOver    = "cannot (stops by design)"
-	protocolRaft      = "raft"
-	protocolSequencer = "sequencer"
-	protocolISIS      = "isis"
+	protocolRaft      = string(core.Raft)
+	protocolSequencer = string(core.Sequencer)
+	protocolISIS      = string(core.ISIS)
 )
 
 // protocols are measured in this order: the default first, then the
-// textbook baselines.
-var protocols = []string{protocolRaft, protocolSequencer, protocolISIS}
+// textbook baselines (core.Protocols; -protocol keeps one).
+var protocols = protocolNames(core.Protocols)
+
+func protocolNames(ps []core.Protocol) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return names
+}
 
 // latencyAt finds the measured latency run of a protocol at a load.
 func latencyAt(res *results, protocol string, fsync bool, maxSleep time.Duration, perSecond float64) *latencyRow {
