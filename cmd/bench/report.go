@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"totalorder/middleware/core"
 	"unicode/utf8"
 
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 // table is one block of figures, rendered for the terminal or Markdown.
