@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,41 +15,56 @@ import (
 )
 
 // The lab's original network program binds to, and sends to, the first
-// IPv4 address of the host's name (Dns.GetHostEntry(Dns.GetHostName())):
-// 127.0.1.1 on a stock Debian or Ubuntu, the LAN address on many Windows
-// and macOS machines, rarely 127.0.0.1. With default addresses a
-// middleware therefore looks for the network program on 127.0.0.1 and on
-// those addresses, and listens for data on both.
+// IPv4 address of the host's name (Dns.GetHostEntry(Dns.GetHostName())).
+// What that is depends on the runtime: a resolver lookup (.NET on Linux:
+// 127.0.1.1 on a stock Debian or Ubuntu) or, for the machine's own name,
+// its interfaces' addresses (mono ignores /etc/hosts then and takes the
+// first non-loopback interface's; Windows lists the adapters'), else
+// 127.0.0.1. With default addresses a middleware therefore looks for the
+// network program on 127.0.0.1 and on all of these, and listens for data
+// on all of them.
 
 // hostLookupTimeout bounds the host-name lookup; a host whose name does not
 // resolve quickly is treated as having no address beyond loopback.
 const hostLookupTimeout = 2 * time.Second
 
-// hostIPv4s returns the IPv4 addresses the host's name resolves to, in the
-// resolver's order (the first is the one the original program uses). It
-// returns nothing if the name does not resolve.
+// hostIPv4s returns the IPv4 addresses the original program may take for
+// the host's: those its name resolves to, in the resolver's order, then
+// those of its interfaces that are up and not loopback, without repeats.
 func hostIPv4s() []net.IP {
-	name, err := os.Hostname()
-	if err != nil || name == "" {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), hostLookupTimeout)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupIP(ctx, "ip4", name)
-	if err != nil {
-		return nil
-	}
 	var out []net.IP
-	for _, ip := range ips {
-		if ip4 := ip.To4(); ip4 != nil && !ip4.IsUnspecified() {
-			out = append(out, ip4)
+	add := func(ip net.IP) {
+		ip4 := ip.To4()
+		if ip4 == nil || ip4.IsUnspecified() || slices.ContainsFunc(out, ip4.Equal) {
+			return
+		}
+		out = append(out, ip4)
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), hostLookupTimeout)
+		ips, _ := net.DefaultResolver.LookupIP(ctx, "ip4", name)
+		cancel()
+		for _, ip := range ips {
+			add(ip)
+		}
+	}
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
+				add(ipn.IP)
+			}
 		}
 	}
 	return out
 }
 
 // multiListener accepts on several listeners as one: the data port on
-// 127.0.0.1 and on the host name's address. One goroutine per listener
+// 127.0.0.1 and on the host's own addresses. One goroutine per listener
 // hands connections over; Close stops them and waits for them.
 type multiListener struct {
 	lns   []net.Listener
@@ -134,7 +150,7 @@ func (m *multiListener) Addrs() []net.Addr {
 	return out
 }
 
-// alsoOnHostName adds listeners on the host name's addresses (other than
+// alsoOnHostName adds listeners on the host's own addresses (other than
 // ln's own) on port to ln. One that cannot be bound is left out with a
 // warning: copies the original program sends there would not arrive.
 func alsoOnHostName(ln net.Listener, ips []net.IP, port int, log zerolog.Logger) net.Listener {
@@ -147,7 +163,7 @@ func alsoOnHostName(ln net.Listener, ips []net.IP, port int, log zerolog.Logger)
 		addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
 		extra, err := net.Listen("tcp", addr)
 		if err != nil {
-			log.Warn().Msgf("cannot also listen for data on %s, the host name's address (where the original network program sends): %v", addr, shortErr(err))
+			log.Warn().Msgf("cannot also listen for data on %s, one of the host's addresses (where the original network program may send): %v", addr, shortErr(err))
 			continue
 		}
 		lns = append(lns, extra)

@@ -71,7 +71,7 @@ func newNetClient(addr string, reuse bool, retryMax time.Duration, log zerolog.L
 }
 
 // also adds addresses to try when the network program does not answer at
-// the first (the original program listens on the host name's address, not
+// the first (the original program listens on the host's own address, not
 // on 127.0.0.1). Call it before run.
 func (c *netClient) also(addrs ...string) {
 	for _, a := range addrs {

@@ -45,13 +45,13 @@ type Config struct {
 	ID, N    int
 	Protocol core.Protocol // default sequencer
 	// Host is the host the data and control listeners bind (default
-	// 127.0.0.1; when empty the data port also listens on the host name's
+	// 127.0.0.1; when empty the data port also listens on the host's own
 	// IPv4 addresses, where the original network program sends).
 	Host string
 	// DataPort is where the network program delivers (default 8081+ID).
 	DataPort int
 	// NetAddr is the network program's address. Empty (or with an empty
-	// host, ":port") it is looked for on 127.0.0.1 and on the host name's
+	// host, ":port") it is looked for on 127.0.0.1 and on the host's own
 	// IPv4 addresses, where the original network program listens.
 	NetAddr string
 	// ControlPort is where peers connect their control links (default 9081+ID).

@@ -24,17 +24,23 @@ import (
 // namespace TestBehindOriginalProgram creates.
 const inNetnsEnv = "TOTALORDER_TEST_IN_NETNS"
 
-// standInIP is the host name's address inside the test's namespace: not a
-// loopback address, so nothing bound to 127.0.0.1 can see it.
-const standInIP = "10.77.0.1"
+// Inside the test's namespace the host name resolves to hostsIP (as .NET
+// on Linux resolves it), and the first interface that is up and not
+// loopback has ifaceIP (what mono and Windows return for the machine's own
+// name). Neither is reachable through 127.0.0.1.
+const (
+	hostsIP = "10.77.0.1"
+	ifaceIP = "10.77.5.5"
+)
 
 // TestBehindOriginalProgram runs five middlewares with default addresses
 // (no flags) behind a stand-in for the lab's original network program,
 // which binds and sends to the host name's first IPv4 address rather than
 // 127.0.0.1. It needs a host whose name resolves to an address of its own,
 // so it makes one: a network namespace whose /etc/hosts (ip netns exec
-// mounts /etc/netns/NAME/hosts over it) maps this host's name to 10.77.0.1,
-// and runs itself again in there.
+// mounts /etc/netns/NAME/hosts over it) maps this host's name to hostsIP,
+// with an interface (one end of a veth pair) on ifaceIP, and runs itself
+// again in there, once with the stand-in on each address.
 func TestBehindOriginalProgram(t *testing.T) {
 	if os.Getenv(inNetnsEnv) != "" {
 		behindOriginal(t)
@@ -66,14 +72,18 @@ func TestBehindOriginalProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(etc) })
-	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n%s\t%s\n", standInIP, host)
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n%s\t%s\n", hostsIP, host)
 	if err := os.WriteFile(filepath.Join(etc, "hosts"), []byte(hosts), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run("netns", "add", ns)
 	t.Cleanup(func() { exec.Command(ipCmd, "netns", "del", ns).Run() })
 	run("-n", ns, "link", "set", "lo", "up")
-	run("-n", ns, "addr", "add", standInIP+"/32", "dev", "lo")
+	run("-n", ns, "addr", "add", hostsIP+"/32", "dev", "lo")
+	run("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+	run("-n", ns, "addr", "add", ifaceIP+"/24", "dev", "v0")
+	run("-n", ns, "link", "set", "v0", "up")
+	run("-n", ns, "link", "set", "v1", "up")
 
 	self, err := os.Executable()
 	if err != nil {
@@ -97,10 +107,15 @@ func TestBehindOriginalProgram(t *testing.T) {
 
 func behindOriginal(t *testing.T) {
 	ips := hostIPv4s()
-	if len(ips) == 0 || ips[0].String() != standInIP {
-		t.Fatalf("the host name resolves to %v inside the namespace, want %s first", ips, standInIP)
+	if got := fmt.Sprint(ips); got != "["+hostsIP+" "+ifaceIP+"]" {
+		t.Fatalf("the host's addresses inside the namespace are %s, want [%s %s]", got, hostsIP, ifaceIP)
 	}
-	orig := startOriginalStandIn(t, 150*time.Millisecond)
+	t.Run("resolved from the host name", func(t *testing.T) { behindStandIn(t, hostsIP) })
+	t.Run("first interface", func(t *testing.T) { behindStandIn(t, ifaceIP) })
+}
+
+func behindStandIn(t *testing.T, ip string) {
+	orig := startOriginalStandIn(t, ip, 150*time.Millisecond)
 
 	const n, perNode = 5, 6
 	total := n * perNode
@@ -115,7 +130,8 @@ func behindOriginal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "127.0.0.1:" + strconv.Itoa(8081+i) + " and " + standInIP + ":" + strconv.Itoa(8081+i)
+		p := ":" + strconv.Itoa(8081+i)
+		want := "127.0.0.1" + p + " and " + hostsIP + p + " and " + ifaceIP + p
 		if got := listenAddrs(nd.data.ln); got != want {
 			t.Fatalf("Middleware %d listens for data on %s, want %s", i, got, want)
 		}
@@ -159,7 +175,7 @@ func behindOriginal(t *testing.T) {
 			t.Fatalf("Middleware %d's Ready order differs from Middleware 1's", i)
 		}
 	}
-	// Every copy went out (to the host name's address) and was received.
+	// Every copy went out (to the stand-in's address) and was received.
 	waitFor(t, "every copy to be received", 30*time.Second, func() bool {
 		for i := 1; i <= n; i++ {
 			if nodes[i].Status().Received != total {
@@ -180,10 +196,24 @@ func behindOriginal(t *testing.T) {
 		t.Fatalf("order checker: %v", err)
 	}
 	orig.stop(t)
+	for i := 1; i <= n; i++ {
+		if l := readFile(t, paths[i]); strings.Contains(l, `"recovered":true`) {
+			t.Errorf("Middleware %d took content from a peer, not the network:\n%s", i, l)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // originalStandIn does on the wire what the lab's Network.cs does: it binds
-// the host name's first IPv4 address, port 8081; reads each connection in
+// the host's address (ip), port 8081; reads each connection in
 // 1024-byte reads until the text holds <EOM>; then sends the whole buffer
 // as read to ports 8082..8086 of that address, one new connection per copy,
 // after a random delay per copy, in delay order.
@@ -198,17 +228,13 @@ type originalStandIn struct {
 	errs     []error
 }
 
-func startOriginalStandIn(t *testing.T, maxSleep time.Duration) *originalStandIn {
+func startOriginalStandIn(t *testing.T, ip string, maxSleep time.Duration) *originalStandIn {
 	t.Helper()
-	ips := hostIPv4s()
-	if len(ips) == 0 {
-		t.Fatal("the host name does not resolve to an IPv4 address")
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ips[0].String(), "8081"))
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "8081"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &originalStandIn{ln: ln, ip: ips[0].String(), maxSleep: maxSleep}
+	o := &originalStandIn{ln: ln, ip: ip, maxSleep: maxSleep}
 	o.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
