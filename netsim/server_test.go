@@ -379,7 +379,8 @@ func TestFaultInjection(t *testing.T) {
 	addr := r.Addr().String()
 
 	send(t, addr, "a", "b", "c")
-	st := r.waitStats(t, "three accepted", func(st Stats) bool { return st.Accepted == 3 })
+	// Accepted counts a message before its copies are dropped: wait for both.
+	st := r.waitStats(t, "three accepted and dropped", func(st Stats) bool { return st.Accepted == 3 && st.Dropped == 6 })
 	// Dropped copies never enter a queue, so nothing can still arrive.
 	if st.Dropped != 6 || st.Delivered != 0 || st.InFlight != 0 {
 		t.Errorf("drop=1: %+v", st)
