@@ -111,12 +111,14 @@ run_lab() {
 	mkdir -p logs
 	rm -f logs/middleware-*.jsonl # a fresh run: ./run.sh check verifies exactly this one
 	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
+	# A fresh group secret per lab, readable by this user only.
+	bin/middleware -new-group-key-file logs/group.key || exit 1
 	trap stop_all INT TERM EXIT
 	bin/netsim -gui -reuse -n "$n" "${net_args[@]}" </dev/null &
 	local net_pid=$!
 	pids+=("$net_pid")
 	for i in $(seq 1 "$n"); do
-		bin/middleware -id "$i" -n "$n" -reuse "${mw_args[@]}" </dev/null &
+		bin/middleware -id "$i" -n "$n" -reuse -group-key-file logs/group.key "${mw_args[@]}" </dev/null &
 		pids+=($!)
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"

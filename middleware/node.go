@@ -7,6 +7,7 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -98,6 +99,17 @@ type Config struct {
 	// is unreachable (default 1<<20); the oldest are dropped beyond it.
 	MaxControlQueue int
 
+	// GroupKey is the lab's group secret (see LoadGroupKey): every control
+	// link proves it both ways before it is used. Empty means the
+	// well-known default secret, which is allowed on loopback only.
+	GroupKey []byte
+	// HandshakeTimeout is how long a connection to the control port has
+	// to prove the secret (default 2s).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps the control connections still proving the secret
+	// (default 64); a new one beyond it closes the oldest.
+	MaxHandshakes int
+
 	// Set by withDefaults: Host, NetAddr's host were left to the default.
 	defaultHost, defaultNetHost bool
 }
@@ -147,6 +159,22 @@ func (c *Config) withDefaults() error {
 		peers[j] = addr
 	}
 	c.PeerAddrs = peers
+	if len(c.GroupKey) == 0 {
+		if !isLoopbackHost(c.Host) {
+			return fmt.Errorf("listening on %s without a group secret would let anyone on the network join: pass -group-key-file F (the same file for every middleware)", c.Host)
+		}
+		for j, addr := range peers {
+			if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+				return fmt.Errorf("Middleware %d is at %s: linking across machines needs a group secret, pass -group-key-file F (the same file for every middleware)", j, addr)
+			}
+		}
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = DefaultMaxHandshakes
+	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = DefaultRetryMax
 	}
@@ -208,7 +236,6 @@ type Node struct {
 	lastLatency time.Duration
 	garbage     logLimiter
 	misrouted   logLimiter
-	eventErrs   logLimiter
 	wasIsolated bool
 	stateErr    error // the state log failed: this middleware no longer takes part
 }
@@ -271,6 +298,7 @@ func New(cfg Config) (*Node, error) {
 			controlLn.Close()
 			return nil, err
 		}
+		ev.oplog = n.log
 		n.events = ev
 	}
 
@@ -282,7 +310,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.StateDir != "" {
-		st, recs, err := openStateLog(filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d.state", cfg.ID)), cfg.Fsync)
+		st, recs, err := openStateLog(statePath(cfg), cfg.Fsync)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -303,20 +331,40 @@ func New(cfg Config) (*Node, error) {
 		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
 		out: n.dataIn, log: n.log,
 	}
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
 	n.control = &controlListener{
 		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
+		key: key, handshake: cfg.HandshakeTimeout, gate: handshakeGate{max: cfg.MaxHandshakes},
 		out: n.controlIn, log: n.log, heard: make([]atomic.Int64, cfg.N+1),
 	}
+	n.control.refused.every = 10 * time.Second
+	n.control.evictions.every = time.Minute
+	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
 	if cfg.defaultNetHost {
 		n.net.also(hostAddrs(hostIPs, cfg.NetAddr)...)
 	}
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
-		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, cfg.MaxControlQueue, cfg.RetryMax, n.log)
+		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, key, cfg.MaxControlQueue, cfg.RetryMax, n.log)
 	}
 	n.refreshStatus()
 	return n, nil
+}
+
+// statePath names middleware ID's state log after its group too (a hash of
+// the secret), so that a middleware of one lab never takes up the raft
+// state of another: mixing them could break consensus.
+func statePath(cfg Config) string {
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
+	sum := sha256.Sum256(append([]byte("total-order lab state\x00"), key...))
+	return filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d-%x.state", cfg.ID, sum[:4]))
 }
 
 // listen binds host:port, turning "address in use" into advice.
@@ -379,6 +427,10 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
 		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, listenAddrs(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
+
+	if len(n.cfg.GroupKey) == 0 {
+		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)
+	}
 
 	n.loop(ctx)
 
@@ -457,6 +509,9 @@ func (n *Node) loop(ctx context.Context) {
 			}
 			n.core.Tick(start)
 			ticked = true
+			if n.events != nil {
+				n.events.flush(start) // retries a failed write even when idle
+			}
 			// If a tick got expensive (much pending under overload), space
 			// ticks out so that they cannot crowd out the inputs, but not
 			// beyond a few heartbeat periods: peers would think us dead.
@@ -562,11 +617,7 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.core.ClearOutput()
 	if n.events != nil {
-		if err := n.events.flush(); err != nil {
-			if ok, k := n.eventErrs.allow(time.Now()); ok {
-				n.log.Error().Int("suppressed", k).Msgf("events log %s: %v", n.cfg.EventsPath, err)
-			}
-		}
+		n.events.flush(time.Now())
 	}
 	return changed
 }
@@ -628,6 +679,9 @@ func (n *Node) refreshStatus() {
 	}
 	if n.stateErr != nil {
 		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
+	}
+	if n.events != nil {
+		s.EventsLog = n.events.problem()
 	}
 	n.statusMu.Lock()
 	n.status = s
@@ -768,6 +822,9 @@ func StatusLine(s Status) string {
 		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
 	if s.Waiting != "" {
 		b.WriteString(" waiting=" + strconv.Quote(s.Waiting))
+	}
+	if s.EventsLog != "" {
+		b.WriteString(" events-log=" + strconv.Quote(s.EventsLog))
 	}
 	return b.String()
 }

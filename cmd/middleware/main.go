@@ -5,6 +5,8 @@
 //	           [-headless] [-events FILE] [-reuse] [-host H]
 //	           [-net-host H] [-data-port P] [-control-port P]
 //	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-quiet]
+//	           [-group-key-file F]
+//	middleware -new-group-key-file F   (write a fresh random group secret and exit)
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 type options struct {
 	headless bool
 	quiet    bool
+	newKey   string // -new-group-key-file: write a secret there and exit
 	cfg      middleware.Config
 }
 
@@ -44,6 +47,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "middleware: %v (see -help)\n", err)
 		os.Exit(2)
+	}
+	if opt.newKey != "" {
+		if err := middleware.WriteGroupKey(opt.newKey); err != nil {
+			fmt.Fprintf(os.Stderr, "middleware: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	log := newLogger(opt.quiet)
 	opt.cfg.Logger = log
@@ -80,6 +90,7 @@ func parseFlags(args []string) (options, error) {
 		protocol string
 		peers    string
 		suspect  time.Duration
+		keyFile  string
 		fs       = flag.NewFlagSet("middleware", flag.ContinueOnError)
 		cfg      = &opt.cfg
 	)
@@ -101,6 +112,8 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&cfg.Fsync, "fsync", false, "flush the state to disk before acting on it (survives a power cut, not only kill -9; slower)")
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
 	fs.BoolVar(&opt.quiet, "quiet", false, "log warnings and errors only")
+	fs.StringVar(&keyFile, "group-key-file", "", "the lab's group secret, in a `file` only you can read (the same for every middleware); without it a well-known secret is used and only loopback is allowed")
+	fs.StringVar(&opt.newKey, "new-group-key-file", "", "write a fresh random group secret to `file` (readable by you only) and exit")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -112,6 +125,15 @@ func parseFlags(args []string) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return opt, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if opt.newKey != "" {
+		return opt, nil
+	}
+	if keyFile != "" {
+		var err error
+		if cfg.GroupKey, err = middleware.LoadGroupKey(keyFile); err != nil {
+			return opt, err
+		}
 	}
 	if cfg.N < 2 || cfg.N > 16 {
 		return opt, fmt.Errorf("-n %d: want 2..16", cfg.N)

@@ -33,7 +33,7 @@ type host struct{ ns, ip string }
 
 // TestAcrossHosts runs the lab as on six machines: the network program and
 // five middlewares each in a network namespace with its own address, set
-// up only through flags. While messages flow, one middleware's host is cut
+// up only through flags and the lab's group key. While messages flow, one middleware's host is cut
 // off (its link set down) and brought back; the checker must pass.
 func TestAcrossHosts(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -100,6 +100,11 @@ func TestAcrossHosts(t *testing.T) {
 		dests = append(dests, mwIP(i)+":"+strconv.Itoa(8081+i))
 		peers = append(peers, fmt.Sprintf("%d=%s:%d", i, mwIP(i), 9081+i))
 	}
+	// The lab's group secret, the same file for every middleware.
+	key := filepath.Join(dir, "lab.key")
+	if out, err := exec.Command(filepath.Join(bin, "middleware"), "-new-group-key-file", key).CombinedOutput(); err != nil {
+		t.Fatalf("middleware -new-group-key-file: %v: %s", err, out)
+	}
 	procs := &procSet{t: t, ipCmd: ipCmd}
 	t.Cleanup(procs.stop)
 	procs.start("netsim", hosts["net"].ns, filepath.Join(bin, "netsim"),
@@ -111,7 +116,7 @@ func TestAcrossHosts(t *testing.T) {
 		mws[i] = procs.start(fmt.Sprintf("Middleware %d", i), hosts["mw"+strconv.Itoa(i)].ns, filepath.Join(bin, "middleware"),
 			"-id", strconv.Itoa(i), "-n", strconv.Itoa(n), "-headless", "-quiet",
 			"-host", mwIP(i), "-net-host", netIP, "-net-port", "8081", "-peers", strings.Join(peers, ","),
-			"-events", events[i], "-state-dir", filepath.Join(dir, fmt.Sprintf("state-%d", i)))
+			"-group-key-file", key, "-events", events[i], "-state-dir", filepath.Join(dir, fmt.Sprintf("state-%d", i)))
 	}
 
 	total := 0

@@ -11,6 +11,9 @@ import (
 
 // verdict is the one-line outcome printed last.
 func (r *Report) verdict() string {
+	if len(r.Violations) > 0 {
+		return Violations(r.Violations).Error()
+	}
 	if r.Violation != nil {
 		return r.Violation.Error()
 	}
@@ -32,6 +35,9 @@ func (r *Report) verdict() string {
 	}
 	if r.AllowUnsent {
 		notes = append(notes, "unsent deliveries allowed")
+	}
+	if len(r.Incomplete) > 0 {
+		notes = append(notes, "incomplete logs: see above")
 	}
 	if len(notes) > 0 {
 		s += " (" + strings.Join(notes, "; ") + ")"
@@ -82,6 +88,21 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 		for _, warn := range r.Warnings {
 			fmt.Fprintln(w, "warning:", warn)
+		}
+	}
+	if len(r.Incomplete) > 0 {
+		fmt.Fprintln(w)
+		for _, s := range r.Incomplete {
+			fmt.Fprintln(w, "incomplete:", s)
+		}
+	}
+	if len(r.Violations) > 1 || len(r.Violations) == 1 && r.Violations[0].Count > 1 {
+		fmt.Fprintln(w)
+		for _, v := range r.Violations {
+			fmt.Fprintf(w, "VIOLATION %s: "+v.what+"\n", v.Property, v.Count)
+			for _, ex := range v.Examples {
+				fmt.Fprintln(w, "  e.g.", ex)
+			}
 		}
 	}
 	fmt.Fprintln(w)

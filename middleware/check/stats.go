@@ -62,9 +62,15 @@ type Report struct {
 	AllowUnsent bool  `json:"allow_unsent"`
 	Crashed     []int `json:"crashed,omitempty"`
 
-	Warnings  []string   `json:"warnings,omitempty"`
-	Violation *Violation `json:"violation,omitempty"`
-	Verdict   string     `json:"verdict"` // the one-line outcome, "OK: …" or "VIOLATION …"
+	Warnings []string `json:"warnings,omitempty"`
+	// Incomplete names the logs with gaps (events their writer could not
+	// write) and what the checks made of them.
+	Incomplete []string `json:"incomplete,omitempty"`
+	// Violations lists every kind of failure found, each with a count and
+	// its first examples; Violation is the first of them.
+	Violations []*Violation `json:"violations,omitempty"`
+	Violation  *Violation   `json:"violation,omitempty"`
+	Verdict    string       `json:"verdict"` // the one-line outcome, "OK: …" or "VIOLATION …"
 }
 
 // samples collects latencies in microseconds for one middleware.
