@@ -74,6 +74,8 @@ func TestMiddlewareWindowTitle(t *testing.T) {
 	if got := w.Window().Title(); got != "Middleware 3" {
 		t.Errorf("title = %q, want %q", got, "Middleware 3")
 	}
+	// Inside the window too, for when there is no title bar.
+	checkIdentityHeading(t, w.Window(), w.identity, "Middleware 3", w.sendButton)
 }
 
 func TestSendButtons(t *testing.T) {

@@ -85,15 +85,53 @@ func TestDataListenerFraming(t *testing.T) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	})
-	t.Run("many per connection, split terminators, unterminated tail", func(t *testing.T) {
+	t.Run("many per connection, split terminators, unterminated message", func(t *testing.T) {
 		d, out := startDataListener(t, 16, time.Minute, 0, testLogger(t))
 		c := dial(t, d.ln.Addr().String())
 		write(t, c, "a<EOM>b<E")
 		write(t, c, "OM>c<EOM")
-		write(t, c, ">d")
+		write(t, c, ">")
+		c.Close()
+		c = dial(t, d.ln.Addr().String())
+		write(t, c, "d") // nothing before it: a message
 		c.Close()
 		if got, want := receive(t, out, 4), []string{"a", "b", "c", "d"}; !slices.Equal(got, want) {
 			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+	t.Run("tail after <EOM> belongs to its message", func(t *testing.T) {
+		// Copies as the original network program forwards them: whatever
+		// the sender wrote after <EOM> comes along, then the connection
+		// closes. Neither a message nor a log line may come of the tail.
+		var logs logBuffer
+		d, out := startDataListener(t, 16, time.Minute, 0, zerolog.New(&logs).Level(zerolog.InfoLevel))
+		sends := []string{"Msg #1 from Middleware 1<EOM>\n", "Msg #2 from Middleware 1<EOM>\n,N1 7", "Msg #3 from Middleware 1<EOM>"}
+		for _, m := range sends {
+			c := dial(t, d.ln.Addr().String())
+			write(t, c, m)
+			c.Close()
+		}
+		c := dial(t, d.ln.Addr().String())
+		write(t, c, "Msg #4 from Middleware 1<EOM>")
+		write(t, c, "\n") // a tail in a later read
+		c.Close()
+		want := []string{"Msg #1 from Middleware 1", "Msg #2 from Middleware 1", "Msg #3 from Middleware 1", "Msg #4 from Middleware 1"}
+		if got := receive(t, out, 4); !slices.Equal(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		// The connections are done once the listener tracks none of them.
+		waitFor(t, "the connections to end", 10*time.Second, func() bool {
+			d.conns.mu.Lock()
+			defer d.conns.mu.Unlock()
+			return len(d.conns.conns) == 0
+		})
+		select {
+		case b := <-out:
+			t.Fatalf("a tail became a message: %q", b.items)
+		default:
+		}
+		if l := logs.String(); l != "" {
+			t.Fatalf("want no log lines, got %q", l)
 		}
 	})
 	t.Run("oversized message dropped, connection goes on", func(t *testing.T) {

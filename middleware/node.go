@@ -46,11 +46,15 @@ const maxBatch = 4096
 type Config struct {
 	ID, N    int
 	Protocol core.Protocol // default core.DefaultProtocol (raft)
-	// Host is the host the data and control listeners bind (default 127.0.0.1).
+	// Host is the host the data and control listeners bind (default
+	// 127.0.0.1; when empty the data port also listens on the host's own
+	// IPv4 addresses, where the original network program sends).
 	Host string
 	// DataPort is where the network program delivers (default 8081+ID).
 	DataPort int
-	// NetAddr is the network program's address (default 127.0.0.1:8081).
+	// NetAddr is the network program's address. Empty (or with an empty
+	// host, ":port") it is looked for on 127.0.0.1 and on the host's own
+	// IPv4 addresses, where the original network program listens.
 	NetAddr string
 	// ControlPort is where peers connect their control links (default 9081+ID).
 	ControlPort int
@@ -105,6 +109,9 @@ type Config struct {
 	// MaxHandshakes caps the control connections still proving the secret
 	// (default 64); a new one beyond it closes the oldest.
 	MaxHandshakes int
+
+	// Set by withDefaults: Host, NetAddr's host were left to the default.
+	defaultHost, defaultNetHost bool
 }
 
 func (c *Config) withDefaults() error {
@@ -123,7 +130,7 @@ func (c *Config) withDefaults() error {
 	}
 	c.Protocol = p
 	if c.Host == "" {
-		c.Host = DefaultHost
+		c.Host, c.defaultHost = DefaultHost, true
 	}
 	if c.DataPort == 0 {
 		c.DataPort = DataPortBase + c.ID
@@ -132,7 +139,10 @@ func (c *Config) withDefaults() error {
 		c.ControlPort = ControlPortBase + c.ID
 	}
 	if c.NetAddr == "" {
-		c.NetAddr = DefaultNetAddr
+		c.NetAddr, c.defaultNetHost = DefaultNetAddr, true
+	}
+	if h, p, err := net.SplitHostPort(c.NetAddr); err == nil && h == "" {
+		c.NetAddr, c.defaultNetHost = net.JoinHostPort(DefaultHost, p), true
 	}
 	peers := make(map[int]string, c.N)
 	for j := 1; j <= c.N; j++ {
@@ -265,6 +275,13 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	var hostIPs []net.IP
+	if cfg.defaultNetHost || (cfg.defaultHost && cfg.DataListener == nil) {
+		hostIPs = hostIPv4s()
+	}
+	if cfg.defaultHost && cfg.DataListener == nil {
+		dataLn = alsoOnHostName(dataLn, hostIPs, cfg.DataPort, n.log)
+	}
 	controlLn := cfg.ControlListener
 	if controlLn == nil {
 		var err error
@@ -327,6 +344,9 @@ func New(cfg Config) (*Node, error) {
 	n.control.evictions.every = time.Minute
 	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
+	if cfg.defaultNetHost {
+		n.net.also(hostAddrs(hostIPs, cfg.NetAddr)...)
+	}
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
 		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, key, cfg.MaxControlQueue, cfg.RetryMax, n.log)
@@ -406,7 +426,7 @@ func (n *Node) Run(ctx context.Context) error {
 		mode = "one kept-open connection"
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
-		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, n.data.ln.Addr(), n.control.ln.Addr(), n.cfg.NetAddr, mode)
+		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, listenAddrs(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
 
 	if len(n.cfg.GroupKey) == 0 {
 		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)

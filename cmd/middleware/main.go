@@ -2,8 +2,8 @@
 // "Middleware I" by default, or a headless process driven by stdin commands.
 //
 //	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
-//	           [-headless] [-events FILE] [-reuse] [-host 127.0.0.1]
-//	           [-net-host 127.0.0.1] [-data-port P] [-control-port P]
+//	           [-headless] [-events FILE] [-reuse] [-host H]
+//	           [-net-host H] [-data-port P] [-control-port P]
 //	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-quiet]
 //	           [-group-key-file F]
 //	middleware -new-group-key-file F   (write a fresh random group secret and exit)
@@ -98,12 +98,12 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&cfg.ID, "id", 0, "this middleware's id, 1..n (required)")
 	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
 	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")
-	fs.StringVar(&netHost, "net-host", middleware.DefaultHost, "the network program's host")
+	fs.StringVar(&netHost, "net-host", "", "the network program's host (default 127.0.0.1, else the host's own IPv4 addresses, where the original program listens)")
 	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), "ordering protocol: raft, sequencer or isis")
 	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, isolate [DURATION|off], quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
-	fs.StringVar(&cfg.Host, "host", middleware.DefaultHost, "host to listen on for data and control")
+	fs.StringVar(&cfg.Host, "host", "", "host to listen on for data and control (default 127.0.0.1, and for data also the host's own IPv4 addresses, where the original program sends)")
 	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")
 	fs.IntVar(&cfg.ControlPort, "control-port", 0, "control port (default 9081+id)")
 	fs.StringVar(&peers, "peers", "", "control addresses of peers, `\"1=host:port,2=host:port\"` (default 127.0.0.1:9081+j)")

@@ -26,9 +26,13 @@ func TestParseFlags(t *testing.T) {
 	}
 	c := opt.cfg
 	if c.ID != 3 || c.N != 5 || c.Protocol != core.Raft || c.StateDir != "state" || !opt.headless || c.DataPort != 7003 ||
-		c.NetAddr != "127.0.0.1:7000" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
+		c.NetAddr != ":7000" || c.Host != "" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
 		c.Core.SuspectAfter != time.Second || c.ControlPort != 0 {
 		t.Fatalf("parsed %+v", opt)
+	}
+	opt, err = parseFlags([]string{"-id", "2", "-net-host", "10.0.0.9", "-host", "10.0.0.2"})
+	if err != nil || opt.cfg.NetAddr != "10.0.0.9:8081" || opt.cfg.Host != "10.0.0.2" {
+		t.Fatalf("parsed %+v, %v", opt, err)
 	}
 
 	for _, args := range [][]string{

@@ -2,7 +2,8 @@
 // they delivered messages in one total order, with contiguous sequence
 // numbers, without duplicates or invented messages, and (at quiescence)
 // that every survivor delivered the same messages. It also measures
-// delivery latency against two lower bounds.
+// delivery latency against its lower bound, content arrival, and against
+// a reference, delivery in send order.
 //
 // It imports nothing from this repository so that the protocol core's
 // simulation tests can call Check on in-memory logs.
