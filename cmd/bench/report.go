@@ -771,7 +771,7 @@ func writeMarkdown(w io.Writer, res *results, plots map[string]string) {
 	}
 	section("Targets", "Figures against the issue's targets, stated for raft; the baselines are measured against the same. "+
 		"“not judged” means the run was smaller than the target's. Memory is *flat* when it grew by at most "+
-		strconv.Itoa(flatBytesPerMessage)+" B a message between the first sample and the last.", targetsTable(res))
+		strconv.Itoa(flatBytesPerMessage)+" B a message over the second half of the run (from the sample at half the messages to the last).", targetsTable(res))
 	section("What consensus costs", strings.TrimSpace("Raft beside the baselines on the same loads; the last two columns divide raft's figure by the baseline's "+
 		"(above 1× means raft's is larger: slower for latency, faster for throughput). "+consensusParagraph(res)), costTable(res))
 	section("What -fsync costs", "Raft with its durable state flushed to disk before the messages that depend on it are sent (`-fsync`), "+
@@ -802,7 +802,7 @@ func writeMarkdown(w io.Writer, res *results, plots map[string]string) {
 	}
 	section("Memory",
 		"Resident memory (VmRSS from /proc, MB = 10⁶ bytes) once linked and before the first message, along the run (the largest among the middlewares measured, "+
-			"sampled as the deliveries pass each step), and once every middleware delivered the messages; *growth* is bytes per message from the first sample to the last; "+
+			"sampled as the deliveries pass each step), and once every middleware delivered the messages; *growth* is bytes per message over the second half of the run, once fixed-size windows have filled; "+
 			"peak is VmHWM. The window row runs Middleware 1 as the real window (cgo build) under Xvfb, holding every message in its Received and Ready lists.",
 		memoryTable(res.Memory))
 	if p := plots["memory-vs-messages.png"]; p != "" {

@@ -129,14 +129,24 @@ type rssSample struct {
 	RSS       int64 `json:"rss_bytes"`
 }
 
-// growth is how the resident memory grew from the first sample to the
-// last: first, last, the largest sample, and bytes per message delivered
-// in between (0 with fewer than two samples).
+// growth is how the resident memory grew over the second half of the run,
+// once the fixed-size windows (the raft log kept behind a snapshot, the
+// last positions kept for catching up, the garbage collector's headroom)
+// have filled: first (the first sample at or past half the messages),
+// last, the largest sample, and bytes per message delivered in between (0
+// with fewer than two samples).
 func (r memoryRow) growth() (first, last, peak rssSample, perMessage float64) {
 	if len(r.Samples) == 0 {
 		return
 	}
-	first, last = r.Samples[0], r.Samples[len(r.Samples)-1]
+	last = r.Samples[len(r.Samples)-1]
+	first = r.Samples[0]
+	for _, s := range r.Samples {
+		if 2*s.Delivered >= last.Delivered {
+			first = s
+			break
+		}
+	}
 	for _, s := range r.Samples {
 		if s.RSS > peak.RSS {
 			peak = s
