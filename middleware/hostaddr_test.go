@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"totalorder/internal/hostaddr"
 )
 
 func TestMergedListenersAcceptOnEach(t *testing.T) {
 	a, b := freeListener(t), freeListener(t)
-	ln := mergeListeners(a, b)
+	ln := hostaddr.Merge(a, b)
 	out := make(chan *batch[string], 10)
 	d := &dataListener{ln: ln, maxConns: 16, idle: time.Minute, out: out, log: testLogger(t)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -29,7 +31,7 @@ func TestMergedListenersAcceptOnEach(t *testing.T) {
 	if got := receive(t, out, 2); !slices.Equal(got, []string{"via a", "via b"}) {
 		t.Fatalf("got %q", got)
 	}
-	if got := listenAddrs(ln); got != a.Addr().String()+" and "+b.Addr().String() {
+	if got := hostaddr.Describe(ln); got != a.Addr().String()+" and "+b.Addr().String() {
 		t.Errorf("listenAddrs = %q", got)
 	}
 	cancel()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/core"
 	"totalorder/middleware/wire"
 )
@@ -277,7 +278,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	var hostIPs []net.IP
 	if cfg.defaultNetHost || (cfg.defaultHost && cfg.DataListener == nil) {
-		hostIPs = hostIPv4s()
+		hostIPs = hostaddr.IPv4s()
 	}
 	if cfg.defaultHost && cfg.DataListener == nil {
 		dataLn = alsoOnHostName(dataLn, hostIPs, cfg.DataPort, n.log)
@@ -345,7 +346,7 @@ func New(cfg Config) (*Node, error) {
 	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
 	if cfg.defaultNetHost {
-		n.net.also(hostAddrs(hostIPs, cfg.NetAddr)...)
+		n.net.also(hostaddr.JoinPort(hostIPs, cfg.NetAddr)...)
 	}
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
@@ -426,7 +427,7 @@ func (n *Node) Run(ctx context.Context) error {
 		mode = "one kept-open connection"
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
-		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, listenAddrs(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
+		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, hostaddr.Describe(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
 
 	if len(n.cfg.GroupKey) == 0 {
 		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/check"
 )
 
@@ -105,7 +106,7 @@ func TestBehindOriginalProgram(t *testing.T) {
 }
 
 func behindOriginal(t *testing.T) {
-	ips := hostIPv4s()
+	ips := hostaddr.IPv4s()
 	if got := fmt.Sprint(ips); got != "["+hostsIP+" "+ifaceIP+"]" {
 		t.Fatalf("the host's addresses inside the namespace are %s, want [%s %s]", got, hostsIP, ifaceIP)
 	}
@@ -131,7 +132,7 @@ func behindStandIn(t *testing.T, ip string) {
 		}
 		p := ":" + strconv.Itoa(8081+i)
 		want := "127.0.0.1" + p + " and " + hostsIP + p + " and " + ifaceIP + p
-		if got := listenAddrs(nd.data.ln); got != want {
+		if got := hostaddr.Describe(nd.data.ln); got != want {
 			t.Fatalf("Middleware %d listens for data on %s, want %s", i, got, want)
 		}
 		nodes[i] = nd

@@ -1,12 +1,16 @@
 package netsim
 
 import (
+	"context"
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"totalorder/internal/hostaddr"
 )
 
 // rawSink records the bytes of every connection it accepts, whole, as a
@@ -152,5 +156,54 @@ func TestTailHeldUntilClose(t *testing.T) {
 	r.waitStats(t, "nothing in flight", func(st Stats) bool { return st.InFlight == 0 })
 	if len(k.received()) != 1 || got[0].msg != "Msg #1 from Middleware 2" || got[0].tail != "\n,N2 5" {
 		t.Errorf("got %+v, want one message with tail %q", k.received(), "\n,N2 5")
+	}
+}
+
+// A middleware written for the original program listens only on one of
+// this host's own addresses: with default addresses our network program
+// finds it there (and takes its sends there too).
+func TestDefaultAddressesReachHostAddress(t *testing.T) {
+	var ip net.IP
+	for _, a := range hostaddr.IPv4s() {
+		if !a.IsLoopback() {
+			ip = a
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("this host has no address but loopback: nothing to find")
+	}
+	s, err := New(Config{N: 1, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := s.Addr().(*net.TCPAddr).Port
+	sink, err := net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(port+1)))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	defer sink.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	// The sender, like the original's middlewares, writes to the host's
+	// address rather than 127.0.0.1.
+	c, err := net.Dial("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("our network program is not reachable at the host's address %s: %v", ip, err)
+	}
+	c.Write([]byte("Msg #1 from Middleware 1<EOM>"))
+	c.Close()
+	sink.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := sink.Accept()
+	if err != nil {
+		t.Fatalf("no copy reached the sink at the host's address: %v", err)
+	}
+	defer got.Close()
+	b, _ := io.ReadAll(got)
+	if string(b) != "Msg #1 from Middleware 1<EOM>" {
+		t.Fatalf("the sink got %q", b)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/wire"
 )
 
@@ -116,13 +117,41 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	host := cfg.Listen
+	var hostIPs []net.IP
+	if host == "" || cfg.DestHost == "" {
+		for _, ip := range hostaddr.IPv4s() {
+			if !ip.IsLoopback() || !ip.Equal(net.ParseIP(DefaultHost)) {
+				hostIPs = append(hostIPs, ip) // (127.0.0.1 is there already)
+			}
+		}
+	}
+	if host == "" {
+		host = DefaultHost
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if isAddrInUse(err) {
 			return nil, &PortInUseError{Port: cfg.Port, Err: err}
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	var unbound []string
+	if cfg.Listen == "" {
+		// Also where the original listens, so that middlewares written for
+		// it find this one (one that cannot be bound is left out).
+		lns := []net.Listener{ln}
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		for _, ip := range hostIPs {
+			extra, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				unbound = append(unbound, ip.String())
+				continue
+			}
+			lns = append(lns, extra)
+		}
+		ln = hostaddr.Merge(lns...)
 	}
 	s := &Server{
 		cfg:       cfg,
@@ -148,15 +177,26 @@ func New(cfg Config) (*Server, error) {
 	s.dropBits.Store(math.Float64bits(cfg.Drop))
 	s.dupBits.Store(math.Float64bits(cfg.Dup))
 
+	if len(unbound) > 0 {
+		s.log.Warn().Strs("hosts", unbound).Msg("cannot also listen on these addresses of this host: senders written for the original program may not reach this one")
+	}
 	addrs := cfg.Dests
+	destHost := cfg.DestHost
+	if destHost == "" {
+		destHost = DefaultHost
+	}
 	if len(addrs) == 0 {
 		port := ln.Addr().(*net.TCPAddr).Port
 		for i := 1; i <= cfg.N; i++ {
-			addrs = append(addrs, net.JoinHostPort(cfg.DestHost, strconv.Itoa(port+i)))
+			addrs = append(addrs, net.JoinHostPort(destHost, strconv.Itoa(port+i)))
 		}
 	}
 	for i, a := range addrs {
-		s.dests = append(s.dests, newDest(s, i, a))
+		d := newDest(s, i, a)
+		if len(cfg.Dests) == 0 && cfg.DestHost == "" {
+			d.alts = hostaddr.JoinPort(hostIPs, a)
+		}
+		s.dests = append(s.dests, d)
 	}
 	return s, nil
 }

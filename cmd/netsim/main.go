@@ -119,10 +119,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	cfg = netsim.Config{MaxSleep: netsim.DefaultMaxSleep}
 	fs := flag.NewFlagSet("netsim", flag.ContinueOnError)
 	fs.BoolVar(&withWindow, "gui", false, "open the Network window (maxSleepTime slider, fault injection, counters)")
-	fs.StringVar(&cfg.Listen, "listen", netsim.DefaultHost, "`host` to listen on (0.0.0.0 for every interface)")
+	fs.StringVar(&cfg.Listen, "listen", "", "`host` to listen on (default 127.0.0.1 and this host's own addresses, as the original uses; 0.0.0.0 for every interface)")
 	fs.IntVar(&cfg.Port, "port", netsim.DefaultPort, "`port` senders connect to")
 	fs.IntVar(&cfg.N, "n", netsim.DefaultN, "number of destinations: ports port+1 … port+n")
-	fs.StringVar(&cfg.DestHost, "dest-host", netsim.DefaultHost, "`host` of the destinations")
+	fs.StringVar(&cfg.DestHost, "dest-host", "", "`host` of the destinations (default 127.0.0.1, else this host's own addresses where a destination listens only there)")
 	fs.Var(destsFlag{&cfg.Dests}, "dests", "explicit destinations `host:port,...` (overrides -n and -dest-host)")
 	fs.Var(maxSleepFlag{&cfg.MaxSleep}, "max-sleep", "upper bound of each copy's random delay: a duration (2s, 500ms) or milliseconds")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed for reproducible delays (0: random; delays follow the order messages are accepted)")
