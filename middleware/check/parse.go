@@ -82,9 +82,17 @@ type logLine struct {
 	Seq   uint64          `json:"seq"`
 	MW    *int            `json:"mw"`
 	Run   json.RawMessage `json:"run"`
+	// Recovered and Fetched say where a received message's content came
+	// from when not from the network program.
+	Recovered bool `json:"recovered"`
+	Fetched   bool `json:"fetched"`
 }
 
 var kinds = map[string]Kind{"sent": Sent, "received": Received, "ready": Ready}
+
+// quietEvents are records of the events log that are not list changes and
+// are expected there (read by the timeline): skipped without a warning.
+var quietEvents = map[string]bool{"control": true, "leader": true, "mark": true}
 
 // maxLine bounds one log line; messages are limited to 64 KiB on the data
 // path, so anything near this is corrupt.
@@ -127,7 +135,9 @@ func (p *parser) read(r io.Reader, name string) error {
 		}
 		kind, ok := kinds[l.Event]
 		if !ok {
-			other++
+			if !quietEvents[l.Event] {
+				other++
+			}
 			continue
 		}
 		if l.Msg == nil || l.TS == nil {
@@ -157,7 +167,8 @@ func (p *parser) read(r io.Reader, name string) error {
 			p.starts = append(p.starts, *l.TS)
 		}
 		p.starts[i] = min(p.starts[i], *l.TS)
-		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq})
+		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq,
+			Recovered: kind == Received && (l.Recovered || l.Fetched)})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: after line %d: %w", name, lineNo, err)
