@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -29,6 +30,13 @@ type eventLog struct {
 	run   string
 	text  []byte // scratch for the message text
 	dirty bool
+
+	// Control, when set, logs every control message sent and received
+	// (Config.EventsControl): for the timeline's control layer.
+	Control    bool
+	leaderSeen bool
+	lastLeader int
+	lastTerm   uint64
 }
 
 // openEventLog opens path for appending, creating its directory if needed.
@@ -117,3 +125,84 @@ func (e *eventLog) close() error {
 	}
 	return err
 }
+
+// controlOut logs control messages sent, one line each (only with
+// Control): {"event":"control","dir":"out","peer":3,"kind":"order",…}.
+// The timeline pairs each with the peer's "in" line.
+func (e *eventLog) controlOut(envs []core.Envelope, at time.Time) {
+	if !e.Control {
+		return
+	}
+	for i := range envs {
+		e.controlLine("out", envs[i].To, controlKindName(envs[i].Msg.Kind), at)
+	}
+}
+
+// controlIn logs control messages received (only with Control).
+func (e *eventLog) controlIn(msgs []core.Msg, at time.Time) {
+	if !e.Control {
+		return
+	}
+	for i := range msgs {
+		if msgs[i].Kind == core.KindLinkClosed {
+			continue
+		}
+		e.controlLine("in", msgs[i].From, controlKindName(msgs[i].Kind), at)
+	}
+}
+
+func (e *eventLog) controlLine(dir string, peer int, kind string, at time.Time) {
+	e.log.Info().Str("event", "control").Str("dir", dir).Int("peer", peer).Str("kind", kind).
+		Int64("ts_us", at.UnixMicro()).Int("mw", e.mw).Str("run", e.run).Send()
+	e.dirty = true
+}
+
+// leader logs this middleware's view of the leader when it changes:
+// {"event":"leader","leader":3,"term":2,…} (leader 0: none known).
+func (e *eventLog) leader(leader int, term uint64, at time.Time) {
+	if leader == e.lastLeader && term == e.lastTerm && (e.leaderSeen || leader == 0) {
+		return
+	}
+	e.leaderSeen, e.lastLeader, e.lastTerm = true, leader, term
+	e.log.Info().Str("event", "leader").Int("leader", leader).Uint64("term", term).
+		Int64("ts_us", at.UnixMicro()).Int("mw", e.mw).Str("run", e.run).Send()
+	e.dirty = true
+}
+
+// controlKindName names a control message kind for the events log.
+func controlKindName(k core.Kind) string {
+	switch k {
+	case core.KindHeartbeat:
+		return "heartbeat"
+	case core.KindRequest:
+		return "request"
+	case core.KindOrder:
+		return "order"
+	case core.KindGap:
+		return "gap"
+	case core.KindTakeover:
+		return "takeover"
+	case core.KindState:
+		return "state"
+	case core.KindReject:
+		return "reject"
+	case core.KindNewEpoch:
+		return "new-epoch"
+	case core.KindJoin:
+		return "join"
+	case core.KindWelcome:
+		return "welcome"
+	case core.KindFetch:
+		return "fetch"
+	case core.KindContent:
+		return "content"
+	case core.KindPropose:
+		return "propose"
+	case core.KindFinal:
+		return "final"
+	}
+	return string(rune(k))
+}
+
+// EventsPath is the events log's path ("" without one).
+func (n *Node) EventsPath() string { return n.cfg.EventsPath }

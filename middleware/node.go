@@ -61,6 +61,9 @@ type Config struct {
 	Reuse bool
 	// EventsPath, if set, is the events log (JSON lines, appended).
 	EventsPath string
+	// EventsControl also logs every control message sent and received
+	// (for the timeline's control layer; see eventLog.controlOut).
+	EventsControl bool
 	// Logger receives the operational log; the zero Logger is silent.
 	Logger zerolog.Logger
 	// Core overrides the core's timing; ID, N, Protocol are taken from
@@ -239,6 +242,7 @@ func New(cfg Config) (*Node, error) {
 			controlLn.Close()
 			return nil, err
 		}
+		ev.Control = cfg.EventsControl
 		n.events = ev
 	}
 
@@ -435,6 +439,9 @@ func (n *Node) pruneReceived(now time.Time) {
 
 func (n *Node) handleControl(b *batch[core.Msg]) int {
 	now := time.Now()
+	if n.events != nil {
+		n.events.controlIn(b.items, now)
+	}
 	for i := range b.items {
 		n.core.ControlIn(now, b.items[i])
 	}
@@ -467,6 +474,9 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	changed = len(out.Notes) > 0
 	n.net.enqueue(out.ToNetwork)
+	if n.events != nil {
+		n.events.controlOut(out.Control, time.Now())
+	}
 	if len(out.Control) > 0 {
 		for _, l := range n.links {
 			if l != nil {
@@ -552,6 +562,9 @@ func (n *Node) refreshStatus() {
 	n.statusMu.Lock()
 	n.status = s
 	n.statusMu.Unlock()
+	if n.events != nil {
+		n.events.leader(v.Sequencer, v.Epoch, time.Now())
+	}
 }
 
 // Send asks for count new messages to be multicast. It never blocks; the

@@ -91,6 +91,9 @@ type View struct {
 	MaxControls int // 0: DefaultMaxControls
 	// Dark selects colours for a dark background.
 	Dark bool
+	// Legend adds a key at the bottom (for exported images; the window
+	// says it in its status line).
+	Legend bool
 }
 
 // Defaults of a view.
@@ -167,7 +170,11 @@ type scratch struct {
 type Layouter struct {
 	sc    Scene
 	tmp   scratch
-	texts map[int64]string // seq and tick labels, cached
+	texts map[int64]string // seq labels, cached
+	// seqRight is, per lane, where the last seq label drawn ends and at
+	// which level: labels that would overlap are raised a step.
+	seqRight []float32
+	seqLevel []int
 }
 
 // Layout draws m as v says. It does not change m.
@@ -190,7 +197,11 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 	n := m.N
 	x0, x1 := float32(labelW), max(v.W-rightPad, labelW+10)
 	sc.PlotX0, sc.PlotX1 = x0, x1
-	y0, y1 := float32(axisH+16), max(v.H-bottomPad, axisH+40)
+	bottom := float32(bottomPad)
+	if v.Legend {
+		bottom += 18
+	}
+	y0, y1 := float32(axisH+16), max(v.H-bottom, axisH+40)
 	gap := (y1 - y0) / float32(n)
 	sc.Lanes = slices.Grow(sc.Lanes[:0], n+1)[:n+1]
 	sc.Lanes[0] = y0
@@ -223,6 +234,9 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 	l.axis(m, v, pal, xOf, x0, x1)
 	l.leaders(m, v, xOf, laneY, gap)
 
+	for i := range l.seqRight {
+		l.seqRight[i], l.seqLevel[i] = -1e9, 0
+	}
 	// Messages: those with an event in the window; the most recently
 	// active when there are too many.
 	pick := l.tmp.pick[:0]
@@ -267,6 +281,9 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 		l.controls(m, v, pal, xOf, laneY, x0, x1)
 	}
 	l.marks(m, v, xOf, laneY, x0, x1, gap)
+	if v.Legend {
+		l.legend(v, pal)
+	}
 	if sc.InView > sc.Shown {
 		sc.Texts = append(sc.Texts, Text{X: x0, Y: v.H - bottomPad, S: "showing the " + strconv.Itoa(sc.Shown) +
 			" most recently active of " + strconv.Itoa(sc.InView) + " messages in view: zoom in to see them all",
@@ -303,9 +320,39 @@ func (l *Layouter) axis(m *Model, v View, pal palette, xOf func(int64) float32, 
 			continue
 		}
 		sc.Lines = append(sc.Lines, Line{X1: x, Y1: axisH - 4, X2: x, Y2: axisH + 2, Color: pal.faint, Width: 1, Role: RoleAxis})
-		sc.Texts = append(sc.Texts, Text{X: x - 14, Y: 2, S: strconv.FormatFloat(t/1e6, 'f', decimals, 64) + " s",
+		secs := t / 1e6
+		if math.Abs(secs) < step/2e6 {
+			secs = 0 // not "-0.0 s"
+		}
+		sc.Texts = append(sc.Texts, Text{X: x - 14, Y: 2, S: strconv.FormatFloat(secs, 'f', decimals, 64) + " s",
 			Size: smallText, Color: pal.faint, Role: RoleAxis})
 	}
+}
+
+// legend draws the key along the bottom edge.
+func (l *Layouter) legend(v View, pal palette) {
+	sc := &l.sc
+	c := SenderColor(1)
+	y := v.H - 12
+	x := float32(labelW)
+	item := func(w float32, label string) {
+		sc.Texts = append(sc.Texts, Text{X: x + w + 4, Y: y - 6, S: label, Size: smallText, Color: pal.faint, Role: RoleNote})
+		x += w + 12 + float32(len(label))*5.6
+	}
+	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 4, W: 8, H: 8, Fill: c, Stroke: c, Round: true, Role: RoleNote})
+	item(8, "send")
+	sc.Lines = append(sc.Lines, Line{X1: x, Y1: y, X2: x + 24, Y2: y, Color: c, Width: 1.2, Role: RoleNote},
+		Line{X1: x + 24, Y1: y, X2: x + 18, Y2: y - 3, Color: c, Width: 1.2, Role: RoleNote},
+		Line{X1: x + 24, Y1: y, X2: x + 18, Y2: y + 3, Color: c, Width: 1.2, Role: RoleNote})
+	item(24, "copy from the network program (its length: the random delay)")
+	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 3, W: 24, H: 6, Fill: fade(c, 0x60), Role: RoleNote})
+	item(24, "held back")
+	sc.Lines = append(sc.Lines, Line{X1: x + 1, Y1: y - 7, X2: x + 1, Y2: y + 7, Color: c, Width: 2.2, Role: RoleNote})
+	item(2, "Ready, labelled with its seq")
+	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 5, W: 10, H: 10, Fill: color.NRGBA{0xff, 0xff, 0xff, 0xff}, Stroke: recoveredColor, StrokeW: 2, Role: RoleNote})
+	item(10, "recovered (content from the log)")
+	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 6, W: 20, H: 12, Fill: leaderColor, Role: RoleNote})
+	item(20, "leader")
 }
 
 // clip cuts the segment to x0 ≤ x ≤ x1; ok is false if nothing is left.
@@ -421,7 +468,9 @@ func (l *Layouter) message(msg *Message, m *Model, v View, pal palette, hi, dim 
 			if rdx >= x0 && rdx <= x1 {
 				sc.Lines = append(sc.Lines, Line{X1: rdx, Y1: y - 8, X2: rdx, Y2: y + 8, Color: c, Width: w + 1, Role: RoleReady, Msg: text, Lane: lane})
 				if cp.Seq > 0 {
-					sc.Texts = append(sc.Texts, Text{X: rdx - 3, Y: y - 21, S: l.seqText(cp.Seq), Size: smallText,
+					label := l.seqText(cp.Seq)
+					ly := y - 21 - 10*float32(l.seqSlot(lane, rdx-3, float32(len(label))*6))
+					sc.Texts = append(sc.Texts, Text{X: rdx - 3, Y: ly, S: label, Size: smallText,
 						Color: choose(dim, fade(pal.fg, 0x60), pal.fg), Bold: hi, Role: RoleSeq, Msg: text, Lane: lane})
 				}
 			}
@@ -434,6 +483,21 @@ func choose[T any](cond bool, a, b T) T {
 		return a
 	}
 	return b
+}
+
+// seqSlot picks the level of a seq label starting at x, width w, on lane:
+// up a level while it would overlap the previous label (three levels).
+func (l *Layouter) seqSlot(lane int, x, w float32) int {
+	for len(l.seqRight) <= lane {
+		l.seqRight = append(l.seqRight, -1e9)
+		l.seqLevel = append(l.seqLevel, 0)
+	}
+	level := 0
+	if x < l.seqRight[lane] {
+		level = (l.seqLevel[lane] + 1) % 3
+	}
+	l.seqRight[lane], l.seqLevel[lane] = x+w, level
+	return level
 }
 
 func (l *Layouter) seqText(seq uint64) string {
@@ -538,7 +602,7 @@ func (l *Layouter) leaders(m *Model, v View, xOf func(int64) float32, laneY func
 		a, b := max(xOf(mk.TS), x0), min(xOf(end), x1)
 		if b > a {
 			y := laneY(mk.Lane)
-			sc.Rects = append(sc.Rects, Rect{X: a, Y: y - gap*0.35, W: b - a, H: gap * 0.7, Fill: leaderColor, Role: RoleLeader, Lane: mk.Lane})
+			sc.Rects = append(sc.Rects, Rect{X: a, Y: y - gap*0.4, W: b - a, H: gap*0.4 + 8, Fill: leaderColor, Role: RoleLeader, Lane: mk.Lane})
 		}
 	}
 }

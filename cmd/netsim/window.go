@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2/app"
@@ -28,5 +29,11 @@ func (v networkView) Stats() gui.NetworkStats {
 func runWindow(ctx context.Context, srv *netsim.Server) error {
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
+	// The timeline reads the lab's logs: beside the events log, or logs/.
+	logs := "logs"
+	if p := srv.EventsPath(); p != "" {
+		logs = filepath.Dir(p)
+	}
+	w.EnableTimeline(a, logs)
 	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
 }
