@@ -256,12 +256,11 @@ func (w *TimelineWindow) redraw() {
 	w.describe(hl)
 }
 
+// isDark tells from the theme's background whether the diagram needs
+// light lines and text.
 func isDark() bool {
-	app := fyne.CurrentApp()
-	if app == nil {
-		return false
-	}
-	return app.Settings().ThemeVariant() == theme.VariantDark
+	r, g, b, _ := theme.Color(theme.ColorNameBackground).RGBA()
+	return 299*r+587*g+114*b < 500*0xffff
 }
 
 // describe says where the highlighted message went.
