@@ -100,6 +100,31 @@ type diagramRenderer struct {
 	texts   []*canvas.Text
 	objects []fyne.CanvasObject
 	size    fyne.Size
+	// textSizes caches the size of each label: measuring text is the
+	// costliest part of a frame, and labels (seqs, ticks) repeat.
+	textSizes map[textKey]fyne.Size
+	// colors holds each colour as an interface value once: boxing an
+	// NRGBA for every object of every frame would allocate thousands of
+	// times a frame.
+	colors map[color.NRGBA]color.Color
+}
+
+func (r *diagramRenderer) col(c color.NRGBA) color.Color {
+	if v, ok := r.colors[c]; ok {
+		return v
+	}
+	if r.colors == nil || len(r.colors) > 4096 {
+		r.colors = map[color.NRGBA]color.Color{}
+	}
+	var v color.Color = c
+	r.colors[c] = v
+	return v
+}
+
+type textKey struct {
+	s    string
+	size float32
+	bold bool
 }
 
 func (r *diagramRenderer) Layout(size fyne.Size) {
@@ -136,6 +161,18 @@ func (r *diagramRenderer) rebuild() {
 	}
 }
 
+func (r *diagramRenderer) textSize(o *canvas.Text, k textKey) fyne.Size {
+	if sz, ok := r.textSizes[k]; ok {
+		return sz
+	}
+	if r.textSizes == nil || len(r.textSizes) > 20000 {
+		r.textSizes = map[textKey]fyne.Size{}
+	}
+	sz := o.MinSize()
+	r.textSizes[k] = sz
+	return sz
+}
+
 func (r *diagramRenderer) Refresh() {
 	sc := r.d.scene
 	r.bg.FillColor = r.d.bg
@@ -153,7 +190,7 @@ func (r *diagramRenderer) Refresh() {
 			}
 			c := r.circles[nCircle]
 			nCircle++
-			c.FillColor, c.StrokeColor, c.StrokeWidth = s.Fill, s.Stroke, s.StrokeW
+			c.FillColor, c.StrokeColor, c.StrokeWidth = r.col(s.Fill), r.col(s.Stroke), s.StrokeW
 			c.Position1 = fyne.NewPos(s.X, s.Y)
 			c.Position2 = fyne.NewPos(s.X+s.W, s.Y+s.H)
 			c.Show()
@@ -165,7 +202,7 @@ func (r *diagramRenderer) Refresh() {
 		}
 		o := r.rects[nRect]
 		nRect++
-		o.FillColor, o.StrokeColor, o.StrokeWidth = s.Fill, s.Stroke, s.StrokeW
+		o.FillColor, o.StrokeColor, o.StrokeWidth = r.col(s.Fill), r.col(s.Stroke), s.StrokeW
 		o.Move(fyne.NewPos(s.X, s.Y))
 		o.Resize(fyne.NewSize(s.W, s.H))
 		o.Show()
@@ -183,7 +220,7 @@ func (r *diagramRenderer) Refresh() {
 			grown = true
 		}
 		o := r.lines[i]
-		o.StrokeColor, o.StrokeWidth = s.Color, s.Width
+		o.StrokeColor, o.StrokeWidth = r.col(s.Color), s.Width
 		o.Position1 = fyne.NewPos(s.X1, s.Y1)
 		o.Position2 = fyne.NewPos(s.X2, s.Y2)
 		o.Show()
@@ -198,10 +235,10 @@ func (r *diagramRenderer) Refresh() {
 			grown = true
 		}
 		o := r.texts[i]
-		o.Text, o.Color, o.TextSize = s.S, s.Color, s.Size
+		o.Text, o.Color, o.TextSize = s.S, r.col(s.Color), s.Size
 		o.TextStyle = fyne.TextStyle{Bold: s.Bold}
 		o.Move(fyne.NewPos(s.X, s.Y))
-		o.Resize(o.MinSize())
+		o.Resize(r.textSize(o, textKey{s.S, s.Size, s.Bold}))
 		o.Show()
 	}
 	for i := len(sc.Texts); i < len(r.texts); i++ {

@@ -97,8 +97,9 @@ type timelineOpener struct {
 
 // EnableTimeline shows the "Timeline" button, which opens a live timeline
 // of the lab whose events logs are in dir (middleware-I.jsonl and
-// netsim.jsonl). Call it before the window is shown.
-func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string) {
+// netsim.jsonl); opt.Live and opt.SelectionFile are set here. Call it
+// before the window is shown.
+func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptions) {
 	t := w.timeline
 	t.dir = dir
 	t.button.OnTapped = func() {
@@ -106,10 +107,9 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string) {
 			t.open.Window().RequestFocus()
 			return
 		}
-		tw := NewTimelineWindow(a, timeline.NewDirSource(dir), TimelineOptions{
-			Live:          true,
-			SelectionFile: filepath.Join(dir, timeline.SelectionFile),
-		})
+		opt.Live = true
+		opt.SelectionFile = filepath.Join(dir, timeline.SelectionFile)
+		tw := NewTimelineWindow(a, timeline.NewDirSource(dir), opt)
 		tw.SetOnClosed(func() { t.open = nil })
 		t.open = tw
 		tw.Window().Show()

@@ -3,6 +3,7 @@ package gui
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,9 @@ type TimelineOptions struct {
 	SelectionFile string
 	// Now is the clock of a live view (tests set it); default time.Now.
 	Now func() time.Time
+	// Stats, if set, gets a line a second: redraws and the time they took
+	// (for measurements).
+	Stats io.Writer
 }
 
 // frameInterval paces a live timeline: 25 redraws a second.
@@ -55,6 +59,7 @@ type TimelineWindow struct {
 	liveButton   *widget.Button
 	controlCheck *widget.Check
 	info         *widget.Label
+	rate         *widget.Label
 
 	// UI thread only.
 	follow      bool  // live and following the present
@@ -68,6 +73,9 @@ type TimelineWindow struct {
 	scene       *timeline.Scene
 	drawn       drawKey
 	frames      int // scenes drawn, for tests and measurements
+	rateFrames  int           // frames since rateSince
+	rateBusy    time.Duration // time spent in them
+	rateSince   time.Time
 
 	frameQueued atomic.Bool
 	stop        chan struct{}
@@ -174,8 +182,9 @@ func (w *TimelineWindow) build() {
 		w.redraw()
 	})
 	help := newInfoLabel("hover or click a message · wheel: zoom · drag: pan")
+	w.rate = newInfoLabel("")
 	toolbar := container.NewBorder(nil, nil,
-		container.NewHBox(w.pauseButton, w.liveButton, zoomIn, zoomOut, w.controlCheck), nil, help)
+		container.NewHBox(w.pauseButton, w.liveButton, zoomIn, zoomOut, w.controlCheck), w.rate, help)
 	w.info = newInfoLabel(legend)
 	w.d.onResize = func(s fyne.Size) {
 		w.size = s
@@ -217,10 +226,35 @@ func (w *TimelineWindow) start(interval time.Duration) {
 
 // frame reads what the logs gained and redraws. UI thread.
 func (w *TimelineWindow) frame() {
+	start := time.Now()
 	if w.opt.Live && !w.paused {
 		w.src.Poll(w.model)
 	}
+	drawn := w.frames
 	w.redraw()
+	if w.frames > drawn {
+		w.rateFrames++
+		w.rateBusy += time.Since(start)
+	}
+	if el := start.Sub(w.rateSince); el >= time.Second {
+		if !w.rateSince.IsZero() {
+			perSec := float64(w.rateFrames) / el.Seconds()
+			w.rate.SetText(fmt.Sprintf("%.0f redraws/s", perSec))
+			if w.opt.Stats != nil {
+				avg := time.Duration(0)
+				if w.rateFrames > 0 {
+					avg = w.rateBusy / time.Duration(w.rateFrames)
+				}
+				shown := 0
+				if w.scene != nil {
+					shown = w.scene.Shown
+				}
+				fmt.Fprintf(w.opt.Stats, "timeline: %.1f redraws/s, %v each (read+layout+objects), %d messages held, %d drawn\n",
+					perSec, avg.Round(10*time.Microsecond), w.model.Len(), shown)
+			}
+		}
+		w.rateSince, w.rateFrames, w.rateBusy = start, 0, 0
+	}
 }
 
 // window is the time window to show now.
@@ -269,9 +303,9 @@ func (w *TimelineWindow) describe(text string) {
 	if msg == nil {
 		switch {
 		case w.paused:
-			w.info.SetText("Paused: press Live to follow the lab again. " + legend)
+			w.setInfo("Paused: press Resume or Live to follow the lab again.")
 		default:
-			w.info.SetText(legend)
+			w.setInfo(legend)
 		}
 		return
 	}
@@ -304,7 +338,15 @@ func (w *TimelineWindow) describe(text string) {
 			}
 		}
 	}
-	w.info.SetText(b.String())
+	w.setInfo(b.String())
+}
+
+// setInfo changes the status line only when its text does: laying a
+// label out costs more than a whole frame of the diagram.
+func (w *TimelineWindow) setInfo(s string) {
+	if w.info.Text != s {
+		w.info.SetText(s)
+	}
 }
 
 func fmtMicros(us int64) string {

@@ -361,7 +361,7 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 	if w.timeline.button.Visible() {
 		t.Error("the Timeline button shows before EnableTimeline")
 	}
-	w.EnableTimeline(fyne.CurrentApp(), run1Dir)
+	w.EnableTimeline(fyne.CurrentApp(), run1Dir, TimelineOptions{})
 	if !w.timeline.button.Visible() {
 		t.Fatal("no Timeline button")
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -34,6 +35,10 @@ func runWindow(ctx context.Context, srv *netsim.Server) error {
 	if p := srv.EventsPath(); p != "" {
 		logs = filepath.Dir(p)
 	}
-	w.EnableTimeline(a, logs)
+	var opt gui.TimelineOptions
+	if os.Getenv("TIMELINE_STATS") != "" {
+		opt.Stats = os.Stderr // redraws a second, for measurements
+	}
+	w.EnableTimeline(a, logs, opt)
 	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
 }

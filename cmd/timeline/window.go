@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 
 	"fyne.io/fyne/v2/app"
@@ -18,6 +19,9 @@ import (
 func runWindow(src *timeline.Source, live bool) error {
 	a := app.NewWithID("lab.totalorder.timeline")
 	opt := gui.TimelineOptions{Live: live}
+	if os.Getenv("TIMELINE_STATS") != "" {
+		opt.Stats = os.Stderr // redraws a second, for measurements
+	}
 	if live {
 		opt.SelectionFile = filepath.Join(src.Dir(), timeline.SelectionFile)
 	}
