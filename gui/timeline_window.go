@@ -72,7 +72,7 @@ type TimelineWindow struct {
 	size        fyne.Size
 	scene       *timeline.Scene
 	drawn       drawKey
-	frames      int // scenes drawn, for tests and measurements
+	frames      int           // scenes drawn, for tests and measurements
 	rateFrames  int           // frames since rateSince
 	rateBusy    time.Duration // time spent in them
 	rateSince   time.Time
