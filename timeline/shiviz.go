@@ -40,7 +40,7 @@ type svEvent struct {
 // message is a send at its sender, received by the network program
 // (accept), whose copies are received at every middleware; Ready is a
 // local event; control messages, when logged, are sends and receives
-// between middlewares. Clocks follow the vector clock rules ShiViz checks:
+// between middlewares (heartbeats left out). Clocks follow the vector clock rules ShiViz checks:
 // each event carries its own host's entry, which grows by one per event
 // of that host, and only hosts that have events appear.
 func WriteShiViz(w io.Writer, m *Model) error {
@@ -78,7 +78,7 @@ func WriteShiViz(w io.Writer, m *Model) error {
 	}
 	for i := range m.controls {
 		ct := &m.controls[i]
-		if ct.From < 1 || ct.From > n || ct.To < 1 || ct.To > n {
+		if ct.From < 1 || ct.From > n || ct.To < 1 || ct.To > n || isHeartbeat(ct.Kind) {
 			continue
 		}
 		out := add(&svEvent{host: ct.From, ts: ct.Out, rank: 0, desc: "control " + ct.Kind + " to Middleware " + strconv.Itoa(ct.To)})

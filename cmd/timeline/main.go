@@ -58,13 +58,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: timeline [flags] [logs folder or files]   (default: logs)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	// Flags may follow the logs too: `timeline logs -png out.png`.
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
 		}
-		return 2
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		o.sources = append(o.sources, args[0])
+		args = args[1:]
 	}
-	o.sources = fs.Args()
 	src, err := source(o.sources)
 	if err != nil {
 		fmt.Fprintln(stderr, "timeline:", err)
