@@ -179,7 +179,7 @@ run_tests() {
 run_smoke() {
 	need_go
 	install_debs "${GUI_DEBS[@]}" "${XVFB_DEBS[@]}" || exit 1
-	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
+	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/timeline
 	go run ./cmd/smoke -script "$0" "$@"
 }
 

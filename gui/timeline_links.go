@@ -90,9 +90,10 @@ func (w *MiddlewareWindow) selectMessage(msg string) {
 // timelineOpener is the Network window's "Timeline" button: it opens one
 // live timeline over a logs folder (again after it was closed).
 type timelineOpener struct {
-	dir    string
-	button *widget.Button
-	open   *TimelineWindow // UI thread
+	dir       string
+	button    *widget.Button
+	open      *TimelineWindow // UI thread
+	newWindow func(fyne.App, *timeline.Source, TimelineOptions) *TimelineWindow
 }
 
 // EnableTimeline shows the "Timeline" button, which opens a live timeline
@@ -109,7 +110,7 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptio
 		}
 		opt.Live = true
 		opt.SelectionFile = filepath.Join(dir, timeline.SelectionFile)
-		tw := NewTimelineWindow(a, timeline.NewDirSource(dir), opt)
+		tw := t.newWindow(a, timeline.NewDirSource(dir), opt)
 		tw.SetOnClosed(func() { t.open = nil })
 		t.open = tw
 		tw.Window().Show()
@@ -119,7 +120,7 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptio
 
 // newTimelineOpener is the hidden button; EnableTimeline shows it.
 func newTimelineOpener() *timelineOpener {
-	t := &timelineOpener{button: widget.NewButtonWithIcon("Timeline", theme.HistoryIcon(), nil)}
+	t := &timelineOpener{button: widget.NewButtonWithIcon("Timeline", theme.HistoryIcon(), nil), newWindow: NewTimelineWindow}
 	t.button.Hide()
 	return t
 }

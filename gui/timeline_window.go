@@ -3,7 +3,9 @@ package gui
 import (
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,15 +47,20 @@ const (
 )
 
 // TimelineWindow is the window "Timeline": a space-time diagram of the
-// lab, live or of a past run. All its state belongs to the UI thread; a
-// live window's own goroutine only asks for frames.
+// lab, live or of a past run.
+//
+// Threads: the window's own goroutine owns the source, the model and the
+// layout: it reads what the logs gained, lays the scene out and hands it
+// to the UI thread, which only updates the canvas objects (and keeps the
+// scene for hit-testing). What the user asks for (zoom, pan, pause,
+// hover) is written under mu by the UI thread and read by the goroutine.
+// Two layouters take turns, so the scene the UI thread holds is never the
+// one being laid out: a new layout starts only after the previous scene
+// was applied.
 type TimelineWindow struct {
-	win   fyne.Window
-	d     *diagram
-	src   *timeline.Source
-	model *timeline.Model
-	lay   timeline.Layouter
-	opt   TimelineOptions
+	win fyne.Window
+	d   *diagram
+	opt TimelineOptions
 
 	pauseButton  *widget.Button
 	liveButton   *widget.Button
@@ -61,30 +68,46 @@ type TimelineWindow struct {
 	info         *widget.Label
 	rate         *widget.Label
 
-	// UI thread only.
-	follow      bool  // live and following the present
-	paused      bool  // live, not reading the logs
-	span        int64 // µs shown
-	to          int64 // right edge when not following
-	hover       string
-	selected    string
-	showControl bool
-	size        fyne.Size
-	scene       *timeline.Scene
-	drawn       drawKey
-	frames      int           // scenes drawn, for tests and measurements
-	rateFrames  int           // frames since rateSince
-	rateBusy    time.Duration // time spent in them
-	rateSince   time.Time
+	mu sync.Mutex
+	vs viewState // guarded by mu
 
-	frameQueued atomic.Bool
+	// The goroutine's (or, without it, the caller of frame's).
+	src        *timeline.Source
+	model      *timeline.Model
+	lay        [2]timeline.Layouter
+	next       int // the layouter to use next
+	drawn      drawKey
+	frames     int // scenes laid out
+	rateFrames int
+	rateBusy   time.Duration
+	rateSince  time.Time
+
+	// UI thread only.
+	scene *timeline.Scene // the scene shown
+
+	applyQueued atomic.Bool // a scene waits for the UI thread
+	wake        chan struct{}
 	stop        chan struct{}
 	loopDone    sync.WaitGroup
 	closeOnce   sync.Once
 	onClosed    func()
+	applied     func(*timeline.Scene) // tests: called with every scene shown
 }
 
-// drawKey is what a scene depends on: no change, no redraw.
+// viewState is what the user chose.
+type viewState struct {
+	follow      bool  // live and following the present
+	paused      bool  // live, not reading the logs
+	span        int64 // µs shown
+	to          int64 // right edge when not following
+	fit         bool  // show the whole run (past run), then clear
+	hover       string
+	selected    string
+	showControl bool
+	size        fyne.Size
+}
+
+// drawKey is what a scene depends on: no change, no new scene.
 type drawKey struct {
 	gen              uint64
 	from, to         int64
@@ -94,18 +117,25 @@ type drawKey struct {
 	selected, paused bool
 }
 
-// NewTimelineWindow opens the window over src. A live window tails src
-// from now on; otherwise src is read once. It does not show the window.
+// frameResult is a scene ready for the UI thread.
+type frameResult struct {
+	scene *timeline.Scene
+	info  string
+	rate  string // "" unchanged
+	bg    color.Color
+}
+
+// NewTimelineWindow opens the window over src and starts its goroutine.
+// A live window tails src from now on; otherwise src is read once. It
+// does not show the window.
 func NewTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *TimelineWindow {
 	w := newTimelineWindow(a, src, opt)
-	if opt.Live {
-		w.start(frameInterval)
-	}
+	w.start(frameInterval)
 	return w
 }
 
 // newTimelineWindow builds the window and reads what src holds, without
-// starting the frame loop: tests call frame themselves.
+// starting the goroutine: tests call frame themselves.
 func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *TimelineWindow {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -115,15 +145,16 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		d:    newDiagram(),
 		src:  src,
 		opt:  opt,
+		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
-		span: timeline.DefaultSpan,
 	}
+	w.vs.span = timeline.DefaultSpan
 	if opt.Live {
 		w.model = timeline.NewModel(5, timeline.LiveLimits)
 		src.Tail = 8 << 20    // the recent past is enough
 		src.MaxRead = 1 << 20 // per file per frame: a burst spreads over frames
 		src.Poll(w.model)
-		w.follow = true
+		w.vs.follow = true
 	} else {
 		m, err := timeline.Load(src)
 		if err != nil {
@@ -131,7 +162,7 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		}
 		w.model = m
 		from, to := timeline.LastWindow(m)
-		w.to, w.span = to, max(to-from, minSpan)
+		w.vs.to, w.vs.span = to, max(to-from, minSpan)
 	}
 	w.build()
 	w.win.SetIcon(assets.Icon)
@@ -152,8 +183,8 @@ func (w *TimelineWindow) Window() fyne.Window { return w.win }
 // goroutine.
 func (w *TimelineWindow) SetOnClosed(fn func()) { w.onClosed = fn }
 
-// Close stops the frame loop and waits for it. It does not close the
-// Fyne window; it runs by itself when the window closes.
+// Close stops the goroutine and waits for it. It does not close the Fyne
+// window; it runs by itself when the window closes.
 func (w *TimelineWindow) Close() {
 	w.closeOnce.Do(func() {
 		close(w.stop)
@@ -161,10 +192,10 @@ func (w *TimelineWindow) Close() {
 	})
 }
 
-// Model is the data shown (UI thread).
+// Model is the data shown. Only while the goroutine does not run (tests).
 func (w *TimelineWindow) Model() *timeline.Model { return w.model }
 
-// Scene is the last scene drawn (UI thread).
+// Scene is the scene shown (UI thread).
 func (w *TimelineWindow) Scene() *timeline.Scene { return w.scene }
 
 func (w *TimelineWindow) build() {
@@ -178,18 +209,14 @@ func (w *TimelineWindow) build() {
 	zoomIn := widget.NewButtonWithIcon("", theme.ZoomInIcon(), func() { w.zoom(-1, 2) })
 	zoomOut := widget.NewButtonWithIcon("", theme.ZoomOutIcon(), func() { w.zoom(-1, -2) })
 	w.controlCheck = widget.NewCheck("Control traffic", func(on bool) {
-		w.showControl = on
-		w.redraw()
+		w.change(func(vs *viewState) { vs.showControl = on })
 	})
 	help := newInfoLabel("hover or click a message · wheel: zoom · drag: pan")
 	w.rate = newInfoLabel("")
 	toolbar := container.NewBorder(nil, nil,
 		container.NewHBox(w.pauseButton, w.liveButton, zoomIn, zoomOut, w.controlCheck), w.rate, help)
 	w.info = newInfoLabel(legend)
-	w.d.onResize = func(s fyne.Size) {
-		w.size = s
-		w.redraw()
-	}
+	w.d.onResize = func(s fyne.Size) { w.change(func(vs *viewState) { vs.size = s }) }
 	w.d.onHover = w.hovered
 	w.d.onTap = w.tapped
 	w.d.onZoom = func(x, steps float32) { w.zoom(x, steps) }
@@ -200,8 +227,26 @@ func (w *TimelineWindow) build() {
 
 const legend = "● send   → copy (its length is the network delay)   ▬ held back until Ready   | Ready #seq   □ recovered (content from the log, not the network)"
 
-// start asks for a frame every interval until Close; a frame still
-// waiting for the UI thread is not asked for twice.
+// change applies a user's choice and asks for a frame at once.
+func (w *TimelineWindow) change(fn func(*viewState)) {
+	w.mu.Lock()
+	fn(&w.vs)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// view is a copy of the user's choices.
+func (w *TimelineWindow) view() viewState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.vs
+}
+
+// start runs the goroutine: a frame every interval (live) or when the
+// user changes something, never more than one waiting for the UI thread.
 func (w *TimelineWindow) start(interval time.Duration) {
 	w.loopDone.Add(1)
 	go func() {
@@ -213,81 +258,110 @@ func (w *TimelineWindow) start(interval time.Duration) {
 			case <-w.stop:
 				return
 			case <-tick.C:
-				if w.frameQueued.CompareAndSwap(false, true) {
-					fyne.Do(func() {
-						w.frameQueued.Store(false)
-						w.frame()
-					})
-				}
+			case <-w.wake:
 			}
+			if w.applyQueued.Load() {
+				continue // the UI thread has not shown the last one yet
+			}
+			res := w.prepare()
+			if res == nil {
+				continue
+			}
+			w.applyQueued.Store(true)
+			fyne.Do(func() {
+				w.applyQueued.Store(false)
+				w.apply(res)
+			})
 		}
 	}()
 }
 
-// frame reads what the logs gained and redraws. UI thread.
+// frame is one frame done on the caller's goroutine (tests, which the
+// test driver treats as the UI thread).
 func (w *TimelineWindow) frame() {
+	if res := w.prepare(); res != nil {
+		w.apply(res)
+	}
+}
+
+// window is the time window to show.
+func (w *TimelineWindow) window(vs viewState) (from, to int64) {
+	if w.opt.Live && vs.follow && !vs.paused {
+		return timeline.LiveWindow(w.model, w.opt.Now().UnixMicro(), vs.span)
+	}
+	return vs.to - vs.span, vs.to
+}
+
+// prepare reads what the logs gained and lays a new scene out if anything
+// it shows changed; nil if not. The goroutine's.
+func (w *TimelineWindow) prepare() *frameResult {
 	start := time.Now()
-	if w.opt.Live && !w.paused {
+	vs := w.view()
+	if w.opt.Live && !vs.paused {
 		w.src.Poll(w.model)
 	}
-	drawn := w.frames
-	w.redraw()
-	if w.frames > drawn {
-		w.rateFrames++
-		w.rateBusy += time.Since(start)
+	if vs.fit {
+		from, to := timeline.Extent(w.model)
+		w.mu.Lock()
+		w.vs.to, w.vs.span, w.vs.fit = to, max(to-from, minSpan), false
+		vs = w.vs
+		w.mu.Unlock()
 	}
+	if vs.size.Width <= 0 || vs.size.Height <= 0 {
+		return nil
+	}
+	from, to := w.window(vs)
+	hl := vs.selected
+	if hl == "" {
+		hl = vs.hover
+	}
+	dark := isDark()
+	key := drawKey{gen: w.model.Gen(), from: from, to: to, size: vs.size, highlight: hl, control: vs.showControl,
+		dark: dark, selected: vs.selected != "", paused: vs.paused}
+	if key == w.drawn && w.frames > 0 {
+		return nil
+	}
+	w.drawn = key
+	lay := &w.lay[w.next]
+	w.next = 1 - w.next
+	res := &frameResult{
+		scene: lay.Layout(w.model, timeline.View{From: from, To: to, W: vs.size.Width, H: vs.size.Height,
+			Highlight: hl, ShowControl: vs.showControl, Dark: dark}),
+		info: w.describe(hl, vs),
+		bg:   theme.Color(theme.ColorNameBackground),
+	}
+	w.frames++
+	w.rateFrames++
+	w.rateBusy += time.Since(start)
 	if el := start.Sub(w.rateSince); el >= time.Second {
 		if !w.rateSince.IsZero() {
 			perSec := float64(w.rateFrames) / el.Seconds()
-			w.rate.SetText(fmt.Sprintf("%.0f redraws/s", perSec))
+			res.rate = fmt.Sprintf("%.0f redraws/s", perSec)
 			if w.opt.Stats != nil {
-				avg := time.Duration(0)
-				if w.rateFrames > 0 {
-					avg = w.rateBusy / time.Duration(w.rateFrames)
-				}
-				shown := 0
-				if w.scene != nil {
-					shown = w.scene.Shown
-				}
-				fmt.Fprintf(w.opt.Stats, "timeline: %.1f redraws/s, %v each (read+layout+objects), %d messages held, %d drawn\n",
-					perSec, avg.Round(10*time.Microsecond), w.model.Len(), shown)
+				avg := w.rateBusy / time.Duration(max(w.rateFrames, 1))
+				fmt.Fprintf(w.opt.Stats, "timeline: %.1f redraws/s, %v each to read and lay out, %d messages held, %d drawn\n",
+					perSec, avg.Round(10*time.Microsecond), w.model.Len(), res.scene.Shown)
 			}
 		}
 		w.rateSince, w.rateFrames, w.rateBusy = start, 0, 0
 	}
+	return res
 }
 
-// window is the time window to show now.
-func (w *TimelineWindow) window() (from, to int64) {
-	if w.opt.Live && w.follow && !w.paused {
-		return timeline.LiveWindow(w.model, w.opt.Now().UnixMicro(), w.span)
+// apply shows a prepared scene. UI thread.
+func (w *TimelineWindow) apply(res *frameResult) {
+	w.scene = res.scene
+	w.d.bg = res.bg
+	w.d.show(res.scene)
+	if w.info.Text != res.info {
+		w.info.SetText(res.info) // laying a label out costs more than the diagram
 	}
-	return w.to - w.span, w.to
-}
-
-// redraw lays the scene out again if anything it depends on changed.
-func (w *TimelineWindow) redraw() {
-	if w.size.Width <= 0 || w.size.Height <= 0 {
-		return
+	if res.rate != "" && w.rate.Text != res.rate {
+		w.rate.SetText(res.rate)
 	}
-	from, to := w.window()
-	hl := w.selected
-	if hl == "" {
-		hl = w.hover
+	if w.applied != nil {
+		w.applied(res.scene)
 	}
-	dark := isDark()
-	key := drawKey{gen: w.model.Gen(), from: from, to: to, size: w.size, highlight: hl, control: w.showControl,
-		dark: dark, selected: w.selected != "", paused: w.paused}
-	if key == w.drawn && w.scene != nil {
-		return
-	}
-	w.drawn = key
-	w.d.bg = theme.Color(theme.ColorNameBackground)
-	w.scene = w.lay.Layout(w.model, timeline.View{From: from, To: to, W: w.size.Width, H: w.size.Height,
-		Highlight: hl, ShowControl: w.showControl, Dark: dark})
-	w.frames++
-	w.d.show(w.scene)
-	w.describe(hl)
 }
 
 // isDark tells from the theme's background whether the diagram needs
@@ -298,20 +372,17 @@ func isDark() bool {
 }
 
 // describe says where the highlighted message went.
-func (w *TimelineWindow) describe(text string) {
+func (w *TimelineWindow) describe(text string, vs viewState) string {
 	msg := w.model.Message(text)
 	if msg == nil {
-		switch {
-		case w.paused:
-			w.setInfo("Paused: press Resume or Live to follow the lab again.")
-		default:
-			w.setInfo(legend)
+		if vs.paused {
+			return "Paused: press Resume or Live to follow the lab again."
 		}
-		return
+		return legend
 	}
 	var b strings.Builder
 	b.WriteString(msg.Text)
-	if w.selected == text {
+	if vs.selected == text {
 		b.WriteString(" (selected)")
 	}
 	b.WriteString(":")
@@ -338,99 +409,106 @@ func (w *TimelineWindow) describe(text string) {
 			}
 		}
 	}
-	w.setInfo(b.String())
-}
-
-// setInfo changes the status line only when its text does: laying a
-// label out costs more than a whole frame of the diagram.
-func (w *TimelineWindow) setInfo(s string) {
-	if w.info.Text != s {
-		w.info.SetText(s)
-	}
+	return b.String()
 }
 
 func fmtMicros(us int64) string {
 	return (time.Duration(us) * time.Microsecond).Round(time.Millisecond).String()
 }
 
+// shown is the time window of the scene on screen (UI thread).
+func (w *TimelineWindow) shown() (from, to int64, ok bool) {
+	if w.scene == nil {
+		return 0, 0, false
+	}
+	return w.scene.From, w.scene.To, true
+}
+
+func (w *TimelineWindow) setPauseButton(paused bool) {
+	if paused {
+		w.pauseButton.SetText("Resume")
+		w.pauseButton.SetIcon(theme.MediaPlayIcon())
+	} else {
+		w.pauseButton.SetText("Pause")
+		w.pauseButton.SetIcon(theme.MediaPauseIcon())
+	}
+}
+
 func (w *TimelineWindow) togglePause() {
-	if w.paused {
+	if w.view().paused {
 		w.goLive()
 		return
 	}
-	from, to := w.window()
-	w.paused, w.follow = true, false
-	w.to, w.span = to, to-from
-	w.pauseButton.SetText("Resume")
-	w.pauseButton.SetIcon(theme.MediaPlayIcon())
-	w.redraw()
+	from, to, ok := w.shown()
+	w.change(func(vs *viewState) {
+		vs.paused, vs.follow = true, false
+		if ok {
+			vs.to, vs.span = to, to-from
+		}
+	})
+	w.setPauseButton(true)
 }
 
 // goLive follows the present again (a past run: shows it all).
 func (w *TimelineWindow) goLive() {
 	if !w.opt.Live {
-		from, to := timeline.Extent(w.model)
-		w.to, w.span = to, max(to-from, minSpan)
-		w.redraw()
+		w.change(func(vs *viewState) { vs.fit = true })
 		return
 	}
-	w.paused, w.follow = false, true
-	w.span = timeline.DefaultSpan
-	w.pauseButton.SetText("Pause")
-	w.pauseButton.SetIcon(theme.MediaPauseIcon())
-	w.redraw()
+	w.change(func(vs *viewState) {
+		vs.paused, vs.follow = false, true
+		vs.span = timeline.DefaultSpan
+	})
+	w.setPauseButton(false)
 }
 
 // zoom by steps (positive: in) around x (negative x: the centre, or the
 // present when following).
 func (w *TimelineWindow) zoom(x float32, steps float32) {
-	from, to := w.window()
-	factor := 1.0
-	for s := float32(0); s < abs32(steps); s++ {
-		factor *= 1.25
+	from, to, ok := w.shown()
+	if !ok {
+		return
 	}
+	factor := math.Pow(1.25, math.Abs(float64(steps)))
 	if steps > 0 {
 		factor = 1 / factor
 	}
 	span := min(max(int64(float64(to-from)*factor), minSpan), maxSpan)
-	if w.follow {
-		w.span = span
-		w.redraw()
-		return
-	}
 	anchor := from + (to-from)/2
-	if x >= 0 && w.scene != nil {
+	if x >= 0 {
 		anchor = w.scene.TimeAt(x)
 	}
 	newFrom := anchor - int64(float64(anchor-from)*float64(span)/float64(to-from))
-	w.to, w.span = newFrom+span, span
-	w.redraw()
-}
-
-func abs32(f float32) float32 {
-	if f < 0 {
-		return -f
-	}
-	return f
+	w.change(func(vs *viewState) {
+		if vs.follow && !vs.paused {
+			vs.span = span
+			return
+		}
+		vs.to, vs.span = newFrom+span, span
+	})
 }
 
 // panned moves the window by dx pixels; a live view stops following.
 func (w *TimelineWindow) panned(dx float32) {
-	if w.scene == nil || w.scene.PlotX1 <= w.scene.PlotX0 {
+	from, to, ok := w.shown()
+	if !ok || w.scene.PlotX1 <= w.scene.PlotX0 {
 		return
 	}
-	from, to := w.window()
-	if w.follow {
-		w.follow = false
-		w.paused = w.opt.Live
-		if w.paused {
-			w.pauseButton.SetText("Resume")
-			w.pauseButton.SetIcon(theme.MediaPlayIcon())
-		}
-	}
 	dt := int64(float64(-dx) * float64(to-from) / float64(w.scene.PlotX1-w.scene.PlotX0))
-	w.to, w.span = to+dt, to-from
-	w.redraw()
+	paused := false
+	w.change(func(vs *viewState) {
+		if vs.follow {
+			vs.follow = false
+			vs.paused = w.opt.Live
+		} else {
+			from, to = vs.to-vs.span, vs.to // successive drags add up
+		}
+		vs.to, vs.span = to+dt, to-from
+		paused = vs.paused
+	})
+	if paused {
+		w.setPauseButton(true)
+	}
 }
 
 func (w *TimelineWindow) hovered(x, y float32) {
@@ -438,9 +516,8 @@ func (w *TimelineWindow) hovered(x, y float32) {
 	if x >= 0 && w.scene != nil {
 		hit = w.scene.Hit(x, y, 6)
 	}
-	if hit != w.hover {
-		w.hover = hit
-		w.redraw()
+	if hit != w.view().hover {
+		w.change(func(vs *viewState) { vs.hover = hit })
 	}
 }
 
@@ -455,13 +532,12 @@ func (w *TimelineWindow) tapped(x, y float32) {
 // Select highlights msg ("" clears) and tells the middleware windows.
 // UI thread.
 func (w *TimelineWindow) Select(msg string) {
-	w.selected = msg
+	w.change(func(vs *viewState) { vs.selected = msg })
 	if w.opt.SelectionFile != "" {
 		if err := WriteSelection(w.opt.SelectionFile, msg); err != nil {
 			fyne.LogError("timeline: could not write the selection", err)
 		}
 	}
-	w.redraw()
 }
 
 // Selection is the message selected in the timeline, as a file: the

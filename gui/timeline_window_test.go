@@ -186,9 +186,10 @@ func TestTimelineHoverAndClickSelect(t *testing.T) {
 	pos := markOf(t, w.Scene(), timeline.RoleRecovered, msgB, 3)
 
 	w.d.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: pos}})
-	if w.hover != msgB {
-		t.Fatalf("hover over B's recovered copy highlights %q", w.hover)
+	if got := w.view().hover; got != msgB {
+		t.Fatalf("hover over B's recovered copy highlights %q", got)
 	}
+	w.frame()
 	if info := w.info.Text; !strings.Contains(info, msgB) || !strings.Contains(info, "M3 recovered → #2") || !strings.Contains(info, "M2 +500ms → #2 (held 206ms)") {
 		t.Errorf("info %q does not describe B", info)
 	}
@@ -202,13 +203,13 @@ func TestTimelineHoverAndClickSelect(t *testing.T) {
 		t.Errorf("%d delay labels for the hovered message, want 3", delays)
 	}
 	w.d.MouseOut()
-	if w.hover != "" {
-		t.Errorf("hover %q after the pointer left", w.hover)
+	if got := w.view().hover; got != "" {
+		t.Errorf("hover %q after the pointer left", got)
 	}
 
 	test.TapAt(w.d, pos)
-	if w.selected != msgB {
-		t.Fatalf("click selected %q", w.selected)
+	if got := w.view().selected; got != msgB {
+		t.Fatalf("click selected %q", got)
 	}
 	data, err := os.ReadFile(sel)
 	if err != nil {
@@ -220,16 +221,21 @@ func TestTimelineHoverAndClickSelect(t *testing.T) {
 	}
 	// A click on nothing clears it.
 	test.TapAt(w.d, fyne.NewPos(3, 3))
-	if w.selected != "" {
-		t.Errorf("click in the margin left %q selected", w.selected)
+	if got := w.view().selected; got != "" {
+		t.Errorf("click in the margin left %q selected", got)
 	}
 }
 
 func TestTimelineZoomAndPan(t *testing.T) {
 	w := newTestTimeline(t, timeline.NewDirSource(run1Dir), TimelineOptions{})
-	from0, to0 := w.window()
+	shown := func() (int64, int64) {
+		w.frame()
+		from, to, _ := w.shown()
+		return from, to
+	}
+	from0, to0 := shown()
 	w.zoom(-1, 2) // zoom in, around the centre
-	from1, to1 := w.window()
+	from1, to1 := shown()
 	if span0, span1 := to0-from0, to1-from1; span1 >= span0 || span1 < span0/2 {
 		t.Errorf("zoom in: span %d → %d", span0, span1)
 	}
@@ -238,7 +244,7 @@ func TestTimelineZoomAndPan(t *testing.T) {
 	}
 	sc := w.Scene()
 	w.panned(-(sc.PlotX1 - sc.PlotX0) / 2) // drag left: later times come in
-	from2, to2 := w.window()
+	from2, to2 := shown()
 	if shift := from2 - from1; math.Abs(float64(shift-(to1-from1)/2)) > float64(to1-from1)/100 || to2-from2 != to1-from1 {
 		t.Errorf("pan by half the width moved the window by %d of %d", shift, to1-from1)
 	}
@@ -290,6 +296,9 @@ func TestLiveTimelineFollowsTheLogs(t *testing.T) {
 
 	// Paused: appends are not read, the picture stays.
 	w.togglePause()
+	if !w.view().paused {
+		t.Fatal("not paused")
+	}
 	appendRest(t, dir, rest)
 	w.frame()
 	if w.Model().Message(msgB).Copies[2].Recv != 0 {
@@ -312,6 +321,59 @@ func TestLiveTimelineFollowsTheLogs(t *testing.T) {
 	if w.Scene().To != now.UnixMicro() {
 		t.Error("the live window did not scroll")
 	}
+}
+
+// The goroutine reads and lays out while the UI thread shows: run it
+// with the race detector.
+func TestTimelineGoroutine(t *testing.T) {
+	dir := t.TempDir()
+	rest := copyRun(t, dir, 2)
+	a := test.NewTempApp(t)
+	// What each scene shows, counted when it is shown (the scene itself
+	// is reused two frames later).
+	type shown struct{ ready, control int }
+	applied := make(chan shown, 1)
+	w := newTimelineWindow(a, timeline.NewDirSource(dir), TimelineOptions{Live: true,
+		Now: func() time.Time { return time.UnixMicro(1700000002000000) }}) // just after the run
+	w.applied = func(sc *timeline.Scene) {
+		var s shown
+		for _, l := range sc.Lines {
+			switch l.Role {
+			case timeline.RoleReady:
+				s.ready++
+			case timeline.RoleControl:
+				s.control++
+			}
+		}
+		select {
+		case applied <- s:
+		default:
+		}
+	}
+	w.Window().Resize(fyne.NewSize(900, 400))
+	w.start(time.Millisecond)
+	defer w.Close()
+	wait := func(what string, ok func(shown) bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-applied:
+				if ok(s) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no scene %s", what)
+			}
+		}
+	}
+	wait("at all", func(shown) bool { return true })
+	appendRest(t, dir, rest)
+	wait("with both messages ready everywhere", func(s shown) bool { return s.ready == 6 })
+	// (The test driver runs fyne.Do on the calling goroutine, so this
+	// test touches no widget while the loop runs.)
+	w.change(func(vs *viewState) { vs.showControl, vs.hover = true, msgA })
+	wait("with the control layer", func(s shown) bool { return s.control > 0 })
 }
 
 func TestMiddlewareWindowFollowsTheTimelineSelection(t *testing.T) {
@@ -362,6 +424,9 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 		t.Error("the Timeline button shows before EnableTimeline")
 	}
 	w.EnableTimeline(fyne.CurrentApp(), run1Dir, TimelineOptions{})
+	// Without its goroutine: the test driver would run its frames on
+	// that goroutine, beside this test's taps.
+	w.timeline.newWindow = newTimelineWindow
 	if !w.timeline.button.Visible() {
 		t.Fatal("no Timeline button")
 	}
@@ -401,8 +466,8 @@ func BenchmarkTimelineFrame(b *testing.B) {
 	i := int64(0)
 	for b.Loop() {
 		i++
-		w.to, w.span = latest-i%1000, 30e6 // a new window every frame, as when live
-		w.redraw()
+		w.vs.to, w.vs.span = latest-i%1000, 30e6 // a new window every frame, as when live
+		w.frame()
 	}
 	if w.Scene().Shown != timeline.DefaultMaxMessages {
 		b.Fatalf("drew %d messages", w.Scene().Shown)

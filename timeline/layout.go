@@ -171,10 +171,8 @@ type Layouter struct {
 	sc    Scene
 	tmp   scratch
 	texts map[int64]string // seq labels, cached
-	// seqRight is, per lane, where the last seq label drawn ends and at
-	// which level: labels that would overlap are raised a step.
-	seqRight []float32
-	seqLevel []int
+	// labels are the seq labels of one layout, placed at its end.
+	labels []Text
 }
 
 // Layout draws m as v says. It does not change m.
@@ -234,9 +232,6 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 	l.axis(m, v, pal, xOf, x0, x1)
 	l.leaders(m, v, xOf, laneY, gap)
 
-	for i := range l.seqRight {
-		l.seqRight[i], l.seqLevel[i] = -1e9, 0
-	}
 	// Messages: those with an event in the window; the most recently
 	// active when there are too many.
 	pick := l.tmp.pick[:0]
@@ -276,6 +271,7 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 	}
 	sc.Shown = len(pick)
 	l.tmp.pick = pick[:0]
+	l.placeSeqLabels()
 
 	if v.ShowControl {
 		l.controls(m, v, pal, xOf, laneY, x0, x1)
@@ -469,8 +465,7 @@ func (l *Layouter) message(msg *Message, m *Model, v View, pal palette, hi, dim 
 				sc.Lines = append(sc.Lines, Line{X1: rdx, Y1: y - 8, X2: rdx, Y2: y + 8, Color: c, Width: w + 1, Role: RoleReady, Msg: text, Lane: lane})
 				if cp.Seq > 0 {
 					label := l.seqText(cp.Seq)
-					ly := y - 21 - 10*float32(l.seqSlot(lane, rdx-3, float32(len(label))*6))
-					sc.Texts = append(sc.Texts, Text{X: rdx - 3, Y: ly, S: label, Size: smallText,
+					l.labels = append(l.labels, Text{X: rdx - 3, Y: y - 21, S: label, Size: smallText,
 						Color: choose(dim, fade(pal.fg, 0x60), pal.fg), Bold: hi, Role: RoleSeq, Msg: text, Lane: lane})
 				}
 			}
@@ -485,19 +480,45 @@ func choose[T any](cond bool, a, b T) T {
 	return b
 }
 
-// seqSlot picks the level of a seq label starting at x, width w, on lane:
-// up a level while it would overlap the previous label (three levels).
-func (l *Layouter) seqSlot(lane int, x, w float32) int {
-	for len(l.seqRight) <= lane {
-		l.seqRight = append(l.seqRight, -1e9)
-		l.seqLevel = append(l.seqLevel, 0)
+// placeSeqLabels places the seq labels collected, lane by lane from left
+// to right, each on the lowest of three levels where it does not overlap
+// the previous one; a label with no room is left out (zooming in makes
+// room), except a highlighted message's, which goes on top.
+func (l *Layouter) placeSeqLabels() {
+	labels := l.labels
+	slices.SortFunc(labels, func(a, b Text) int {
+		if a.Lane != b.Lane {
+			return a.Lane - b.Lane
+		}
+		switch {
+		case a.X < b.X:
+			return -1
+		case a.X > b.X:
+			return 1
+		}
+		return 0
+	})
+	var right [3]float32
+	lane := -1
+	for _, t := range labels {
+		if t.Lane != lane {
+			lane, right = t.Lane, [3]float32{-1e9, -1e9, -1e9}
+		}
+		w := float32(len(t.S))*5.6 + 2
+		placed := false
+		for level := range right {
+			if t.X >= right[level] {
+				right[level] = t.X + w
+				t.Y -= 10 * float32(level)
+				placed = true
+				break
+			}
+		}
+		if placed || t.Bold {
+			l.sc.Texts = append(l.sc.Texts, t)
+		}
 	}
-	level := 0
-	if x < l.seqRight[lane] {
-		level = (l.seqLevel[lane] + 1) % 3
-	}
-	l.seqRight[lane], l.seqLevel[lane] = x+w, level
-	return level
+	l.labels = labels[:0]
 }
 
 func (l *Layouter) seqText(seq uint64) string {
@@ -683,10 +704,14 @@ func (sc *Scene) TimeAt(x float32) int64 {
 
 // LiveWindow is the time window a live view shows at now (µs): the last
 // span, narrowed to the last DefaultMaxMessages messages when they all
-// fit in less (never below minSpan).
+// fit in less, and to what the model holds when the run is younger than
+// span (never below minSpan).
 func LiveWindow(m *Model, now, span int64) (from, to int64) {
 	const minSpan = 2e6
 	from = now - span
+	if m.t0 > 0 {
+		from = max(from, m.t0-(now-m.t0)/20)
+	}
 	if k := len(m.order); k > DefaultMaxMessages {
 		// The most recently active DefaultMaxMessages: approximate by
 		// the last ones seen, which is exact for a steady stream.

@@ -47,6 +47,7 @@ type tailFile struct {
 	lane    int   // middleware id from the file name; 0 if it does not say
 	off     int64 // next byte to read
 	partial []byte
+	buf     []byte // reused for every read
 	started bool
 }
 
@@ -185,9 +186,13 @@ func (s *Source) readNew(f *tailFile) ([]byte, error) {
 	if s.MaxRead > 0 && want > s.MaxRead {
 		want = s.MaxRead
 	}
-	buf := make([]byte, len(f.partial), len(f.partial)+int(want))
+	need := len(f.partial) + int(want)
+	if cap(f.buf) < need || cap(f.buf) > 4*need && cap(f.buf) > 1<<20 {
+		f.buf = make([]byte, need)
+	}
+	buf := f.buf[:need]
 	copy(buf, f.partial)
-	n, err := io.ReadFull(io.NewSectionReader(fh, f.off, want), buf[len(buf):len(buf)+int(want)])
+	n, err := io.ReadFull(io.NewSectionReader(fh, f.off, want), buf[len(f.partial):])
 	buf = buf[:len(f.partial)+n]
 	f.off += int64(n)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
