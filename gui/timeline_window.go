@@ -225,7 +225,7 @@ func (w *TimelineWindow) build() {
 		container.NewThemeOverride(w.info, compactTheme{}), nil, nil, w.d))
 }
 
-const legend = "● send   → copy (its length is the network delay)   ▬ held back until Ready   | Ready #seq   □ recovered (content from the log, not the network)"
+const legend = "● send   → copy (its length is the network delay)   ▬ held back until Ready   | Ready #seq   □ recovered (content from the log or a peer, not the network)"
 
 // change applies a user's choice and asks for a frame at once.
 func (w *TimelineWindow) change(fn func(*viewState)) {

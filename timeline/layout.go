@@ -346,7 +346,7 @@ func (l *Layouter) legend(v View, pal palette) {
 	sc.Lines = append(sc.Lines, Line{X1: x + 1, Y1: y - 7, X2: x + 1, Y2: y + 7, Color: c, Width: 2.2, Role: RoleNote})
 	item(2, "Ready, labelled with its seq")
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 5, W: 10, H: 10, Fill: color.NRGBA{0xff, 0xff, 0xff, 0xff}, Stroke: recoveredColor, StrokeW: 2, Role: RoleNote})
-	item(10, "recovered (content from the log)")
+	item(10, "recovered (content from the log or a peer, not the network)")
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 6, W: 20, H: 12, Fill: leaderColor, Role: RoleNote})
 	item(20, "leader")
 }
@@ -725,13 +725,21 @@ func LiveWindow(m *Model, now, span int64) (from, to int64) {
 	return from, now
 }
 
-// Extent is the time window of everything in m, with a margin.
+// Extent is the time window of m's messages (of everything if it has
+// none), with a margin.
 func Extent(m *Model) (from, to int64) {
 	if m.t0 == 0 {
 		return 0, 1
 	}
-	margin := max((m.latest-m.t0)/30, 20e3)
-	return m.t0 - margin, m.latest + margin
+	lo, hi := m.t0, m.latest
+	if len(m.order) > 0 {
+		lo, hi = m.order[0].first, int64(0)
+		for _, msg := range m.order {
+			lo, hi = min(lo, msg.first), max(hi, msg.last)
+		}
+	}
+	margin := max((hi-lo)/30, 20e3)
+	return lo - margin, hi + margin
 }
 
 // LastWindow is the window showing the last DefaultMaxMessages messages
