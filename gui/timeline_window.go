@@ -212,7 +212,8 @@ func (w *TimelineWindow) build() {
 		w.change(func(vs *viewState) { vs.showControl = on })
 	})
 	help := newInfoLabel("hover or click a message · wheel: zoom · drag: pan")
-	w.rate = newInfoLabel("")
+	w.rate = widget.NewLabel("") // not truncated: it is short
+	w.rate.SizeName = theme.SizeNameCaptionText
 	toolbar := container.NewBorder(nil, nil,
 		container.NewHBox(w.pauseButton, w.liveButton, zoomIn, zoomOut, w.controlCheck), w.rate, help)
 	w.info = newInfoLabel(legend)

@@ -32,7 +32,8 @@ type eventLog struct {
 	dirty bool
 
 	// Control, when set, logs every control message sent and received
-	// (Config.EventsControl): for the timeline's control layer.
+	// and the leader as this middleware sees it (Config.EventsControl):
+	// for the timeline's control layer and leader marks.
 	Control    bool
 	leaderSeen bool
 	lastLeader int
@@ -157,9 +158,13 @@ func (e *eventLog) controlLine(dir string, peer int, kind string, at time.Time) 
 	e.dirty = true
 }
 
-// leader logs this middleware's view of the leader when it changes:
-// {"event":"leader","leader":3,"term":2,…} (leader 0: none known).
+// leader logs this middleware's view of the leader when it changes (only
+// with Control): {"event":"leader","leader":3,"term":2,…} (leader 0: none
+// known).
 func (e *eventLog) leader(leader int, term uint64, at time.Time) {
+	if !e.Control {
+		return
+	}
 	if leader == e.lastLeader && term == e.lastTerm && (e.leaderSeen || leader == 0) {
 		return
 	}

@@ -61,8 +61,8 @@ type Config struct {
 	Reuse bool
 	// EventsPath, if set, is the events log (JSON lines, appended).
 	EventsPath string
-	// EventsControl also logs every control message sent and received
-	// (for the timeline's control layer; see eventLog.controlOut).
+	// EventsControl also logs every control message sent and received,
+	// and leader changes (for the timeline; see eventLog.controlOut).
 	EventsControl bool
 	// Logger receives the operational log; the zero Logger is silent.
 	Logger zerolog.Logger

@@ -91,7 +91,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&protocol, "protocol", string(core.Sequencer), "ordering protocol: sequencer or isis")
 	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
-	fs.BoolVar(&cfg.EventsControl, "events-control", false, "also log every control message sent and received in the events log (the timeline's control layer)")
+	fs.BoolVar(&cfg.EventsControl, "events-control", false, "also log every control message sent and received, and leader changes, in the events log (for the timeline)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
 	fs.StringVar(&cfg.Host, "host", middleware.DefaultHost, "host to listen on for data and control")
 	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")
