@@ -69,12 +69,15 @@ if errorlevel 1 exit /b 1
 
 if not exist logs mkdir logs
 del /q logs\middleware-*.jsonl 2>nul
+rem A fresh group secret per lab (the middlewares prove it to each other).
+bin\middleware.exe -new-group-key-file logs\group.key
+if errorlevel 1 exit /b 1
 
 rem Each program in its own process (consoles minimised); the titles
 rem let "stop" below find them again.
 start "lab-netsim" bin\netsim.exe -gui -reuse -n %N% %NET_ARGS%
 for /l %%i in (1,1,%N%) do (
-  start "lab-middleware-%%i" /min bin\middleware.exe -id %%i -n %N% -reuse %MW_ARGS%
+  start "lab-middleware-%%i" /min bin\middleware.exe -id %%i -n %N% -reuse -group-key-file logs\group.key %MW_ARGS%
 )
 echo Lab running. Close the Network window to stop everything; then: run.bat check
 

@@ -12,8 +12,8 @@
 #                         -png F, -svg F or -shiviz F it writes a file instead
 #
 # Options pass through: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the
-# network program; -protocol isis -suspect-after 2s go to the middlewares;
-# -n 5 goes to both.
+# network program; -protocol isis -recover-after 10s -fsync go to the
+# middlewares; -n 5 goes to both.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -95,8 +95,8 @@ run_lab() {
 		case "$1" in
 		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
 		-max-sleep=* | -drop=* | -dup=* | -seed=*) net_args+=("$1"); shift ;;
-		-protocol | -suspect-after) mw_args+=("$1" "$2"); shift 2 ;;
-		-protocol=* | -suspect-after=*) mw_args+=("$1"); shift ;;
+		-protocol | -suspect-after | -recover-after) mw_args+=("$1" "$2"); shift 2 ;;
+		-protocol=* | -suspect-after=* | -recover-after=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
 		-n=*) n="${1#-n=}"; shift ;;
 		-h | -help | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -112,13 +112,16 @@ run_lab() {
 	fix_locale
 	mkdir -p logs
 	rm -f logs/middleware-*.jsonl logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
+	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
+	# A fresh group secret per lab, readable by this user only.
+	bin/middleware -new-group-key-file logs/group.key || exit 1
 	trap stop_all INT TERM EXIT
 	# -events: what the Timeline (a button in the Network window) draws.
 	bin/netsim -gui -reuse -n "$n" -events logs/netsim.jsonl "${net_args[@]}" </dev/null &
 	local net_pid=$!
 	pids+=("$net_pid")
 	for i in $(seq 1 "$n"); do
-		bin/middleware -id "$i" -n "$n" -reuse -events-control "${mw_args[@]}" </dev/null &
+		bin/middleware -id "$i" -n "$n" -reuse -group-key-file logs/group.key -events-control "${mw_args[@]}" </dev/null &
 		pids+=($!)
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
@@ -164,7 +167,7 @@ run_tests() {
 	say "== unit, simulation and loopback tests (race detector, short simulations)"
 	go test -race -short -count=1 ./...
 	say "== full simulations (1,000 seeds per protocol and scenario)"
-	go test -count=1 ./middleware/core/
+	go test -count=1 -timeout 60m ./middleware/core/
 	say "== real windows under Xvfb"
 	if command -v Xvfb >/dev/null 2>&1; then
 		run_smoke

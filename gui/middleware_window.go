@@ -25,6 +25,9 @@ type Middleware interface {
 	// Subscribe calls fn with every batch of list changes, on the
 	// middleware's goroutine; fn does not block. cancel stops the calls.
 	Subscribe(fn func(batch []middleware.Event)) (cancel func())
+	// Isolate cuts the middleware off from its peers' control links
+	// (d < 0: until Isolate(0), which reconnects it); it must not block.
+	Isolate(d time.Duration)
 }
 
 const (
@@ -55,10 +58,12 @@ type MiddlewareWindow struct {
 	m   Middleware
 	win fyne.Window
 
+	identity      *widget.Label // "Middleware I", large, at the top
 	cols          [numCols]*column
 	sendButton    *widget.Button
 	send10Button  *widget.Button
 	autoSendCheck *widget.Check
+	cutOffCheck   *widget.Check
 	rateSelect    *widget.Select
 	selectionInfo *widget.Label
 	membership    *widget.Label
@@ -115,6 +120,7 @@ func newMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
 		wake:          make(chan struct{}, 1),
 		stopLoop:      make(chan struct{}),
 		autoSendEvery: autoSendSchedule,
+		identity:      identityHeading(fmt.Sprintf("Middleware %d", id)),
 	}
 	w.build()
 	w.win.SetIcon(assets.Icon)
@@ -174,9 +180,19 @@ func (w *MiddlewareWindow) build() {
 			w.setAutoSend(0)
 		}
 	})
+	// A partition without root: the status line then shows the minority
+	// waiting, and raft's majority going on.
+	w.cutOffCheck = widget.NewCheck("Cut off from peers", func(on bool) {
+		if on {
+			w.m.Isolate(-1)
+		} else {
+			w.m.Isolate(0)
+		}
+	})
 	toolbar := container.NewHBox(
 		w.sendButton, w.send10Button, widget.NewSeparator(),
 		w.autoSendCheck, w.rateSelect, widget.NewLabel("msg/s"),
+		widget.NewSeparator(), w.cutOffCheck,
 	)
 
 	captions := [numCols]string{
@@ -207,7 +223,16 @@ func (w *MiddlewareWindow) build() {
 		container.NewThemeOverride(container.NewVBox(w.selectionInfo, w.membership, w.counters), compactTheme{}),
 	)
 
-	w.win.SetContent(container.NewBorder(toolbar, bottom, nil, nil, lists))
+	w.win.SetContent(container.NewBorder(container.NewVBox(w.identity, toolbar), bottom, nil, nil, lists))
+}
+
+// identityHeading is a window's name in large type at the top of the
+// window: without a title bar (a kiosk, Xvfb, a crowded taskbar) it is
+// what tells the lab's windows apart.
+func identityHeading(name string) *widget.Label {
+	l := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameHeadingText
+	return l
 }
 
 // compactTheme is the app's theme with less padding, for the status lines:

@@ -45,6 +45,7 @@ type NetworkWindow struct {
 	parse func(string) (time.Duration, error)
 	win   fyne.Window
 
+	identity       *widget.Label  // "Network", large, at the top
 	maxSleepSlider *widget.Slider // milliseconds
 	maxSleepEntry  *widget.Entry
 	maxSleepError  *widget.Label
@@ -104,6 +105,7 @@ func newNetworkWindow(a fyne.App, n Network, parseDuration func(string) (time.Du
 		n:        n,
 		parse:    parseDuration,
 		win:      a.NewWindow("Network"),
+		identity: identityHeading("Network"),
 		stopLoop: make(chan struct{}),
 		timeline: newTimelineOpener(),
 	}
@@ -196,7 +198,7 @@ func (w *NetworkWindow) build() {
 		),
 	)
 
-	content := container.NewVBox(delay, widget.NewSeparator(), faults, widget.NewSeparator(), counters,
+	content := container.NewVBox(w.identity, delay, widget.NewSeparator(), faults, widget.NewSeparator(), counters,
 		container.NewHBox(w.timeline.button))
 	// Scrollable for small screens, but sized to show everything.
 	w.win.SetContent(container.NewVScroll(content))

@@ -7,9 +7,11 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,12 +45,16 @@ const maxBatch = 4096
 // Config describes one middleware. Zero fields take the defaults noted.
 type Config struct {
 	ID, N    int
-	Protocol core.Protocol // default sequencer
-	// Host is the host the data and control listeners bind (default 127.0.0.1).
+	Protocol core.Protocol // default core.DefaultProtocol (raft)
+	// Host is the host the data and control listeners bind (default
+	// 127.0.0.1; when empty the data port also listens on the host's own
+	// IPv4 addresses, where the original network program sends).
 	Host string
 	// DataPort is where the network program delivers (default 8081+ID).
 	DataPort int
-	// NetAddr is the network program's address (default 127.0.0.1:8081).
+	// NetAddr is the network program's address. Empty (or with an empty
+	// host, ":port") it is looked for on 127.0.0.1 and on the host's own
+	// IPv4 addresses, where the original network program listens.
 	NetAddr string
 	// ControlPort is where peers connect their control links (default 9081+ID).
 	ControlPort int
@@ -61,6 +67,14 @@ type Config struct {
 	Reuse bool
 	// EventsPath, if set, is the events log (JSON lines, appended).
 	EventsPath string
+	// StateDir, if set, holds the durable protocol state
+	// (middleware-ID.state): a middleware started again with the same
+	// folder takes up where it stopped. Without it nothing survives a
+	// restart.
+	StateDir string
+	// Fsync flushes the state log to disk before anything that depends on
+	// it goes out (survives a power cut, not only kill -9; slower).
+	Fsync bool
 	// EventsControl also logs every control message sent and received,
 	// and leader changes (for the timeline; see eventLog.controlOut).
 	EventsControl bool
@@ -87,6 +101,20 @@ type Config struct {
 	// MaxControlQueue caps the control messages queued per peer while it
 	// is unreachable (default 1<<20); the oldest are dropped beyond it.
 	MaxControlQueue int
+
+	// GroupKey is the lab's group secret (see LoadGroupKey): every control
+	// link proves it both ways before it is used. Empty means the
+	// well-known default secret, which is allowed on loopback only.
+	GroupKey []byte
+	// HandshakeTimeout is how long a connection to the control port has
+	// to prove the secret (default 2s).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps the control connections still proving the secret
+	// (default 64); a new one beyond it closes the oldest.
+	MaxHandshakes int
+
+	// Set by withDefaults: Host, NetAddr's host were left to the default.
+	defaultHost, defaultNetHost bool
 }
 
 func (c *Config) withDefaults() error {
@@ -99,15 +127,13 @@ func (c *Config) withDefaults() error {
 	if c.Protocol == "" {
 		c.Protocol = c.Core.Protocol
 	}
-	switch c.Protocol {
-	case "":
-		c.Protocol = core.Sequencer
-	case core.Sequencer, core.ISIS:
-	default:
-		return fmt.Errorf("unknown protocol %q: want %s or %s", c.Protocol, core.Sequencer, core.ISIS)
+	p, err := core.ParseProtocol(string(c.Protocol))
+	if err != nil {
+		return err
 	}
+	c.Protocol = p
 	if c.Host == "" {
-		c.Host = DefaultHost
+		c.Host, c.defaultHost = DefaultHost, true
 	}
 	if c.DataPort == 0 {
 		c.DataPort = DataPortBase + c.ID
@@ -116,7 +142,10 @@ func (c *Config) withDefaults() error {
 		c.ControlPort = ControlPortBase + c.ID
 	}
 	if c.NetAddr == "" {
-		c.NetAddr = DefaultNetAddr
+		c.NetAddr, c.defaultNetHost = DefaultNetAddr, true
+	}
+	if h, p, err := net.SplitHostPort(c.NetAddr); err == nil && h == "" {
+		c.NetAddr, c.defaultNetHost = net.JoinHostPort(DefaultHost, p), true
 	}
 	peers := make(map[int]string, c.N)
 	for j := 1; j <= c.N; j++ {
@@ -133,6 +162,22 @@ func (c *Config) withDefaults() error {
 		peers[j] = addr
 	}
 	c.PeerAddrs = peers
+	if len(c.GroupKey) == 0 {
+		if !isLoopbackHost(c.Host) {
+			return fmt.Errorf("listening on %s without a group secret would let anyone on the network join: pass -group-key-file F (the same file for every middleware)", c.Host)
+		}
+		for j, addr := range peers {
+			if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+				return fmt.Errorf("Middleware %d is at %s: linking across machines needs a group secret, pass -group-key-file F (the same file for every middleware)", j, addr)
+			}
+		}
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = DefaultMaxHandshakes
+	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = DefaultRetryMax
 	}
@@ -167,6 +212,7 @@ type Node struct {
 	net     *netClient
 	links   []*peerLink // indexed by peer id; nil for this node
 	events  *eventLog   // nil without EventsPath
+	state   *stateLog   // nil without StateDir
 
 	dataIn    chan *batch[string]   // from data connections
 	controlIn chan *batch[core.Msg] // from control links
@@ -181,6 +227,11 @@ type Node struct {
 
 	started atomic.Bool
 
+	// isolatedUntil cuts this middleware off from its peers' control
+	// links, both ways, until then (unix ns; 0: connected; -1: until
+	// told otherwise).
+	isolatedUntil atomic.Int64
+
 	// Loop-only state.
 	recvAt      map[core.MsgID]time.Time // local Received time of messages not yet Ready
 	lastPrune   time.Time
@@ -188,7 +239,8 @@ type Node struct {
 	lastLatency time.Duration
 	garbage     logLimiter
 	misrouted   logLimiter
-	eventErrs   logLimiter
+	wasIsolated bool
+	stateErr    error // the state log failed: this middleware no longer takes part
 }
 
 type subscriber struct {
@@ -226,6 +278,13 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	var hostIPs []net.IP
+	if cfg.defaultNetHost || (cfg.defaultHost && cfg.DataListener == nil) {
+		hostIPs = hostIPv4s()
+	}
+	if cfg.defaultHost && cfg.DataListener == nil {
+		dataLn = alsoOnHostName(dataLn, hostIPs, cfg.DataPort, n.log)
+	}
 	controlLn := cfg.ControlListener
 	if controlLn == nil {
 		var err error
@@ -242,26 +301,74 @@ func New(cfg Config) (*Node, error) {
 			controlLn.Close()
 			return nil, err
 		}
+		ev.oplog = n.log
 		ev.Control = cfg.EventsControl
 		n.events = ev
 	}
 
-	n.core = core.New(cfg.Core, time.Now())
+	closeAll := func() {
+		dataLn.Close()
+		controlLn.Close()
+		if n.events != nil {
+			n.events.close()
+		}
+	}
+	if cfg.StateDir != "" {
+		st, recs, err := openStateLog(statePath(cfg), cfg.Fsync)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		n.state = st
+		cfg.Core.Restored = recs
+	}
+	c, err := core.New(cfg.Core, time.Now())
+	if err != nil {
+		closeAll()
+		if n.state != nil {
+			n.state.close()
+		}
+		return nil, fmt.Errorf("%v (delete %s to start this middleware afresh)", err, cfg.StateDir)
+	}
+	n.core = c
 	n.data = &dataListener{
 		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
 		out: n.dataIn, log: n.log,
 	}
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
 	n.control = &controlListener{
 		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
+		key: key, handshake: cfg.HandshakeTimeout, gate: handshakeGate{max: cfg.MaxHandshakes},
 		out: n.controlIn, log: n.log, heard: make([]atomic.Int64, cfg.N+1),
 	}
+	n.control.refused.every = 10 * time.Second
+	n.control.evictions.every = time.Minute
+	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
+	if cfg.defaultNetHost {
+		n.net.also(hostAddrs(hostIPs, cfg.NetAddr)...)
+	}
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
-		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, cfg.MaxControlQueue, cfg.RetryMax, n.log)
+		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, key, cfg.MaxControlQueue, cfg.RetryMax, n.log)
 	}
 	n.refreshStatus()
 	return n, nil
+}
+
+// statePath names middleware ID's state log after its group too (a hash of
+// the secret), so that a middleware of one lab never takes up the raft
+// state of another: mixing them could break consensus.
+func statePath(cfg Config) string {
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
+	sum := sha256.Sum256(append([]byte("total-order lab state\x00"), key...))
+	return filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d-%x.state", cfg.ID, sum[:4]))
 }
 
 // listen binds host:port, turning "address in use" into advice.
@@ -323,7 +430,11 @@ func (n *Node) Run(ctx context.Context) error {
 		mode = "one kept-open connection"
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
-		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, n.data.ln.Addr(), n.control.ln.Addr(), n.cfg.NetAddr, mode)
+		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, listenAddrs(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
+
+	if len(n.cfg.GroupKey) == 0 {
+		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)
+	}
 
 	n.loop(ctx)
 
@@ -333,6 +444,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.data.conns.closeAll()
 	n.control.conns.closeAll()
 	wg.Wait()
+	if n.state != nil {
+		n.state.close()
+	}
 	if n.events != nil {
 		if err := n.events.close(); err != nil {
 			n.log.Error().Msgf("events log %s: %v", n.cfg.EventsPath, err)
@@ -352,6 +466,9 @@ func (n *Node) Close() error {
 	}
 	n.data.ln.Close()
 	n.control.ln.Close()
+	if n.state != nil {
+		n.state.close()
+	}
 	if n.events != nil {
 		return n.events.close()
 	}
@@ -387,13 +504,18 @@ func (n *Node) loop(ctx context.Context) {
 		case <-n.wake:
 		case <-tick.C:
 			start := time.Now()
-			for id := range n.control.heard {
-				if at := n.control.heard[id].Load(); at > 0 {
-					n.core.Heard(id, time.Unix(0, at))
+			if n.checkIsolation(start) {
+				for id := range n.control.heard {
+					if at := n.control.heard[id].Load(); at > 0 {
+						n.core.Heard(id, time.Unix(0, at))
+					}
 				}
 			}
 			n.core.Tick(start)
 			ticked = true
+			if n.events != nil {
+				n.events.flush(start) // retries a failed write even when idle
+			}
 			// If a tick got expensive (much pending under overload), space
 			// ticks out so that they cannot crowd out the inputs, but not
 			// beyond a few heartbeat periods: peers would think us dead.
@@ -439,11 +561,13 @@ func (n *Node) pruneReceived(now time.Time) {
 
 func (n *Node) handleControl(b *batch[core.Msg]) int {
 	now := time.Now()
-	if n.events != nil {
-		n.events.controlIn(b.items, now)
-	}
-	for i := range b.items {
-		n.core.ControlIn(now, b.items[i])
+	if !n.isolated(now) {
+		if n.events != nil {
+			n.events.controlIn(b.items, now)
+		}
+		for i := range b.items {
+			n.core.ControlIn(now, b.items[i])
+		}
 	}
 	k := len(b.items)
 	controlBatches.put(b)
@@ -473,11 +597,18 @@ func (n *Node) dispatch() (changed bool) {
 		return false
 	}
 	changed = len(out.Notes) > 0
-	n.net.enqueue(out.ToNetwork)
-	if n.events != nil {
-		n.events.controlOut(out.Control, time.Now())
+	// The state log first: everything else in this output depends on it.
+	if n.state != nil && len(out.Persist) > 0 && n.stateErr == nil {
+		if err := n.state.write(out.Persist, out.Rewrite); err != nil {
+			n.stateErr = err
+			n.log.Error().Msgf("state log %s: write failed (%v): this middleware stops taking part in ordering to stay safe; free space and restart it", n.state.path, shortErr(err))
+		}
 	}
-	if len(out.Control) > 0 {
+	n.net.enqueue(out.ToNetwork)
+	if len(out.Control) > 0 && n.stateErr == nil && !n.isolated(time.Now()) {
+		if n.events != nil {
+			n.events.controlOut(out.Control, time.Now())
+		}
 		for _, l := range n.links {
 			if l != nil {
 				l.enqueue(out.Control)
@@ -496,11 +627,7 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.core.ClearOutput()
 	if n.events != nil {
-		if err := n.events.flush(); err != nil {
-			if ok, k := n.eventErrs.allow(time.Now()); ok {
-				n.log.Error().Int("suppressed", k).Msgf("events log %s: %v", n.cfg.EventsPath, err)
-			}
-		}
+		n.events.flush(time.Now())
 	}
 	return changed
 }
@@ -555,15 +682,22 @@ func (n *Node) refreshStatus() {
 	v := n.core.View()
 	s := Status{
 		ID: n.cfg.ID, N: n.cfg.N, Protocol: string(n.cfg.Protocol),
-		Sequencer: v.Sequencer, Alive: v.Alive, Peers: n.cfg.N - 1,
-		Sent: n.counts.sent, Received: n.counts.received, Ready: n.counts.ready,
-		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency,
+		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
+		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
+		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
+		Isolated: n.wasIsolated,
+	}
+	if n.stateErr != nil {
+		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
+	}
+	if n.events != nil {
+		s.EventsLog = n.events.problem()
 	}
 	n.statusMu.Lock()
 	n.status = s
 	n.statusMu.Unlock()
 	if n.events != nil {
-		n.events.leader(v.Sequencer, v.Epoch, time.Now())
+		n.events.leader(v.Leader, v.Term, time.Now())
 	}
 }
 
@@ -589,7 +723,7 @@ func (n *Node) Status() Status {
 	n.statusMu.Unlock()
 	s.Alive = slices.Clone(s.Alive)
 	for _, l := range n.links {
-		if l != nil && l.up.Load() {
+		if l != nil && l.up.Load() && !n.isolated(time.Now()) {
 			s.PeersUp++
 		}
 	}
@@ -624,6 +758,49 @@ func (n *Node) Subscribe(fn func(batch []Event)) (cancel func()) {
 	}
 }
 
+// Isolate cuts this middleware off from its peers' control links, both
+// ways, for d (d < 0: until Isolate(0)); Isolate(0) reconnects it. Data
+// from the network program still flows. For tests and demonstrations of
+// partitions, without root.
+func (n *Node) Isolate(d time.Duration) {
+	switch {
+	case d == 0:
+		n.isolatedUntil.Store(0)
+	case d < 0:
+		n.isolatedUntil.Store(-1)
+	default:
+		n.isolatedUntil.Store(time.Now().Add(d).UnixNano())
+	}
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Node) isolated(now time.Time) bool {
+	u := n.isolatedUntil.Load()
+	return u < 0 || (u > 0 && now.UnixNano() < u)
+}
+
+// checkIsolation notices the start and end of an isolation (loop only): at
+// the start the core hears that every link closed, as it would if the
+// cables were cut. It reports whether the links are up.
+func (n *Node) checkIsolation(now time.Time) bool {
+	iso := n.isolated(now)
+	if iso && !n.wasIsolated {
+		for j := 1; j <= n.cfg.N; j++ {
+			if j != n.cfg.ID {
+				n.core.ControlIn(now, core.Msg{Kind: core.KindLinkClosed, From: j})
+			}
+		}
+		n.log.Info().Msgf("Middleware %d: cut off from its peers", n.cfg.ID)
+	} else if !iso && n.wasIsolated {
+		n.log.Info().Msgf("Middleware %d: reconnected to its peers", n.cfg.ID)
+	}
+	n.wasIsolated = iso
+	return !iso
+}
+
 // ID is this middleware's id.
 func (n *Node) ID() int { return n.cfg.ID }
 
@@ -640,15 +817,27 @@ func (n *Node) ControlAddr() net.Addr { return n.control.ln.Addr() }
 func StatusLine(s Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Middleware %d/%d %s", s.ID, s.N, s.Protocol)
-	if s.Sequencer > 0 {
-		fmt.Fprintf(&b, " sequencer=%d", s.Sequencer)
+	if s.Leader > 0 {
+		fmt.Fprintf(&b, " leader=%d", s.Leader)
+	}
+	if s.Term > 0 {
+		fmt.Fprintf(&b, " term=%d", s.Term)
+	}
+	if s.Isolated {
+		b.WriteString(" isolated")
 	}
 	fmt.Fprintf(&b, " alive=%v peers=%d/%d", s.Alive, s.PeersUp, s.Peers)
 	net := "up"
 	if !s.NetworkUp {
 		net = "down"
 	}
-	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d ready=%d pending=%d last-latency=%v",
-		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d recovered=%d ready=%d pending=%d last-latency=%v",
+		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	if s.Waiting != "" {
+		b.WriteString(" waiting=" + strconv.Quote(s.Waiting))
+	}
+	if s.EventsLog != "" {
+		b.WriteString(" events-log=" + strconv.Quote(s.EventsLog))
+	}
 	return b.String()
 }

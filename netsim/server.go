@@ -523,15 +523,37 @@ type draw struct {
 	dupDelay time.Duration
 }
 
+// serveConn reads one sender connection. Without reuse it reads like the
+// original program: bytes a sender writes after "<EOM>" and before it
+// closes (the lab's skeleton writes "...<EOM>\n", some students
+// "...<EOM>\n,N1<seq>") are that message's tail and travel with it,
+// forwarded as read, never as a message of their own. A message whose
+// terminator arrived with more bytes after it is therefore held until the
+// connection ends (those bytes were its tail) or another terminator
+// arrives (they began the next message). With reuse every unterminated
+// rest at close is a message, as before.
 func (s *Server) serveConn(c *inConn) {
 	defer s.handlers.Done()
 	defer s.forget(c)
 	from := c.RemoteAddr().String()
 	r := wire.NewReader(c, s.cfg.MaxMessage)
 	draws := make([]draw, len(s.dests))
+	var (
+		held    []byte // frame of a message whose tail may follow
+		heldLen int    // its content's length
+		framed  bool   // a terminated message came on this connection
+	)
+	release := func(tail []byte) {
+		if held != nil {
+			s.dispatch(append(held, tail...), heldLen, from, draws)
+			held = nil
+		}
+	}
+	defer release(nil)
 	for {
 		msg, err := r.Next()
 		if err != nil {
+			release(nil)
 			var tooLarge *wire.TooLargeError
 			switch {
 			case errors.As(err, &tooLarge):
@@ -548,12 +570,30 @@ func (s *Server) serveConn(c *inConn) {
 			}
 			return
 		}
+		if !s.cfg.Reuse && !r.Terminated() && framed {
+			if held == nil {
+				// The tail came in a later read than its message, which
+				// had gone already (the original would not have read it).
+				s.msgLog.Debug().Str("from", from).Int("bytes", len(msg)).Msg("bytes after <EOM> arrived late: ignored")
+			}
+			release(msg)
+			continue
+		}
+		release(nil)
+		if r.Terminated() {
+			framed = true
+		}
 		if len(msg) == 0 {
 			s.msgLog.Debug().Str("from", from).Msg("empty message ignored")
 			continue
 		}
 		c.sentAny.Store(true)
-		s.dispatch(msg, from, draws)
+		frame := wire.AppendFrame(make([]byte, 0, len(msg)+len(eomBytes)), msg)
+		if !s.cfg.Reuse && r.Buffered() > 0 {
+			held, heldLen = frame, len(msg)
+			continue
+		}
+		s.dispatch(frame, len(msg), from, draws)
 	}
 }
 
@@ -563,10 +603,12 @@ func (s *Server) reject(from string, size int64) {
 		Msg("message over the size limit dropped")
 }
 
-// dispatch queues one accepted message's copies. draws is scratch space
-// of one entry per destination.
-func (s *Server) dispatch(content []byte, from string, draws []draw) {
-	frame := wire.AppendFrame(make([]byte, 0, len(content)+len(eomBytes)), content)
+// dispatch queues the copies of one accepted message: frame is what every
+// destination gets (content, terminator, and any tail written after it),
+// the first n bytes the content. draws is scratch space of one entry per
+// destination.
+func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
+	content := frame[:n]
 	maxSleep := time.Duration(s.maxSleep.Load())
 	dropP, dupP := s.Drop(), s.Dup()
 	var id uint64
@@ -592,7 +634,7 @@ func (s *Server) dispatch(content []byte, from string, draws []draw) {
 		}
 		s.rngMu.Unlock()
 	}
-	m := &message{id: id, frame: frame}
+	m := &message{id: id, frame: frame, n: n}
 	if e := s.msgLog.Info(); e != nil {
 		e.Uint64("id", id).Str("from", from).Int("bytes", len(content)).
 			Bytes("msg", preview(content)).Msg("accepted")

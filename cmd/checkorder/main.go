@@ -1,6 +1,6 @@
 // Command checkorder checks the events logs of a lab run: total order,
 // contiguous seq numbers, integrity and agreement, then prints latencies
-// against two lower bounds.
+// against the lower bound (content arrival) and a reference (send order).
 //
 //	go run ./cmd/checkorder logs/*.jsonl
 //

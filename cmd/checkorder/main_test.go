@@ -128,6 +128,11 @@ func TestJSONReport(t *testing.T) {
 	if l := rep.Overall.Latency.Ready; l.Count != 18 || l.MeanNS != 200_000 {
 		t.Errorf("overall latency %+v, want 18 samples of 200µs", l)
 	}
+	// Content arrival is the lower bound; send order only a reference.
+	if !strings.Contains(out, `"content_arrival_bound"`) || !strings.Contains(out, `"send_order_reference"`) ||
+		strings.Contains(out, "send_order_bound") {
+		t.Errorf("latency keys: want content_arrival_bound and send_order_reference in\n%s", out)
+	}
 }
 
 func TestDefaultsToLogsDir(t *testing.T) {

@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"totalorder/middleware"
 	"totalorder/middleware/check"
 )
 
@@ -66,6 +68,12 @@ type Config struct {
 	BasePort int
 	// SuspectAfter passes -suspect-after to the middlewares (0: default).
 	SuspectAfter time.Duration
+	// Fsync passes -fsync: the middlewares flush their durable state to
+	// disk before acting on it.
+	Fsync bool
+	// Later lists middlewares Start leaves out, for a test to start with
+	// StartMW (a staggered start).
+	Later []int
 	// Timeline also writes what the timeline draws: the network
 	// program's events log (Dir/netsim.jsonl) and the middlewares'
 	// control messages (-events-control).
@@ -73,6 +81,11 @@ type Config struct {
 	// Launch, when set, may change how middleware i is started (for
 	// example a window under Xvfb); the zero MWLaunch keeps the default.
 	Launch func(i int) MWLaunch
+	// GroupKeyFile is the lab's group secret; Start writes a fresh one to
+	// Dir/group.key (readable by the user only) when it is empty.
+	GroupKeyFile string
+	// StateDir holds the middlewares' durable state (default Dir/state).
+	StateDir string
 }
 
 // MWLaunch overrides how one middleware is started.
@@ -104,10 +117,19 @@ func Start(cfg Config) (*Lab, error) {
 		cfg.N = 5
 	}
 	if cfg.Protocol == "" {
-		cfg.Protocol = "sequencer"
+		cfg.Protocol = "raft"
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.Dir, "state")
+	}
+	if cfg.GroupKeyFile == "" {
+		cfg.GroupKeyFile = filepath.Join(cfg.Dir, "group.key")
+		if err := middleware.WriteGroupKey(cfg.GroupKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	pick := cfg.BasePort == 0
 	for try := 1; ; try++ {
@@ -135,6 +157,9 @@ func startAll(cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	for i := 1; i <= cfg.N; i++ {
+		if slices.Contains(cfg.Later, i) {
+			continue
+		}
 		if err := l.StartMW(i); err != nil {
 			l.Stop()
 			return nil, err
@@ -260,6 +285,9 @@ func (p *proc) output() string {
 	return strings.TrimSpace(w.w.String())
 }
 
+// GroupKeyFile is the file holding the lab's group secret.
+func (l *Lab) GroupKeyFile() string { return l.cfg.GroupKeyFile }
+
 // LogPath is middleware i's events log.
 func (l *Lab) LogPath(i int) string { return filepath.Join(l.cfg.Dir, fmt.Sprintf("mw-%d.jsonl", i)) }
 
@@ -279,12 +307,15 @@ func (l *Lab) StartMW(i int) error {
 	args := []string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(l.cfg.N), "-quiet",
 		"-net-port", strconv.Itoa(l.cfg.BasePort), "-protocol", l.cfg.Protocol,
 		"-control-port", strconv.Itoa(l.cfg.BasePort + 100 + i), "-peers", strings.Join(peers, ","),
-		"-events", l.LogPath(i)}
+		"-events", l.LogPath(i), "-state-dir", l.cfg.StateDir, "-group-key-file", l.cfg.GroupKeyFile}
 	if l.cfg.Reuse {
 		args = append(args, "-reuse")
 	}
 	if l.cfg.SuspectAfter > 0 {
 		args = append(args, "-suspect-after", l.cfg.SuspectAfter.String())
+	}
+	if l.cfg.Fsync {
+		args = append(args, "-fsync")
 	}
 	if l.cfg.Timeline {
 		args = append(args, "-events-control")
@@ -309,6 +340,23 @@ func (l *Lab) Send(i, k int) error {
 	l.mu.Unlock()
 	_, err := fmt.Fprintf(p.stdin, "send %d\n", k)
 	return err
+}
+
+// Command writes one stdin command line to middleware i (e.g. "isolate 3s").
+func (l *Lab) Command(i int, line string) error {
+	l.mu.Lock()
+	p := l.mws[i]
+	l.mu.Unlock()
+	_, err := fmt.Fprintln(p.stdin, line)
+	return err
+}
+
+// Signal sends sig to middleware i (SIGSTOP, SIGCONT: a pause).
+func (l *Lab) Signal(i int, sig os.Signal) error {
+	l.mu.Lock()
+	p := l.mws[i]
+	l.mu.Unlock()
+	return p.cmd.Process.Signal(sig)
 }
 
 // Kill stops middleware i at once (SIGKILL): a crash.

@@ -82,6 +82,11 @@ type logLine struct {
 	Seq   uint64          `json:"seq"`
 	MW    *int            `json:"mw"`
 	Run   json.RawMessage `json:"run"`
+	// A "lost" line: events its writer could not write.
+	Count  int    `json:"count"`
+	FromTS int64  `json:"from_ts_us"`
+	ToTS   int64  `json:"to_ts_us"`
+	Error  string `json:"error"`
 	// Recovered and Fetched say where a received message's content came
 	// from when not from the network program.
 	Recovered bool `json:"recovered"`
@@ -134,13 +139,14 @@ func (p *parser) read(r io.Reader, name string) error {
 			continue
 		}
 		kind, ok := kinds[l.Event]
-		if !ok {
+		lost := l.Event == "lost"
+		if !ok && !lost {
 			if !quietEvents[l.Event] {
 				other++
 			}
 			continue
 		}
-		if l.Msg == nil || l.TS == nil {
+		if lost && l.TS == nil || !lost && (l.Msg == nil || l.TS == nil) {
 			bad++
 			if firstBad == 0 {
 				firstBad = lineNo
@@ -165,6 +171,11 @@ func (p *parser) read(r io.Reader, name string) error {
 			p.index[key] = i
 			p.incs = append(p.incs, Incarnation{MW: key.mw, Run: key.run})
 			p.starts = append(p.starts, *l.TS)
+		}
+		if lost {
+			inc := &p.incs[i]
+			inc.Gaps = append(inc.Gaps, Gap{After: len(inc.Entries), Count: l.Count, FromTS: l.FromTS, ToTS: l.ToTS, Error: l.Error})
+			continue
 		}
 		p.starts[i] = min(p.starts[i], *l.TS)
 		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq,

@@ -1,0 +1,327 @@
+package lab_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"totalorder/internal/lab"
+	"totalorder/middleware/check"
+)
+
+// Real processes against strangers and failures: a process without the
+// lab's group secret, a flood of connections, a full disk under the events
+// log. The tests look only at public behaviour (the checker's verdict,
+// status lines, events logs, the operational log), so they hold for any
+// protocol.
+
+func controlAddr(l *lab.Lab, i int) string {
+	return fmt.Sprintf("127.0.0.1:%d", l.BasePort()+100+i)
+}
+
+// waitClosed reads c until the middleware closes it.
+func waitClosed(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	for {
+		_, err := c.Read(buf)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: the middleware did not close the connection", what)
+		}
+		return
+	}
+}
+
+// TestStrangerCannotJoin: a stranger connects to Middleware 1's control
+// port silently, with the old hello claiming to be Middleware 5 followed by
+// made-up control lines, and with a well-formed authenticated hello and a
+// made-up proof. Each is closed, the refusals cost a line or two in the
+// log, and the group goes on ordering every message.
+func TestStrangerCannotJoin(t *testing.T) {
+	l := startLab(t, lab.Config{N: 5, MaxSleep: 100 * time.Millisecond, Reuse: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+		t.Fatal(err)
+	}
+	addr := controlAddr(l, 1)
+	dial := func() net.Conn {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// Lines shaped like control messages; none may ever be decoded.
+	junk := strings.Repeat("R 5 777777\nO 5 1 777777 1\nH 5 99 99\n", 50)
+
+	silent := dial()
+	oldHello := dial()
+	fmt.Fprintf(oldHello, "HELLO 5 stranger\n%s", junk)
+	forged := dial()
+	fmt.Fprintf(forged, "TOM-AUTH1 HELLO 5 1 stranger %s\n", strings.Repeat("7", 32))
+	line, err := bufio.NewReader(forged).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "TOM-AUTH1 CHALLENGE ") {
+		t.Fatalf("no challenge for a well-formed hello: %q, %v", line, err)
+	}
+	fmt.Fprintf(forged, "TOM-AUTH1 PROOF %s\n%s", strings.Repeat("0", 64), junk)
+
+	waitClosed(t, oldHello, "the old unauthenticated hello")
+	waitClosed(t, forged, "a made-up proof")
+	waitClosed(t, silent, "a silent connection")
+
+	sendFromAll(t, l, l.IDs(), 6, 10*time.Millisecond)
+	waitAll(t, l, l.IDs(), 30, 60*time.Second)
+	status, err := l.Status(1, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "peers=4/4") {
+		t.Errorf("Middleware 1's status after the strangers: %s", status)
+	}
+	out := l.Output(1)
+	rep := mustCheck(t, l, check.Options{Agreement: true})
+	if rep.Messages != 30 {
+		t.Fatalf("checker saw %d messages, want 30", rep.Messages)
+	}
+	if n := strings.Count(out, "refused a connection"); n < 1 || n > 3 {
+		t.Errorf("%d refusal lines for 3 strangers, want 1 to 3 (rate-limited):\n%s", n, lastLines(out, 20))
+	}
+}
+
+// flood keeps workers connections open to addr, each reconnecting as soon
+// as the middleware closes it, until stop.
+type flood struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	dials  int
+}
+
+func startFlood(addr string, workers int) *flood {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &flood{cancel: cancel}
+	for range workers {
+		f.wg.Go(func() {
+			var d net.Dialer
+			buf := make([]byte, 256)
+			for ctx.Err() == nil {
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					if ctx.Err() == nil {
+						time.Sleep(10 * time.Millisecond) // pacing a failed dial, not synchronisation
+					}
+					continue
+				}
+				f.mu.Lock()
+				f.dials++
+				f.mu.Unlock()
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				for {
+					if _, err := c.Read(buf); err != nil {
+						break
+					}
+				}
+				stop()
+				c.Close()
+			}
+		})
+	}
+	return f
+}
+
+func (f *flood) stop() int {
+	f.cancel()
+	f.wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dials
+}
+
+// TestFloodWhilePeerRestarts: idle connections flood Middleware 1's control
+// port (far beyond its handshake cap, each reopened as soon as it is
+// closed) while Middleware 3 is killed and restarted. Middleware 3 links
+// to everyone again, and the group orders every message.
+func TestFloodWhilePeerRestarts(t *testing.T) {
+	l := startLab(t, lab.Config{N: 5, MaxSleep: 100 * time.Millisecond, Reuse: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+		t.Fatal(err)
+	}
+	sendFromAll(t, l, l.IDs(), 2, 10*time.Millisecond)
+	waitAll(t, l, l.IDs(), 10, 30*time.Second)
+
+	f := startFlood(controlAddr(l, 1), 300)
+	defer f.stop()
+	l.Kill(3)
+	if err := l.StartMW(3); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := l.WaitLinked(ctx, []int{3}); err != nil {
+		t.Fatalf("the restarted peer could not link during the flood: %v", err)
+	}
+	t.Logf("Middleware 3 linked to all peers %v after its restart, during the flood", time.Since(start).Round(time.Millisecond))
+	sendFromAll(t, l, l.IDs(), 3, 20*time.Millisecond)
+	waitAll(t, l, l.IDs(), 10+15, 60*time.Second)
+	dials := f.stop()
+	t.Logf("the flood opened %d connections", dials)
+	out := l.Output(1)
+	rep := mustCheck(t, l, check.Options{Agreement: true})
+	if rep.Messages != 25 {
+		t.Fatalf("checker saw %d messages, want 25", rep.Messages)
+	}
+	if dials < 300 {
+		t.Fatalf("the flood opened only %d connections: it tested nothing", dials)
+	}
+	if !strings.Contains(out, "closed the oldest") {
+		t.Errorf("Middleware 1 did not report the flood:\n%s", lastLines(out, 20))
+	}
+}
+
+// TestFullDiskUnderEventsLog runs the lab with its events logs on a small
+// tmpfs, fills it, and checks that every middleware says so in its status
+// line and keeps ordering; once space is freed, writing resumes after a
+// "lost" line, no log holds half a line, and the checker calls the logs
+// incomplete without blaming anyone. It needs root to mount the tmpfs.
+func TestFullDiskUnderEventsLog(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: mounting a tmpfs for the full-disk test needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("skipped: cannot mount a tmpfs (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	// Only the events logs are on the small disk: the durable protocol
+	// state has its own folder, whose failures are another matter.
+	l, err := lab.Start(lab.Config{Bin: binDir, Dir: dir, StateDir: filepath.Join(t.TempDir(), "state"),
+		N: 5, MaxSleep: 50 * time.Millisecond, Reuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		l.Stop()
+		if t.Failed() {
+			for i := 0; i <= 5; i++ {
+				t.Logf("process %d output:\n%s", i, lastLines(l.Output(i), 15))
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+		t.Fatal(err)
+	}
+	sendFromAll(t, l, l.IDs(), 4, 10*time.Millisecond)
+	waitAll(t, l, l.IDs(), 20, 30*time.Second)
+
+	// Fill the disk.
+	filler := filepath.Join(dir, "filler")
+	fill, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := fill.Write(chunk); err != nil {
+			break
+		}
+	}
+	for _, size := range []int{4096, 512, 64, 1} { // the last bytes too
+		for {
+			if _, err := fill.Write(chunk[:size]); err != nil {
+				break
+			}
+		}
+	}
+	fill.Close()
+
+	// Every middleware goes on ordering and says what is wrong.
+	for _, i := range l.IDs() {
+		if err := l.Send(i, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "events log: write failed (no space left)"
+	for _, i := range l.IDs() {
+		line := waitStatus(t, ctx, l, i, func(s string) bool { return strings.Contains(s, want) && strings.Contains(s, "ready=45") })
+		t.Logf("full disk: %s", line[strings.Index(line, "events log"):])
+	}
+	for _, i := range l.IDs() {
+		if n := strings.Count(l.Output(i), "write failed (no space left): events are not being written"); n != 1 {
+			t.Errorf("Middleware %d logged the full disk %d times, want once", i, n)
+		}
+	}
+
+	// Free the space: writing resumes after a "lost" line.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	sendFromAll(t, l, l.IDs(), 2, 10*time.Millisecond)
+	for _, i := range l.IDs() {
+		waitStatus(t, ctx, l, i, func(s string) bool {
+			return strings.Contains(s, "lost earlier (no space left), writing again") && strings.Contains(s, "ready=55")
+		})
+	}
+	l.Stop()
+	for _, i := range l.IDs() {
+		data, err := os.ReadFile(l.LogPath(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) == 0 || data[len(data)-1] != '\n' {
+			t.Errorf("Middleware %d's log ends in half a line", i)
+		}
+		if !strings.Contains(string(data), `"event":"lost"`) {
+			t.Errorf("Middleware %d's log has no \"lost\" line", i)
+		}
+	}
+	rep, err := l.Check(check.Options{Agreement: true})
+	if err != nil {
+		t.Fatalf("the checker blames someone for a full disk: %v", err)
+	}
+	if len(rep.Incomplete) < 5 {
+		t.Fatalf("the checker calls %d logs incomplete, want all 5: %q", len(rep.Incomplete), rep.Incomplete)
+	}
+	t.Logf("checker: %s; %s", rep.Verdict, rep.Incomplete[0])
+}
+
+// waitStatus polls middleware i's status line until ok holds.
+func waitStatus(t *testing.T, ctx context.Context, l *lab.Lab, i int, ok func(string) bool) string {
+	t.Helper()
+	for {
+		line, err := l.Status(i, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(line) {
+			return line
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Middleware %d's status never got there: %s", i, line)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
