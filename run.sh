@@ -8,6 +8,8 @@
 #   ./run.sh check [logs] check the events logs of the last run
 #   ./run.sh bench [-quick]  benchmarks (see README)
 #   ./run.sh smoke        the whole lab in real windows under Xvfb
+#   ./run.sh timeline [logs]  the last run as a space-time diagram; with
+#                         -png F, -svg F or -shiviz F it writes a file instead
 #
 # Options pass through: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the
 # network program; -protocol isis -recover-after 10s -fsync go to the
@@ -97,7 +99,7 @@ run_lab() {
 		-protocol=* | -suspect-after=* | -recover-after=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
 		-n=*) n="${1#-n=}"; shift ;;
-		-h | -help | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h | -help | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -109,21 +111,47 @@ run_lab() {
 	build_gui
 	fix_locale
 	mkdir -p logs
-	rm -f logs/middleware-*.jsonl # a fresh run: ./run.sh check verifies exactly this one
+	rm -f logs/middleware-*.jsonl logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
 	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
 	# A fresh group secret per lab, readable by this user only.
 	bin/middleware -new-group-key-file logs/group.key || exit 1
 	trap stop_all INT TERM EXIT
-	bin/netsim -gui -reuse -n "$n" "${net_args[@]}" </dev/null &
+	# -events: what the Timeline (a button in the Network window) draws.
+	bin/netsim -gui -reuse -n "$n" -events logs/netsim.jsonl "${net_args[@]}" </dev/null &
 	local net_pid=$!
 	pids+=("$net_pid")
 	for i in $(seq 1 "$n"); do
-		bin/middleware -id "$i" -n "$n" -reuse -group-key-file logs/group.key "${mw_args[@]}" </dev/null &
+		bin/middleware -id "$i" -n "$n" -reuse -group-key-file logs/group.key -events-control "${mw_args[@]}" </dev/null &
 		pids+=($!)
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
 	wait "$net_pid" || true
 	stop_all
+}
+
+# --- the timeline ---------------------------------------------------------------
+
+# run_timeline draws a run's logs (default logs/): a window, or with -png,
+# -svg or -shiviz a file, which needs no display and no C compiler.
+run_timeline() {
+	need_go
+	fix_locale
+	local a
+	for a in "$@"; do
+		case "$a" in
+		-png | -png=* | -svg | -svg=* | -shiviz | -shiviz=*)
+			go run -tags nogui ./cmd/timeline "$@"
+			return
+			;;
+		esac
+	done
+	if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ "$(uname)" != Darwin ]; then
+		say "no display found: try ./run.sh timeline -png timeline.png (or -svg, -shiviz)"
+		exit 1
+	fi
+	install_debs "${GUI_DEBS[@]}" || exit 1
+	go build -o bin/ ./cmd/timeline
+	bin/timeline "$@"
 }
 
 # --- tests --------------------------------------------------------------------
@@ -154,7 +182,7 @@ run_tests() {
 run_smoke() {
 	need_go
 	install_debs "${GUI_DEBS[@]}" "${XVFB_DEBS[@]}" || exit 1
-	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
+	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/timeline
 	go run ./cmd/smoke -script "$0" "$@"
 }
 
@@ -168,5 +196,6 @@ check)
 	;;
 bench) shift; need_go; go run ./cmd/bench "$@" ;;
 smoke) shift; run_smoke "$@" ;;
+timeline) shift; run_timeline "$@" ;;
 *) run_lab "$@" ;;
 esac

@@ -9,10 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 
 	"totalorder/middleware/core"
 )
@@ -64,6 +68,14 @@ type eventLog struct {
 	nextTry   time.Time
 	said      map[string]bool // distinct errors reported in this outage
 	errLog    logLimiter
+
+	// Control, when set, logs every control message sent and received
+	// and the leader as this middleware sees it (Config.EventsControl):
+	// for the timeline's control layer and leader marks.
+	Control    bool
+	leaderSeen bool
+	lastLeader int
+	lastTerm   uint64
 }
 
 // logFile is what eventLog needs of its file (tests fail it on purpose).
@@ -302,3 +314,78 @@ func shortIOErr(err error) string {
 	}
 	return err.Error()
 }
+
+// controlOut logs control messages sent, one line each (only with
+// Control): {"event":"control","dir":"out","peer":3,"kind":"MsgApp",…}.
+// The timeline pairs each with the peer's "in" line.
+func (e *eventLog) controlOut(envs []core.Envelope, at time.Time) {
+	if !e.Control {
+		return
+	}
+	for i := range envs {
+		e.controlLine("out", envs[i].To, controlKindName(&envs[i].Msg), at)
+	}
+}
+
+// controlIn logs control messages received (only with Control).
+func (e *eventLog) controlIn(msgs []core.Msg, at time.Time) {
+	if !e.Control {
+		return
+	}
+	for i := range msgs {
+		if msgs[i].Kind == core.KindLinkClosed {
+			continue
+		}
+		e.controlLine("in", msgs[i].From, controlKindName(&msgs[i]), at)
+	}
+}
+
+func (e *eventLog) controlLine(dir string, peer int, kind string, at time.Time) {
+	ts := at.UnixMicro()
+	e.enc.Info().Str("event", "control").Str("dir", dir).Int("peer", peer).Str("kind", kind).
+		Int64("ts_us", ts).Int("mw", e.mw).Str("run", e.run).Send()
+	e.counted(ts)
+}
+
+// leader logs this middleware's view of the leader when it changes (only
+// with Control): {"event":"leader","leader":3,"term":2,…} (leader 0: none
+// known).
+func (e *eventLog) leader(leader int, term uint64, at time.Time) {
+	if !e.Control {
+		return
+	}
+	if leader == e.lastLeader && term == e.lastTerm && (e.leaderSeen || leader == 0) {
+		return
+	}
+	e.leaderSeen, e.lastLeader, e.lastTerm = true, leader, term
+	ts := at.UnixMicro()
+	e.enc.Info().Str("event", "leader").Int("leader", leader).Uint64("term", term).
+		Int64("ts_us", ts).Int("mw", e.mw).Str("run", e.run).Send()
+	e.counted(ts)
+}
+
+// counted counts a line written to buf (see pending).
+func (e *eventLog) counted(ts int64) {
+	if e.pending == 0 {
+		e.pendFrom = ts
+	}
+	e.pending++
+	e.pendTo = ts
+}
+
+// controlKindName names a control message for the events log: a raft
+// message by its raft type (MsgApp, MsgAppResp, MsgHeartbeat…), the
+// others by their kind in lower case (order, propose, final…).
+func controlKindName(m *core.Msg) string {
+	if m.Kind == core.KindRaft {
+		pm := &pb.Message{}
+		if proto.Unmarshal(m.Raft, pm) == nil {
+			return pm.GetType().String()
+		}
+		return "raft"
+	}
+	return strings.ToLower(m.Kind.String())
+}
+
+// EventsPath is the events log's path ("" without one).
+func (n *Node) EventsPath() string { return n.cfg.EventsPath }

@@ -76,6 +76,9 @@ type Config struct {
 	// Fsync flushes the state log to disk before anything that depends on
 	// it goes out (survives a power cut, not only kill -9; slower).
 	Fsync bool
+	// EventsControl also logs every control message sent and received,
+	// and leader changes (for the timeline; see eventLog.controlOut).
+	EventsControl bool
 	// Logger receives the operational log; the zero Logger is silent.
 	Logger zerolog.Logger
 	// Core overrides the core's timing; ID, N, Protocol are taken from
@@ -300,6 +303,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 		ev.oplog = n.log
+		ev.Control = cfg.EventsControl
 		n.events = ev
 	}
 
@@ -559,6 +563,9 @@ func (n *Node) pruneReceived(now time.Time) {
 func (n *Node) handleControl(b *batch[core.Msg]) int {
 	now := time.Now()
 	if !n.isolated(now) {
+		if n.events != nil {
+			n.events.controlIn(b.items, now)
+		}
 		for i := range b.items {
 			n.core.ControlIn(now, b.items[i])
 		}
@@ -600,6 +607,9 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.net.enqueue(out.ToNetwork)
 	if len(out.Control) > 0 && n.stateErr == nil && !n.isolated(time.Now()) {
+		if n.events != nil {
+			n.events.controlOut(out.Control, time.Now())
+		}
 		for _, l := range n.links {
 			if l != nil {
 				l.enqueue(out.Control)
@@ -687,6 +697,9 @@ func (n *Node) refreshStatus() {
 	n.statusMu.Lock()
 	n.status = s
 	n.statusMu.Unlock()
+	if n.events != nil {
+		n.events.leader(v.Leader, v.Term, time.Now())
+	}
 }
 
 // Send asks for count new messages to be multicast. It never blocks; the

@@ -102,6 +102,11 @@ type Config struct {
 	// exhaust memory.
 	MaxQueue int
 
+	// EventsPath, if set, is the events log for the timeline (JSON lines,
+	// appended): each message accepted, each copy handed over with its
+	// delay, each copy dropped (see eventsLog).
+	EventsPath string
+
 	// Logger receives the log. The zero Logger is silent.
 	Logger zerolog.Logger
 	// Quiet drops the per-message and per-copy lines: only lifecycle

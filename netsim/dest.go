@@ -306,6 +306,9 @@ func (d *dest) onDelivered(c copyItem) {
 	s.delivered.Add(1)
 	d.inFlight.Add(-1)
 	s.inFlight.Add(-1)
+	if s.events != nil {
+		s.events.write("copy", c.msg.id, c.msg.text(), d.index+1, c.delay, true)
+	}
 	if e := s.msgLog.Info(); e != nil {
 		e.Uint64("id", c.msg.id).Str("to", d.addr).Stringer("delay", c.delay.Round(time.Millisecond))
 		if late := time.Duration(s.now() - c.due); late > lateLogged {

@@ -108,6 +108,8 @@ type Server struct {
 	hurry      chan struct{}
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
+
+	events *eventsLog // nil without Config.EventsPath
 }
 
 // New checks cfg, applies defaults and binds the listener. A port in use
@@ -153,7 +155,15 @@ func New(cfg Config) (*Server, error) {
 		}
 		ln = hostaddr.Merge(lns...)
 	}
+	var events *eventsLog
+	if cfg.EventsPath != "" {
+		if events, err = openEventsLog(cfg.EventsPath); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	s := &Server{
+		events:    events,
 		cfg:       cfg,
 		seed:      cfg.Seed,
 		log:       cfg.Logger,
@@ -320,6 +330,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Msg("netsim listening")
 
 	stopOnCancel := context.AfterFunc(ctx, func() { _ = s.Close() })
+	stopFlusher := s.flushEvents()
 	s.acceptLoop()
 	stopOnCancel()
 	_ = s.Close()
@@ -336,8 +347,41 @@ func (s *Server) Run(ctx context.Context) error {
 	s.workers.Wait()
 	graceOver.Stop()
 	s.hardCancel()
+	stopFlusher()
+	if s.events != nil {
+		if err := s.events.close(); err != nil {
+			s.log.Error().Err(err).Str("file", s.cfg.EventsPath).Msg("events log")
+		}
+	}
 	s.logSummary()
 	return nil
+}
+
+// flushEvents flushes the events log every eventsFlushEvery, so that a
+// live timeline follows closely, until the returned stop is called.
+func (s *Server) flushEvents() (stop func()) {
+	if s.events == nil {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(eventsFlushEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				if err := s.events.flush(); err != nil {
+					s.log.Error().Err(err).Str("file", s.cfg.EventsPath).Msg("events log: writing stopped")
+					<-quit
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 func (s *Server) modeName() string {
@@ -635,11 +679,17 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 		e.Uint64("id", id).Str("from", from).Int("bytes", len(content)).
 			Bytes("msg", preview(content)).Msg("accepted")
 	}
+	if s.events != nil {
+		s.events.write("accepted", id, content, 0, 0, false)
+	}
 	now := s.now()
 	for i, d := range s.dests {
 		dr := draws[i]
 		if dr.drop {
 			s.dropped.Add(1)
+			if s.events != nil {
+				s.events.write("drop", id, content, i+1, 0, false)
+			}
 			if e := s.msgLog.Info(); e != nil {
 				e.Uint64("id", id).Str("to", d.addr).Msg("copy dropped (fault injection)")
 			}

@@ -102,6 +102,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), "ordering protocol: raft, sequencer or isis")
 	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, isolate [DURATION|off], quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
+	fs.BoolVar(&cfg.EventsControl, "events-control", false, "also log every control message sent and received, and leader changes, in the events log (for the timeline)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
 	fs.StringVar(&cfg.Host, "host", "", "host to listen on for data and control (default 127.0.0.1, and for data also the host's own IPv4 addresses, where the original program sends)")
 	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")

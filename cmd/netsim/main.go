@@ -133,6 +133,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", netsim.DefaultIdleTimeout, "close sender connections idle this long (0: never)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", netsim.DefaultMaxConns, "cap on concurrent sender connections")
 	fs.DurationVar(&cfg.ShutdownGrace, "grace", netsim.DefaultShutdownGrace, "at shutdown, time allowed to deliver the copies still in flight")
+	fs.StringVar(&cfg.EventsPath, "events", "", "append the timeline's events (message accepted, each copy with its delay) as JSON lines to `file`, e.g. logs/netsim.jsonl")
 	fs.BoolVar(&cfg.Quiet, "quiet", false, "log only warnings, errors and lifecycle lines, not every message and copy")
 	fs.SetOutput(io.Discard) // errors are reported as one line below
 	fs.Usage = func() {}

@@ -74,6 +74,10 @@ type Config struct {
 	// Later lists middlewares Start leaves out, for a test to start with
 	// StartMW (a staggered start).
 	Later []int
+	// Timeline also writes what the timeline draws: the network
+	// program's events log (Dir/netsim.jsonl) and the middlewares'
+	// control messages (-events-control).
+	Timeline bool
 	// Launch, when set, may change how middleware i is started (for
 	// example a window under Xvfb); the zero MWLaunch keeps the default.
 	Launch func(i int) MWLaunch
@@ -243,6 +247,9 @@ func (l *Lab) StartNet() error {
 	if l.cfg.Dup > 0 {
 		args = append(args, "-dup", strconv.FormatFloat(l.cfg.Dup, 'f', -1, 64))
 	}
+	if l.cfg.Timeline {
+		args = append(args, "-events", filepath.Join(l.cfg.Dir, "netsim.jsonl"))
+	}
 	p, err := l.start("netsim", args...)
 	if err != nil {
 		return err
@@ -309,6 +316,9 @@ func (l *Lab) StartMW(i int) error {
 	}
 	if l.cfg.Fsync {
 		args = append(args, "-fsync")
+	}
+	if l.cfg.Timeline {
+		args = append(args, "-events-control")
 	}
 	if !launch.Window {
 		args = append(args, "-headless")

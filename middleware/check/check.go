@@ -47,6 +47,10 @@ type Entry struct {
 	Msg  string // the human part, "Msg #k from Middleware i"; names must be unique per run
 	TS   int64  // unix microseconds
 	Seq  uint64 // Ready only: agreed position, 1, 2, 3…
+	// Recovered marks a Received whose content did not come from the
+	// network program ("recovered":true: from the committed log;
+	// "fetched":true: from a peer). Informational: Check ignores it.
+	Recovered bool
 }
 
 // Incarnation is everything one run of one middleware process logged, in

@@ -87,9 +87,17 @@ type logLine struct {
 	FromTS int64  `json:"from_ts_us"`
 	ToTS   int64  `json:"to_ts_us"`
 	Error  string `json:"error"`
+	// Recovered and Fetched say where a received message's content came
+	// from when not from the network program.
+	Recovered bool `json:"recovered"`
+	Fetched   bool `json:"fetched"`
 }
 
 var kinds = map[string]Kind{"sent": Sent, "received": Received, "ready": Ready}
+
+// quietEvents are records of the events log that are not list changes and
+// are expected there (read by the timeline): skipped without a warning.
+var quietEvents = map[string]bool{"control": true, "leader": true, "mark": true}
 
 // maxLine bounds one log line; messages are limited to 64 KiB on the data
 // path, so anything near this is corrupt.
@@ -133,7 +141,9 @@ func (p *parser) read(r io.Reader, name string) error {
 		kind, ok := kinds[l.Event]
 		lost := l.Event == "lost"
 		if !ok && !lost {
-			other++
+			if !quietEvents[l.Event] {
+				other++
+			}
 			continue
 		}
 		if lost && l.TS == nil || !lost && (l.Msg == nil || l.TS == nil) {
@@ -168,7 +178,8 @@ func (p *parser) read(r io.Reader, name string) error {
 			continue
 		}
 		p.starts[i] = min(p.starts[i], *l.TS)
-		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq})
+		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq,
+			Recovered: kind == Received && (l.Recovered || l.Fetched)})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: after line %d: %w", name, lineNo, err)
