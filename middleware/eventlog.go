@@ -364,6 +364,16 @@ func (e *eventLog) leader(leader int, term uint64, at time.Time) {
 	e.counted(ts)
 }
 
+// mark logs a moment worth drawing on this middleware's lane (the
+// timeline shows it): {"event":"mark","label":"cut off",…}. Written with
+// or without Control: marks are rare.
+func (e *eventLog) mark(label string, at time.Time) {
+	ts := at.UnixMicro()
+	e.enc.Info().Str("event", "mark").Str("label", label).
+		Int64("ts_us", ts).Int("mw", e.mw).Str("run", e.run).Send()
+	e.counted(ts)
+}
+
 // counted counts a line written to buf (see pending).
 func (e *eventLog) counted(ts int64) {
 	if e.pending == 0 {

@@ -795,8 +795,14 @@ func (n *Node) checkIsolation(now time.Time) bool {
 			}
 		}
 		n.log.Info().Msgf("Middleware %d: cut off from its peers", n.cfg.ID)
+		if n.events != nil {
+			n.events.mark("cut off", now)
+		}
 	} else if !iso && n.wasIsolated {
 		n.log.Info().Msgf("Middleware %d: reconnected to its peers", n.cfg.ID)
+		if n.events != nil {
+			n.events.mark("reconnected", now)
+		}
 	}
 	n.wasIsolated = iso
 	return !iso
