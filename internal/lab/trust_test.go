@@ -325,3 +325,54 @@ func waitStatus(t *testing.T, ctx context.Context, l *lab.Lab, i int, ok func(st
 		}
 	}
 }
+
+// TestForgedDataNeverDelivered: content written straight to one data port,
+// as a stranger on the machine could, in every protocol. A message its
+// sender never announced is never delivered by anyone and never moves the
+// numbering; a number the control encoding could not carry is refused with
+// one line; the group goes on ordering every real message.
+func TestForgedDataNeverDelivered(t *testing.T) {
+	for _, proto := range []string{"raft", "sequencer", "isis"} {
+		t.Run(proto, func(t *testing.T) {
+			l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 50 * time.Millisecond, Reuse: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+				t.Fatal(err)
+			}
+			sendFromAll(t, l, l.IDs(), 2, 10*time.Millisecond)
+			const forged, huge = "Msg #777777 from Middleware 4", "Msg #9999999999999999999 from Middleware 1"
+			for _, text := range []string{forged, huge} {
+				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", l.BasePort()+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprint(c, text+"<EOM>")
+				c.Close()
+			}
+			sendFromAll(t, l, l.IDs(), 2, 10*time.Millisecond)
+			waitAll(t, l, l.IDs(), 20, 60*time.Second)
+			rep := mustCheck(t, l, check.Options{Agreement: true})
+			if rep.Messages != 20 {
+				t.Fatalf("checker saw %d messages, want the 20 sent", rep.Messages)
+			}
+			for _, i := range l.IDs() {
+				b, err := os.ReadFile(l.LogPath(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range strings.Split(string(b), "\n") {
+					if strings.Contains(line, `"ready"`) && strings.Contains(line, "#777777") {
+						t.Errorf("Middleware %d delivered the forged message: %s", i, line)
+					}
+					if strings.Contains(line, `"sent"`) && strings.Contains(line, "#777778") {
+						t.Errorf("Middleware %d's numbering jumped past the forged number: %s", i, line)
+					}
+				}
+			}
+			if out := l.Output(1); !strings.Contains(out, "not a lab message") {
+				t.Errorf("Middleware 1 did not refuse the 19-digit number with a line; its output:\n%s", lastLines(out, 10))
+			}
+		})
+	}
+}
