@@ -353,13 +353,13 @@ func TestFsyncTable(t *testing.T) {
 func TestFailoverTable(t *testing.T) {
 	tb := failoverTable(sampleResults().Failover)
 	want := [][]string{
-		{"raft", "1", "400", "0", "OK"},
-		{"raft", "2", "1200", "0", "OK"},
-		{"raft", "3", "700", "0", "OK"},
-		{"raft", "4", "-", "0", runFailed},
-		{"raft", "median", "700", "", ""},
-		{"sequencer", "-", cannotFailOver, "", ""},
-		{"isis", "-", cannotFailOver, "", ""},
+		{"raft", "1", "400", "0", "0.000", "OK"},
+		{"raft", "2", "1200", "0", "0.000", "OK"},
+		{"raft", "3", "700", "0", "0.000", "OK"},
+		{"raft", "4", "-", "0", "-", runFailed},
+		{"raft", "median", "700", "", "", ""},
+		{"sequencer", "-", cannotFailOver, "", "", ""},
+		{"isis", "-", cannotFailOver, "", "", ""},
 	}
 	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
 		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)

@@ -372,7 +372,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 				dir := filepath.Join(b.logs, slug(name))
 				r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: dir, Protocol: protocolRaft,
 					N: 5, Reuse: true, MaxSleep: 100 * time.Millisecond})
-				row := failoverRow{Protocol: protocolRaft, Resume: r.Resume, InFlight: r.InFlight, Verdict: r.Verdict}
+				row := failoverRow{Protocol: protocolRaft, Resume: r.Resume, InFlight: r.InFlight, InFlightDone: r.InFlightDone, Verdict: r.Verdict}
 				if err != nil {
 					row.Verdict = runFailed
 					res.Failover = append(res.Failover, row)
@@ -382,7 +382,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 				if !b.keepLogs {
 					os.RemoveAll(dir)
 				}
-				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight; check %s", ms(r.Resume), r.InFlight, r.Verdict), nil
+				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight, the last delivered %s ms after the kill; check %s", ms(r.Resume), r.InFlight, ms(r.InFlightDone), r.Verdict), nil
 			})
 		}
 	}

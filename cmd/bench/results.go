@@ -189,5 +189,7 @@ type failoverRow struct {
 	Protocol string        `json:"protocol"`
 	Resume   time.Duration `json:"resume_ns"` // kill until deliveries resumed at the first survivor
 	InFlight int           `json:"in_flight"` // sent before the kill, delivered after it
-	Verdict  string        `json:"verdict"`
+	// InFlightDone: kill until the last of those was delivered
+	InFlightDone time.Duration `json:"in_flight_done_ns"`
+	Verdict      string        `json:"verdict"`
 }
