@@ -60,32 +60,39 @@ install_debs() {
 		say "  apt-get install -y ${missing[*]}"
 		return 1
 	fi
+	local log
+	log=$(mktemp)
 	if [ -z "$apt_updated" ]; then
-		step "apt-get update" "reading the package lists" \
-			as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || {
-			say "apt-get update failed (see above): check the network and /etc/apt/sources.list"
+		if ! step "apt-get update" "reading the package lists" \
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			say "apt-get update failed (above): check the network and /etc/apt/sources.list"
 			return 1
-		}
+		fi
 		apt_updated=1
 	fi
-	step "installing ${missing[*]}" "apt-get downloads and unpacks them (with their dependencies)" \
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
-		say "could not install ${missing[*]}. Run:"
+	if ! step "installing ${missing[*]}" "apt-get downloads and unpacks them with their dependencies" \
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		say "could not install ${missing[*]} (above). Run:"
 		say "  sudo apt-get install -y ${missing[*]}"
 		return 1
-	}
+	fi
+	rm -f "$log"
 }
 
 # --- progress -------------------------------------------------------------------
 
 ticker_pid=""
-# step WHAT WHY CMD...: says WHAT, runs CMD and, while it runs, says every
-# 20 s how long it has been going, with WHY it takes that long.
+# step WHAT WHY CMD...: says WHAT and WHY it takes long, runs CMD and,
+# while it runs, says every 20 s how long it has been going.
 step() {
 	local what=$1 why=$2
 	shift 2
-	say "$what…"
-	ticker_start "$what" "$why"
+	say "$what ($why)…"
+	ticker_start "$what"
 	local rc=0
 	"$@" || rc=$?
 	ticker_stop
@@ -95,7 +102,7 @@ step() {
 # ticker_start starts the background ticker that step stops. It owns one
 # sleep at a time and kills it when told to stop, so nothing outlives it.
 ticker_start() {
-	local what=$1 why=$2
+	local what=$1
 	(
 		s=""
 		trap '[ -z "$s" ] || kill "$s" 2>/dev/null; exit 0' TERM
@@ -105,7 +112,7 @@ ticker_start() {
 			s=$!
 			wait "$s"
 			t=$((t + 20))
-			printf '  … %d:%02d %s (%s)\n' $((t / 60)) $((t % 60)) "$what" "$why" >&2
+			printf '  … %d:%02d still %s\n' $((t / 60)) $((t % 60)) "$what" >&2
 		done
 	) &
 	ticker_pid=$!

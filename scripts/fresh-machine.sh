@@ -75,6 +75,15 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 rm -f "$root/etc/apt/sources.list"
 cp /etc/apt/sources.list "$root/etc/apt/" 2>/dev/null || true
 cp /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list "$root/etc/apt/sources.list.d/" 2>/dev/null || true
+# A host behind a TLS-inspecting proxy trusts that proxy's CA through
+# /usr/local/share/ca-certificates; the chroot's ca-certificates (once
+# run.sh installs it) must too, or every module download fails with x509
+# errors that a machine on the open internet would not see.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	say "the host's own CA certificates go in too: $(cd /usr/local/share/ca-certificates && echo *.crt)"
+fi
 
 for m in proc sys dev dev/pts; do
 	mount --bind "/$m" "$root/$m"
