@@ -16,7 +16,7 @@ import (
 	"totalorder/gui"
 	"totalorder/middleware"
 
-	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
+	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // runWindow shows the window "Middleware <id>" over node until the window

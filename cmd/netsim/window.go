@@ -11,7 +11,7 @@ import (
 	"totalorder/gui"
 	"totalorder/netsim"
 
-	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
+	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // networkView adapts the server to what the Network window shows.
