@@ -196,7 +196,7 @@ wait_any() {
 }
 
 run_lab() {
-	local net_args=() mw_args=() n=5 port=8081 control_base=9081 quiet=(-quiet)
+	local net_args=() mw_args=() n=5 port=8081 control_base=9081 verbose=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
@@ -209,7 +209,7 @@ run_lab() {
 		-port=*) port="${1#-port=}"; shift ;;
 		-control-base) control_base="$2"; shift 2 ;;
 		-control-base=*) control_base="${1#-control-base=}"; shift ;;
-		-v) quiet=(); shift ;;
+		-v) verbose=(-v); shift ;;
 		-h | -help | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
@@ -228,10 +228,10 @@ run_lab() {
 	local peers="" i
 	for i in $(seq 1 "$n"); do peers+="${peers:+,}$i=127.0.0.1:$((control_base + i))"; done
 	trap 'exit 0' INT TERM # a normal stop: cleanup (on EXIT) stops the programs
-	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" ${quiet[@]+"${quiet[@]}"} ${net_args[@]+"${net_args[@]}"}
+	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" ${verbose[@]+"${verbose[@]}"} ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
 		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" \
-			-control-port $((control_base + i)) -peers "$peers" ${quiet[@]+"${quiet[@]}"} ${mw_args[@]+"${mw_args[@]}"}
+			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
 

@@ -4,7 +4,7 @@
 //	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
 //	           [-headless] [-events FILE] [-reuse] [-host 127.0.0.1]
 //	           [-net-host 127.0.0.1] [-data-port P] [-control-port P]
-//	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-quiet]
+//	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-v]
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 // options are the parsed command line.
 type options struct {
 	headless bool
-	quiet    bool
+	verbose  bool
 	cfg      middleware.Config
 }
 
@@ -45,7 +45,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "middleware: %v (see -help)\n", err)
 		os.Exit(2)
 	}
-	log := newLogger(opt.quiet)
+	log := newLogger(opt.verbose)
 	opt.cfg.Logger = log
 	if !opt.headless && opt.cfg.EventsPath == "" {
 		opt.cfg.EventsPath = fmt.Sprintf("logs/middleware-%d.jsonl", opt.cfg.ID)
@@ -97,7 +97,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&cfg.ControlPort, "control-port", 0, "control port (default 9081+id)")
 	fs.StringVar(&peers, "peers", "", "control addresses of peers, `\"1=host:port,2=host:port\"` (default 127.0.0.1:9081+j)")
 	fs.DurationVar(&suspect, "suspect-after", time.Second, "how long a silent peer stays in the view")
-	fs.BoolVar(&opt.quiet, "quiet", false, "log warnings and errors only")
+	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
+	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -169,15 +170,17 @@ func parsePeers(s string, n int) (map[int]string, error) {
 	return peers, nil
 }
 
-// newLogger logs to stderr: human-readable on a terminal, JSON otherwise.
-func newLogger(quiet bool) zerolog.Logger {
+// newLogger logs to stderr: human-readable on a terminal, JSON otherwise;
+// errors only unless verbose, so that a clean stop (peers going away at the
+// same moment) prints nothing.
+func newLogger(verbose bool) zerolog.Logger {
 	var w io.Writer = os.Stderr
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
 	}
-	level := zerolog.InfoLevel
-	if quiet {
-		level = zerolog.WarnLevel
+	level := zerolog.ErrorLevel
+	if verbose {
+		level = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
