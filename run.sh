@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 say() { printf '%s\n' "$*" >&2; }
+exec 3>&2 # progress lines go here, even from a step whose output is sent elsewhere
 
 # --- set-up -----------------------------------------------------------------
 
@@ -72,6 +73,7 @@ install_debs() {
 		fi
 		apt_updated=1
 	fi
+	say "installing ${missing[*]} (with apt-get)"
 	if ! step "installing ${missing[*]}" "apt-get downloads and unpacks them with their dependencies" \
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$log" 2>&1; then
 		cat "$log" >&2
@@ -86,13 +88,13 @@ install_debs() {
 # --- progress -------------------------------------------------------------------
 
 ticker_pid=""
-# step WHAT WHY CMD...: says WHAT and WHY it takes long, runs CMD and,
-# while it runs, says every 20 s how long it has been going.
+# step WHAT WHY CMD...: runs CMD; if it takes more than 3 s, says WHAT it
+# is doing and WHY that takes long, then every 20 s how long it has been
+# going. Quick steps (a build with a warm cache) say nothing.
 step() {
 	local what=$1 why=$2
 	shift 2
-	say "$what ($why)…"
-	ticker_start "$what"
+	ticker_start "$what" "$why"
 	local rc=0
 	"$@" || rc=$?
 	ticker_stop
@@ -102,17 +104,22 @@ step() {
 # ticker_start starts the background ticker that step stops. It owns one
 # sleep at a time and kills it when told to stop, so nothing outlives it.
 ticker_start() {
-	local what=$1
+	local what=$1 why=$2
 	(
 		s=""
 		trap '[ -z "$s" ] || kill "$s" 2>/dev/null; exit 0' TERM
-		t=0
+		t=0 wait_s=3
 		while :; do
-			sleep 20 </dev/null >/dev/null 2>&1 &
+			sleep "$wait_s" </dev/null >/dev/null 2>&1 &
 			s=$!
 			wait "$s"
-			t=$((t + 20))
-			printf '  … %d:%02d still %s\n' $((t / 60)) $((t % 60)) "$what" >&2
+			t=$((t + wait_s))
+			if [ "$wait_s" = 3 ]; then
+				printf '%s (%s)…\n' "$what" "$why" >&3
+				wait_s=20
+			else
+				printf '  … %d:%02d still %s\n' $((t / 60)) $((t % 60)) "$what" >&3
+			fi
 		done
 	) &
 	ticker_pid=$!
