@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"totalorder/internal/lab"
+	"totalorder/internal/xvfb"
 )
 
 // plan is what one invocation measures.
@@ -355,16 +356,16 @@ func (b *bench) windowMemory(ctx context.Context, name string, messages int, bin
 		return memoryRow{}, err
 	}
 	b.prog.detail("starting Xvfb")
-	x, err := startXvfb()
+	x, err := xvfb.Start(1280, 1024)
 	if err != nil {
 		return memoryRow{}, err
 	}
-	defer x.stop()
+	defer x.Stop()
 	spec := labSpec{launch: func(i int) lab.MWLaunch {
 		if i != 1 {
 			return lab.MWLaunch{}
 		}
-		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.display}}
+		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.Display}}
 	}}
 	return b.memoryRun(ctx, name, protocolSequencer, messages, spec, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{1})
 }
