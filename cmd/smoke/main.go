@@ -80,7 +80,14 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 		}
 	}()
 	display := x.Display
-	env := append(os.Environ(), "DISPLAY="+display, "LANG=C", "LC_ALL=")
+	// Fyne's preferences of its own, so that a lab running at the same
+	// time (same app IDs) does not write them under this one.
+	config, err := os.MkdirTemp("", "smoke-config-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(config)
+	env := append(os.Environ(), "DISPLAY="+display, "LANG=C", "LC_ALL=", "XDG_CONFIG_HOME="+config)
 
 	var out bytes.Buffer
 	labCmd := exec.Command(script, "-max-sleep", maxSleep, "-n", strconv.Itoa(n),
