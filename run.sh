@@ -298,7 +298,7 @@ run_tests() {
 windows_build() {
 	local env=(GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc)
 	step "building for Windows into bin/windows/" "the first build compiles Fyne's window driver for Windows with mingw-w64, for several minutes" \
-		env "${env[@]}" go build -o bin/windows/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
+		env "${env[@]}" go build -o bin/windows/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
 	step "go vet for Windows" "type-checks every package as built for Windows" \
 		env "${env[@]}" go vet ./...
 }
