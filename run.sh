@@ -252,7 +252,7 @@ run_lab() {
 		[ "$exited" -lt 0 ] || name=${names[$exited]}
 		if [ "$status" = 1 ] || [ "$status" = 2 ]; then
 			say "$name failed (its error is above): stopping the lab."
-			say "A port in use? ./run.sh -port 8181 moves the network program and data ports, -control-base 9181 the control ports."
+			say "If it says a port is in use: ./run.sh -port 8181 moves the network program and data ports, -control-base 9181 the control ports."
 			exit "$status"
 		fi
 		if [ "$exited" = 0 ]; then

@@ -182,7 +182,7 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 				switch {
 				case code == 1 || code == 2:
 					fmt.Fprintf(stderr, "%s failed (its error is above): stopping the lab.\n", p.name)
-					fmt.Fprintf(stderr, "A port in use? %s -port 8181 moves the network program and data ports, -control-base 9181 the control ports.\n", o.launcher)
+					fmt.Fprintf(stderr, "If it says a port is in use: %s -port 8181 moves the network program and data ports, -control-base 9181 the control ports.\n", o.launcher)
 					return code
 				case e.k == 0:
 					if code != 0 {

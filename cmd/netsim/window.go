@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
+	"totalorder/internal/display"
 	"totalorder/netsim"
 
 	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
@@ -26,6 +27,9 @@ func (v networkView) Stats() gui.NetworkStats {
 // runWindow serves while the Network window is open; closing it (or a
 // signal) stops the server, which delivers or reports what is in flight.
 func runWindow(ctx context.Context, srv *netsim.Server) error {
+	if err := display.Check(); err != nil {
+		return err
+	}
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
 	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
