@@ -4,12 +4,15 @@ go 1.26
 
 require (
 	fyne.io/fyne/v2 v2.7.1
+	github.com/cockroachdb/datadriven v1.0.2
 	github.com/jeandeaual/go-locale v0.0.0-20250612000132-0ef82f21eade
 	github.com/mattn/go-isatty v0.0.20
 	github.com/rs/zerolog v1.35.1
+	go.etcd.io/raft/v3 v3.7.0
 	golang.org/x/image v0.24.0
 	golang.org/x/sys v0.30.0
 	golang.org/x/text v0.22.0
+	google.golang.org/protobuf v1.36.11
 )
 
 require (

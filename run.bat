@@ -8,7 +8,7 @@ rem   run.bat check       check the events logs of the last run
 rem   run.bat test        run the tests (go mod verify, go vet, go test)
 rem
 rem Options: -max-sleep 3s  -drop 0.1  -dup 0.1  -seed 7  (network program)
-rem          -protocol isis  -suspect-after 2s                (middlewares)
+rem          -protocol isis  -suspect-after 2s  -recover-after 10s  -fsync  (middlewares)
 rem          -n 5                                              (both)
 rem          -port 8181  -control-base 9181  (other ports)   -v  (more logs)
 rem
@@ -92,6 +92,8 @@ if errorlevel 1 (
 )
 if not exist logs mkdir logs
 del /q logs\middleware-*.jsonl 2>nul
+rem A fresh lab: no middleware takes up an older one's order.
+if exist state rmdir /s /q state
 rem The launcher starts every program in this console and stops exactly
 rem those (it checks the options: it gets them all, unparsed here).
 bin\launch.exe -bin bin -launcher run.bat %*

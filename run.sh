@@ -10,10 +10,10 @@
 #   ./run.sh smoke        the whole lab in real windows under Xvfb
 #
 # Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
-# program; -protocol isis -suspect-after 2s go to the middlewares; -n 5
-# goes to both. -port 8181 moves the network program (and the data ports
-# to 8182…), -control-base 9181 the control ports (to 9182…). -v: the
-# programs log what they do, not only errors.
+# program; -protocol isis -suspect-after 2s -recover-after 10s -fsync go to
+# the middlewares; -n 5 goes to both. -port 8181 moves the network program
+# (and the data ports to 8182…), -control-base 9181 the control ports (to
+# 9182…). -v: the programs log what they do, not only errors.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -208,8 +208,8 @@ run_lab() {
 		case "$1" in
 		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
 		-max-sleep=* | -drop=* | -dup=* | -seed=*) net_args+=("$1"); shift ;;
-		-protocol | -suspect-after) mw_args+=("$1" "$2"); shift 2 ;;
-		-protocol=* | -suspect-after=*) mw_args+=("$1"); shift ;;
+		-protocol | -suspect-after | -recover-after) mw_args+=("$1" "$2"); shift 2 ;;
+		-protocol=* | -suspect-after=* | -recover-after=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
 		-n=*) n="${1#-n=}"; shift ;;
 		-port) port="$2"; shift 2 ;;
@@ -217,7 +217,7 @@ run_lab() {
 		-control-base) control_base="$2"; shift 2 ;;
 		-control-base=*) control_base="${1#-control-base=}"; shift ;;
 		-v) verbose=(-v); shift ;;
-		-h | -help | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h | -help | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -231,6 +231,7 @@ run_lab() {
 	fix_locale
 	mkdir -p logs
 	rm -f logs/middleware-*.jsonl # a fresh run: ./run.sh check verifies exactly this one
+	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
 
 	local peers="" i
 	for i in $(seq 1 "$n"); do peers+="${peers:+,}$i=127.0.0.1:$((control_base + i))"; done
@@ -287,7 +288,7 @@ run_tests() {
 		go test -race -short -count=1 ./...
 	say "== full simulations (1,000 seeds per protocol and scenario)"
 	step "full simulations" "thousands of simulated runs, each checked by the order checker" \
-		go test -count=1 ./middleware/core/
+		go test -count=1 -timeout 60m ./middleware/core/
 	say "== real windows under Xvfb"
 	run_smoke
 	say "all tests passed"

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"sync"
+	"time"
 
 	"totalorder/middleware"
 )
@@ -14,7 +15,20 @@ type fakeMiddleware struct {
 	status    middleware.Status
 	emit      func([]middleware.Event)
 	cancelled bool
-	sent      chan int // gets every Send, if not full; never blocks the caller
+	isolated  []time.Duration // every Isolate call
+	sent      chan int        // gets every Send, if not full; never blocks the caller
+}
+
+func (f *fakeMiddleware) Isolate(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.isolated = append(f.isolated, d)
+}
+
+func (f *fakeMiddleware) Isolations() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.isolated...)
 }
 
 func newFakeMiddleware() *fakeMiddleware {

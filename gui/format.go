@@ -14,15 +14,25 @@ import (
 func statusLines(s middleware.Status) (membership, counters string) {
 	var b strings.Builder
 	b.WriteString(s.Protocol)
-	if s.Protocol == "sequencer" || s.Sequencer != 0 {
+	role := "sequencer"
+	if s.Protocol == "raft" {
+		role = "leader"
+	}
+	if s.Protocol != "isis" {
 		switch {
-		case s.Sequencer == 0:
-			b.WriteString(" · sequencer unknown")
-		case s.Sequencer == s.ID:
-			fmt.Fprintf(&b, " · sequencer %d (this one)", s.Sequencer)
+		case s.Leader == 0:
+			b.WriteString(" · " + role + " unknown")
+		case s.Leader == s.ID:
+			fmt.Fprintf(&b, " · %s %d (this one)", role, s.Leader)
 		default:
-			fmt.Fprintf(&b, " · sequencer %d", s.Sequencer)
+			fmt.Fprintf(&b, " · %s %d", role, s.Leader)
 		}
+		if s.Term > 0 {
+			fmt.Fprintf(&b, ", term %d", s.Term)
+		}
+	}
+	if s.Isolated {
+		b.WriteString(" · CUT OFF from peers")
 	}
 	b.WriteString(" · alive")
 	if len(s.Alive) == 0 {
@@ -56,8 +66,15 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	if s.Held > 0 {
 		sent += fmt.Sprintf(" (+%d waiting)", s.Held)
 	}
-	counters = fmt.Sprintf("sent %s · received %d · ready %d · pending %d · last held back %s",
-		sent, s.Received, s.Ready, s.Pending, holdBack)
+	received := strconv.Itoa(s.Received)
+	if s.Recovered > 0 {
+		received += fmt.Sprintf(" (%d recovered)", s.Recovered)
+	}
+	counters = fmt.Sprintf("sent %s · received %s · ready %d · pending %d · last held back %s",
+		sent, received, s.Ready, s.Pending, holdBack)
+	if s.Waiting != "" {
+		counters = s.Waiting + " · " + counters
+	}
 	return membership, counters
 }
 

@@ -25,6 +25,9 @@ type Middleware interface {
 	// Subscribe calls fn with every batch of list changes, on the
 	// middleware's goroutine; fn does not block. cancel stops the calls.
 	Subscribe(fn func(batch []middleware.Event)) (cancel func())
+	// Isolate cuts the middleware off from its peers' control links
+	// (d < 0: until Isolate(0), which reconnects it); it must not block.
+	Isolate(d time.Duration)
 }
 
 const (
@@ -59,6 +62,7 @@ type MiddlewareWindow struct {
 	sendButton    *widget.Button
 	send10Button  *widget.Button
 	autoSendCheck *widget.Check
+	cutOffCheck   *widget.Check
 	rateSelect    *widget.Select
 	selectionInfo *widget.Label
 	membership    *widget.Label
@@ -174,9 +178,19 @@ func (w *MiddlewareWindow) build() {
 			w.setAutoSend(0)
 		}
 	})
+	// A partition without root: the status line then shows the minority
+	// waiting, and raft's majority going on.
+	w.cutOffCheck = widget.NewCheck("Cut off from peers", func(on bool) {
+		if on {
+			w.m.Isolate(-1)
+		} else {
+			w.m.Isolate(0)
+		}
+	})
 	toolbar := container.NewHBox(
 		w.sendButton, w.send10Button, widget.NewSeparator(),
 		w.autoSendCheck, w.rateSelect, widget.NewLabel("msg/s"),
+		widget.NewSeparator(), w.cutOffCheck,
 	)
 
 	captions := [numCols]string{

@@ -161,7 +161,7 @@ func TestSelectionFollowsAcrossLists(t *testing.T) {
 func TestStatusLine(t *testing.T) {
 	w, f := newTestMiddlewareWindow(t, 2)
 	f.status = middleware.Status{
-		ID: 2, N: 5, Protocol: "sequencer", Sequencer: 5, Alive: []int{1, 2, 3, 5},
+		ID: 2, N: 5, Protocol: "sequencer", Leader: 5, Alive: []int{1, 2, 3, 5},
 		PeersUp: 3, Peers: 4, NetworkUp: false, NetQueued: 7,
 		Sent: 4, Received: 19, Ready: 17, Pending: 2, LastLatency: 12345 * time.Microsecond,
 	}
@@ -173,13 +173,30 @@ func TestStatusLine(t *testing.T) {
 		t.Errorf("counters line\n got %q\nwant %q", got, want)
 	}
 
-	w.showStatus(middleware.Status{ID: 5, Protocol: "sequencer", Sequencer: 5, Alive: []int{5}, NetworkUp: true})
+	w.showStatus(middleware.Status{ID: 5, Protocol: "sequencer", Leader: 5, Alive: []int{5}, NetworkUp: true})
 	if got, want := w.membership.Text, "sequencer · sequencer 5 (this one) · alive 5 · peers 0/0 · network up"; got != want {
 		t.Errorf("membership line\n got %q\nwant %q", got, want)
 	}
 	w.showStatus(middleware.Status{ID: 1, Protocol: "isis", NetworkUp: true, Peers: 4, PeersUp: 4, Alive: []int{1, 2, 3, 4, 5}})
 	if got, want := w.membership.Text, "isis · alive 1 2 3 4 5 · peers 4/4 · network up"; got != want {
 		t.Errorf("membership line\n got %q\nwant %q", got, want)
+	}
+	w.showStatus(middleware.Status{ID: 1, Protocol: "raft", Leader: 3, Term: 7, NetworkUp: true, Peers: 4, PeersUp: 1,
+		Alive: []int{1, 2}, Isolated: true, Received: 5, Recovered: 2, Waiting: "no quorum: reaches 2 of 5, waiting"})
+	if got, want := w.membership.Text, "raft · leader 3, term 7 · CUT OFF from peers · alive 1 2 · peers 1/4 · network up"; got != want {
+		t.Errorf("membership line\n got %q\nwant %q", got, want)
+	}
+	if got, want := w.counters.Text, "no quorum: reaches 2 of 5, waiting · sent 0 · received 5 (2 recovered) · ready 0 · pending 0 · last held back –"; got != want {
+		t.Errorf("counters line\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestCutOffFromPeers(t *testing.T) {
+	w, f := newTestMiddlewareWindow(t, 1)
+	test.Tap(w.cutOffCheck)
+	test.Tap(w.cutOffCheck)
+	if got, want := f.Isolations(), []time.Duration{-1, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the check box asked for isolations %v, want %v (cut off until unticked, then reconnected)", got, want)
 	}
 }
 

@@ -502,7 +502,7 @@ func TestEventLogFormat(t *testing.T) {
 	id := core.MsgID{Sender: 2, Num: 3}
 	notes := []core.Note{
 		{Kind: core.NoteSent, ID: id, At: at},
-		{Kind: core.NoteReceived, ID: id, At: at, Fetched: true},
+		{Kind: core.NoteReceived, ID: id, At: at, Recovered: true},
 		{Kind: core.NoteReady, ID: id, Seq: 7, At: at},
 	}
 	for range 2 { // the second open appends
@@ -538,7 +538,7 @@ func TestEventLogFormat(t *testing.T) {
 		}
 		switch kinds[i%3] {
 		case "received":
-			want["fetched"] = true
+			want["recovered"] = true
 		case "ready":
 			want["seq"] = float64(7)
 		}

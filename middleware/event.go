@@ -40,17 +40,24 @@ type Status struct {
 	ID        int
 	N         int
 	Protocol  string
-	Sequencer int   // current sequencer id (sequencer protocol), 0 if none known
-	Alive     []int // ids this middleware believes are alive, itself included
-	PeersUp   int   // control links currently connected
-	Peers     int   // control links expected (n-1)
-	NetworkUp bool  // the last attempt to reach the network program succeeded
-	NetQueued int   // messages waiting to be handed to the network program
+	Leader    int    // the raft leader or the sequencer, 0 if none known
+	Term      uint64 // raft's term (raft only)
+	Alive     []int  // ids this middleware believes are alive, itself included
+	PeersUp   int    // control links currently connected
+	Peers     int    // control links expected (n-1)
+	NetworkUp bool   // the last attempt to reach the network program succeeded
+	NetQueued int    // messages waiting to be handed to the network program
 	Sent      int
 	Received  int
+	Recovered int // Received entries whose content came from the order, not the network
 	Ready     int
 	Pending   int // received but not yet ready
 	Held      int // sends not yet sent: joining the group, or pacing a burst
 	// LastLatency is the Latency of the most recent Ready event.
 	LastLatency time.Duration
+	// Waiting says why ordering or delivery cannot go on ("no quorum:
+	// reaches 2 of 5, waiting"), "" when it can.
+	Waiting string
+	// Isolated: cut off from the peers' control links (Isolate).
+	Isolated bool
 }

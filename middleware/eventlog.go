@@ -17,8 +17,8 @@ import (
 //
 //	{"level":"info","event":"ready","msg":"Msg #3 from Middleware 2","ts_us":1700000000000000,"seq":7,"mw":1,"run":"1700000000000000","time":"…"}
 //
-// "seq" is on ready lines only; "fetched":true marks a received whose
-// content came from a peer. It is buffered and flushed by the node's loop
+// "seq" is on ready lines only; "recovered":true marks a received whose
+// content came from the order (or an isis sender), not the network. It is buffered and flushed by the node's loop
 // after every batch, so the file follows the run closely without a write
 // per line. Only the node's loop uses it.
 type eventLog struct {
@@ -92,8 +92,8 @@ func (e *eventLog) write(n *core.Note) {
 	if n.Kind == core.NoteReady {
 		ev = ev.Uint64("seq", n.Seq)
 	}
-	if n.Fetched && n.Kind == core.NoteReceived {
-		ev = ev.Bool("fetched", true)
+	if n.Recovered && n.Kind == core.NoteReceived {
+		ev = ev.Bool("recovered", true)
 	}
 	ev.Int("mw", e.mw).Str("run", e.run).Time("time", n.At).Send()
 	e.dirty = true

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ const maxBatch = 4096
 // Config describes one middleware. Zero fields take the defaults noted.
 type Config struct {
 	ID, N    int
-	Protocol core.Protocol // default sequencer
+	Protocol core.Protocol // default core.DefaultProtocol (raft)
 	// Host is the host the data and control listeners bind (default 127.0.0.1).
 	Host string
 	// DataPort is where the network program delivers (default 8081+ID).
@@ -61,6 +62,14 @@ type Config struct {
 	Reuse bool
 	// EventsPath, if set, is the events log (JSON lines, appended).
 	EventsPath string
+	// StateDir, if set, holds the durable protocol state
+	// (middleware-ID.state): a middleware started again with the same
+	// folder takes up where it stopped. Without it nothing survives a
+	// restart.
+	StateDir string
+	// Fsync flushes the state log to disk before anything that depends on
+	// it goes out (survives a power cut, not only kill -9; slower).
+	Fsync bool
 	// Logger receives the operational log; the zero Logger is silent.
 	Logger zerolog.Logger
 	// Core overrides the core's timing; ID, N, Protocol are taken from
@@ -96,13 +105,11 @@ func (c *Config) withDefaults() error {
 	if c.Protocol == "" {
 		c.Protocol = c.Core.Protocol
 	}
-	switch c.Protocol {
-	case "":
-		c.Protocol = core.Sequencer
-	case core.Sequencer, core.ISIS:
-	default:
-		return fmt.Errorf("unknown protocol %q: want %s or %s", c.Protocol, core.Sequencer, core.ISIS)
+	p, err := core.ParseProtocol(string(c.Protocol))
+	if err != nil {
+		return err
 	}
+	c.Protocol = p
 	if c.Host == "" {
 		c.Host = DefaultHost
 	}
@@ -164,6 +171,7 @@ type Node struct {
 	net     *netClient
 	links   []*peerLink // indexed by peer id; nil for this node
 	events  *eventLog   // nil without EventsPath
+	state   *stateLog   // nil without StateDir
 
 	dataIn    chan *batch[string]   // from data connections
 	controlIn chan *batch[core.Msg] // from control links
@@ -178,6 +186,11 @@ type Node struct {
 
 	started atomic.Bool
 
+	// isolatedUntil cuts this middleware off from its peers' control
+	// links, both ways, until then (unix ns; 0: connected; -1: until
+	// told otherwise).
+	isolatedUntil atomic.Int64
+
 	// Loop-only state.
 	recvAt      map[core.MsgID]time.Time // local Received time of messages not yet Ready
 	lastPrune   time.Time
@@ -186,6 +199,8 @@ type Node struct {
 	garbage     logLimiter
 	misrouted   logLimiter
 	eventErrs   logLimiter
+	wasIsolated bool
+	stateErr    error // the state log failed: this middleware no longer takes part
 }
 
 type subscriber struct {
@@ -242,7 +257,31 @@ func New(cfg Config) (*Node, error) {
 		n.events = ev
 	}
 
-	n.core = core.New(cfg.Core, time.Now())
+	closeAll := func() {
+		dataLn.Close()
+		controlLn.Close()
+		if n.events != nil {
+			n.events.close()
+		}
+	}
+	if cfg.StateDir != "" {
+		st, recs, err := openStateLog(filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d.state", cfg.ID)), cfg.Fsync)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		n.state = st
+		cfg.Core.Restored = recs
+	}
+	c, err := core.New(cfg.Core, time.Now())
+	if err != nil {
+		closeAll()
+		if n.state != nil {
+			n.state.close()
+		}
+		return nil, fmt.Errorf("%v (delete %s to start this middleware afresh)", err, cfg.StateDir)
+	}
+	n.core = c
 	n.data = &dataListener{
 		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
 		out: n.dataIn, log: n.log,
@@ -320,6 +359,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.data.conns.closeAll()
 	n.control.conns.closeAll()
 	wg.Wait()
+	if n.state != nil {
+		n.state.close()
+	}
 	if n.events != nil {
 		if err := n.events.close(); err != nil {
 			n.log.Error().Msgf("events log %s: %v", n.cfg.EventsPath, err)
@@ -339,6 +381,9 @@ func (n *Node) Close() error {
 	}
 	n.data.ln.Close()
 	n.control.ln.Close()
+	if n.state != nil {
+		n.state.close()
+	}
 	if n.events != nil {
 		return n.events.close()
 	}
@@ -374,9 +419,11 @@ func (n *Node) loop(ctx context.Context) {
 		case <-n.wake:
 		case <-tick.C:
 			start := time.Now()
-			for id := range n.control.heard {
-				if at := n.control.heard[id].Load(); at > 0 {
-					n.core.Heard(id, time.Unix(0, at))
+			if n.checkIsolation(start) {
+				for id := range n.control.heard {
+					if at := n.control.heard[id].Load(); at > 0 {
+						n.core.Heard(id, time.Unix(0, at))
+					}
 				}
 			}
 			n.core.Tick(start)
@@ -426,8 +473,10 @@ func (n *Node) pruneReceived(now time.Time) {
 
 func (n *Node) handleControl(b *batch[core.Msg]) int {
 	now := time.Now()
-	for i := range b.items {
-		n.core.ControlIn(now, b.items[i])
+	if !n.isolated(now) {
+		for i := range b.items {
+			n.core.ControlIn(now, b.items[i])
+		}
 	}
 	k := len(b.items)
 	controlBatches.put(b)
@@ -457,8 +506,15 @@ func (n *Node) dispatch() (changed bool) {
 		return false
 	}
 	changed = len(out.Notes) > 0
+	// The state log first: everything else in this output depends on it.
+	if n.state != nil && len(out.Persist) > 0 && n.stateErr == nil {
+		if err := n.state.write(out.Persist, out.Rewrite); err != nil {
+			n.stateErr = err
+			n.log.Error().Msgf("state log %s: write failed (%v): this middleware stops taking part in ordering to stay safe; free space and restart it", n.state.path, shortErr(err))
+		}
+	}
 	n.net.enqueue(out.ToNetwork)
-	if len(out.Control) > 0 {
+	if len(out.Control) > 0 && n.stateErr == nil && !n.isolated(time.Now()) {
 		for _, l := range n.links {
 			if l != nil {
 				l.enqueue(out.Control)
@@ -536,9 +592,13 @@ func (n *Node) refreshStatus() {
 	v := n.core.View()
 	s := Status{
 		ID: n.cfg.ID, N: n.cfg.N, Protocol: string(n.cfg.Protocol),
-		Sequencer: v.Sequencer, Alive: v.Alive, Peers: n.cfg.N - 1,
-		Sent: n.counts.sent, Received: n.counts.received, Ready: n.counts.ready,
-		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency,
+		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
+		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
+		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
+		Isolated: n.wasIsolated,
+	}
+	if n.stateErr != nil {
+		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
 	}
 	n.statusMu.Lock()
 	n.status = s
@@ -567,7 +627,7 @@ func (n *Node) Status() Status {
 	n.statusMu.Unlock()
 	s.Alive = slices.Clone(s.Alive)
 	for _, l := range n.links {
-		if l != nil && l.up.Load() {
+		if l != nil && l.up.Load() && !n.isolated(time.Now()) {
 			s.PeersUp++
 		}
 	}
@@ -602,6 +662,49 @@ func (n *Node) Subscribe(fn func(batch []Event)) (cancel func()) {
 	}
 }
 
+// Isolate cuts this middleware off from its peers' control links, both
+// ways, for d (d < 0: until Isolate(0)); Isolate(0) reconnects it. Data
+// from the network program still flows. For tests and demonstrations of
+// partitions, without root.
+func (n *Node) Isolate(d time.Duration) {
+	switch {
+	case d == 0:
+		n.isolatedUntil.Store(0)
+	case d < 0:
+		n.isolatedUntil.Store(-1)
+	default:
+		n.isolatedUntil.Store(time.Now().Add(d).UnixNano())
+	}
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Node) isolated(now time.Time) bool {
+	u := n.isolatedUntil.Load()
+	return u < 0 || (u > 0 && now.UnixNano() < u)
+}
+
+// checkIsolation notices the start and end of an isolation (loop only): at
+// the start the core hears that every link closed, as it would if the
+// cables were cut. It reports whether the links are up.
+func (n *Node) checkIsolation(now time.Time) bool {
+	iso := n.isolated(now)
+	if iso && !n.wasIsolated {
+		for j := 1; j <= n.cfg.N; j++ {
+			if j != n.cfg.ID {
+				n.core.ControlIn(now, core.Msg{Kind: core.KindLinkClosed, From: j})
+			}
+		}
+		n.log.Info().Msgf("Middleware %d: cut off from its peers", n.cfg.ID)
+	} else if !iso && n.wasIsolated {
+		n.log.Info().Msgf("Middleware %d: reconnected to its peers", n.cfg.ID)
+	}
+	n.wasIsolated = iso
+	return !iso
+}
+
 // ID is this middleware's id.
 func (n *Node) ID() int { return n.cfg.ID }
 
@@ -618,15 +721,24 @@ func (n *Node) ControlAddr() net.Addr { return n.control.ln.Addr() }
 func StatusLine(s Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Middleware %d/%d %s", s.ID, s.N, s.Protocol)
-	if s.Sequencer > 0 {
-		fmt.Fprintf(&b, " sequencer=%d", s.Sequencer)
+	if s.Leader > 0 {
+		fmt.Fprintf(&b, " leader=%d", s.Leader)
+	}
+	if s.Term > 0 {
+		fmt.Fprintf(&b, " term=%d", s.Term)
+	}
+	if s.Isolated {
+		b.WriteString(" isolated")
 	}
 	fmt.Fprintf(&b, " alive=%v peers=%d/%d", s.Alive, s.PeersUp, s.Peers)
 	net := "up"
 	if !s.NetworkUp {
 		net = "down"
 	}
-	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d ready=%d pending=%d last-latency=%v",
-		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d recovered=%d ready=%d pending=%d last-latency=%v",
+		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	if s.Waiting != "" {
+		b.WriteString(" waiting=" + strconv.Quote(s.Waiting))
+	}
 	return b.String()
 }

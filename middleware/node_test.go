@@ -31,12 +31,16 @@ func TestNodesAgree(t *testing.T) {
 		netsim   bool
 		drop     float64
 	}{
+		{core.Raft, 5, true, false, 0},
+		{core.Raft, 3, false, false, 0},
 		{core.Sequencer, 5, true, false, 0},
 		{core.Sequencer, 3, false, false, 0},
 		{core.ISIS, 5, true, false, 0},
 		{core.ISIS, 3, false, false, 0},
+		{core.Raft, 5, false, true, 0},
 		{core.Sequencer, 5, false, true, 0},
 		{core.ISIS, 5, false, true, 0},
+		{core.Raft, 4, true, true, 0.05},
 		{core.Sequencer, 4, true, true, 0.05},
 		{core.ISIS, 4, true, true, 0.05},
 	} {
@@ -166,7 +170,7 @@ var (
 // a huge burst is absorbed). b.N is the total number of messages; run with
 // -benchtime=300000x or so.
 func BenchmarkNodes(b *testing.B) {
-	for _, protocol := range []core.Protocol{core.Sequencer, core.ISIS} {
+	for _, protocol := range core.Protocols {
 		b.Run(string(protocol), func(b *testing.B) {
 			const n, chunk = 5, 500
 			perNode := max(b.N/n, 1)

@@ -14,16 +14,22 @@ import (
 
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 func main() {
 	n := flag.Int("n", 5, "middlewares")
 	each := flag.Int("each", 3, "messages each middleware sends")
 	maxSleep := flag.Duration("max-sleep", 400*time.Millisecond, "the network program's maxSleepTime")
-	protocol := flag.String("protocol", "sequencer", "sequencer or isis")
+	protocol := flag.String("protocol", string(core.DefaultProtocol), "raft, sequencer or isis")
 	dir := flag.String("logs", "demo-logs", "where the events logs go")
 	flag.Parse()
-	if err := run(*n, *each, *maxSleep, *protocol, *dir); err != nil {
+	p, err := core.ParseProtocol(*protocol)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo: -protocol:", err)
+		os.Exit(2)
+	}
+	if err := run(*n, *each, *maxSleep, string(p), *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}

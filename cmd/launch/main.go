@@ -9,7 +9,7 @@
 //
 //	launch [-bin bin] [-n 5] [-port 8081] [-control-base 9081] [-v]
 //	       [-max-sleep 2s] [-drop P] [-dup P] [-seed S]   (network program)
-//	       [-protocol P] [-suspect-after D]               (middlewares)
+//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync]  (middlewares)
 package main
 
 import (
@@ -56,13 +56,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on control-base+i")
 	fs.BoolVar(&o.verbose, "v", false, "the programs log what they do, not only errors")
 	netFlags := []string{"max-sleep", "drop", "dup", "seed"}
-	mwFlags := []string{"protocol", "suspect-after"}
+	mwFlags := []string{"protocol", "suspect-after", "recover-after"}
 	for _, name := range netFlags {
 		fs.String(name, "", "passed to the network program")
 	}
 	for _, name := range mwFlags {
 		fs.String(name, "", "passed to every middleware")
 	}
+	fsync := fs.Bool("fsync", false, "passed to every middleware")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -71,6 +72,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.n < 2 || o.n > 16 {
 		return o, fmt.Errorf("-n %d: want 2..16", o.n)
+	}
+	if *fsync {
+		o.mwArgs = append(o.mwArgs, "-fsync")
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch {

@@ -88,15 +88,18 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
 	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")
 	fs.StringVar(&netHost, "net-host", middleware.DefaultHost, "the network program's host")
-	fs.StringVar(&protocol, "protocol", string(core.Sequencer), "ordering protocol: sequencer or isis")
-	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, quit) on stdin")
+	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), "ordering protocol: raft, sequencer or isis")
+	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, isolate [DURATION|off], quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
 	fs.StringVar(&cfg.Host, "host", middleware.DefaultHost, "host to listen on for data and control")
 	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")
 	fs.IntVar(&cfg.ControlPort, "control-port", 0, "control port (default 9081+id)")
 	fs.StringVar(&peers, "peers", "", "control addresses of peers, `\"1=host:port,2=host:port\"` (default 127.0.0.1:9081+j)")
-	fs.DurationVar(&suspect, "suspect-after", time.Second, "how long a silent peer stays in the view")
+	fs.DurationVar(&suspect, "suspect-after", time.Second, "how long a silent peer is still shown as alive (status lines only)")
+	fs.StringVar(&cfg.StateDir, "state-dir", "state", "`folder` for the durable protocol state; started again with the same folder, a middleware takes up where it stopped (\"\": none)")
+	fs.BoolVar(&cfg.Fsync, "fsync", false, "flush the state to disk before acting on it (survives a power cut, not only kill -9; slower)")
+	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
 	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
 	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
 	fs.Usage = func() {}
@@ -117,11 +120,13 @@ func parseFlags(args []string) (options, error) {
 	if cfg.ID < 1 || cfg.ID > cfg.N {
 		return opt, fmt.Errorf("-id %d: want 1..%d", cfg.ID, cfg.N)
 	}
-	switch core.Protocol(protocol) {
-	case core.Sequencer, core.ISIS:
-		cfg.Protocol = core.Protocol(protocol)
-	default:
-		return opt, fmt.Errorf("-protocol %q: want sequencer or isis", protocol)
+	p, err := core.ParseProtocol(protocol)
+	if err != nil {
+		return opt, fmt.Errorf("-protocol: %v", err)
+	}
+	cfg.Protocol = p
+	if cfg.Core.RecoverAfter <= 0 {
+		return opt, fmt.Errorf("-recover-after %v: want a positive duration", cfg.Core.RecoverAfter)
 	}
 	if netPort < 1 || netPort+cfg.N > 65535 {
 		return opt, fmt.Errorf("-net-port %d out of range", netPort)
@@ -142,7 +147,6 @@ func parseFlags(args []string) (options, error) {
 	}
 	cfg.Core.SuspectAfter = suspect
 	cfg.NetAddr = net.JoinHostPort(netHost, strconv.Itoa(netPort))
-	var err error
 	if cfg.PeerAddrs, err = parsePeers(peers, cfg.N); err != nil {
 		return opt, err
 	}
@@ -228,10 +232,21 @@ func command(line string, node *middleware.Node, out io.Writer, log zerolog.Logg
 		node.Send(k)
 	case f[0] == "status" && len(f) == 1:
 		fmt.Fprintln(out, middleware.StatusLine(node.Status()))
+	case f[0] == "isolate" && len(f) == 1:
+		node.Isolate(-1)
+	case f[0] == "isolate" && len(f) == 2 && f[1] == "off":
+		node.Isolate(0)
+	case f[0] == "isolate" && len(f) == 2:
+		d, err := time.ParseDuration(f[1])
+		if err != nil || d <= 0 {
+			log.Error().Msgf("command %q: want isolate, isolate DURATION (e.g. 3s) or isolate off", line)
+			return false
+		}
+		node.Isolate(d)
 	case f[0] == "quit" && len(f) == 1:
 		return true
 	default:
-		log.Error().Msgf("unknown command %.60q: want send, send K, status or quit", line)
+		log.Error().Msgf("unknown command %.60q: want send, send K, status, isolate [DURATION|off] or quit", line)
 	}
 	return false
 }

@@ -22,7 +22,7 @@ func TestParseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := opt.cfg
-	if c.ID != 3 || c.N != 5 || c.Protocol != core.Sequencer || !opt.headless || c.DataPort != 7003 ||
+	if c.ID != 3 || c.N != 5 || c.Protocol != core.Raft || c.StateDir != "state" || !opt.headless || c.DataPort != 7003 ||
 		c.NetAddr != "127.0.0.1:7000" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
 		c.Core.SuspectAfter != time.Second || c.ControlPort != 0 {
 		t.Fatalf("parsed %+v", opt)

@@ -9,7 +9,7 @@ import (
 	"totalorder/middleware/check"
 )
 
-// FailoverResult is one measurement of a sequencer crash.
+// FailoverResult is one measurement of a raft leader crash.
 type FailoverResult struct {
 	// Resume is the time from the kill until deliveries resume at the
 	// survivors: the end of the longest pause in Middleware 1's Ready list
@@ -23,9 +23,9 @@ type FailoverResult struct {
 }
 
 // MeasureFailover streams messages from every middleware (one each every
-// 10 ms), kills the sequencer (the highest id) with SIGKILL, keeps the
-// survivors streaming for 3 s, and measures when deliveries resumed. The
-// run is checked by the order checker.
+// 10 ms), kills the raft leader with SIGKILL, keeps the survivors streaming
+// for 3 s, and measures when deliveries resumed. The run is checked by the
+// order checker.
 func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 	var res FailoverResult
 	l, err := Start(cfg)
@@ -33,8 +33,20 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 		return res, err
 	}
 	defer l.Stop()
-	n := l.cfg.N
-	survivors := rangeInts(1, n-1)
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+		return res, err
+	}
+	victim, err := l.Leader(1)
+	if err != nil {
+		return res, err
+	}
+	var survivors []int
+	for _, i := range l.IDs() {
+		if i != victim {
+			survivors = append(survivors, i)
+		}
+	}
+	watch := survivors[0]
 	stream := func(ids []int, d time.Duration) error {
 		end := time.Now().Add(d)
 		for time.Now().Before(end) {
@@ -51,7 +63,7 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 		return res, err
 	}
 	killedAt := time.Now()
-	l.Kill(n)
+	l.Kill(victim)
 	if err := stream(survivors, 3*time.Second); err != nil {
 		return res, err
 	}
@@ -91,7 +103,7 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 	}
 	var ready []int64
 	for _, inc := range incs {
-		if inc.MW != 1 {
+		if inc.MW != watch {
 			continue
 		}
 		for _, e := range inc.Entries {
@@ -112,9 +124,9 @@ func MeasureFailover(ctx context.Context, cfg Config) (FailoverResult, error) {
 		prev = ts
 	}
 	res.Resume = time.Duration(end-kill) * time.Microsecond
-	rep, err := l.Check(check.Options{Agreement: true, Crashed: map[int]bool{n: true}})
+	rep, err := l.Check(check.Options{Agreement: true, Crashed: map[int]bool{victim: true}})
 	if err != nil {
-		return res, fmt.Errorf("after a sequencer crash: %w", err)
+		return res, fmt.Errorf("after a leader crash: %w", err)
 	}
 	res.Verdict = rep.Verdict
 	return res, nil

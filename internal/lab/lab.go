@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,9 @@ type Config struct {
 	BasePort int
 	// SuspectAfter passes -suspect-after to the middlewares (0: default).
 	SuspectAfter time.Duration
+	// Later lists middlewares Start leaves out, for a test to start with
+	// StartMW (a staggered start).
+	Later []int
 	// Launch, when set, may change how middleware i is started (for
 	// example a window under Xvfb); the zero MWLaunch keeps the default.
 	Launch func(i int) MWLaunch
@@ -100,7 +104,7 @@ func Start(cfg Config) (*Lab, error) {
 		cfg.N = 5
 	}
 	if cfg.Protocol == "" {
-		cfg.Protocol = "sequencer"
+		cfg.Protocol = "raft"
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
@@ -131,6 +135,9 @@ func startAll(cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	for i := 1; i <= cfg.N; i++ {
+		if slices.Contains(cfg.Later, i) {
+			continue
+		}
 		if err := l.StartMW(i); err != nil {
 			l.Stop()
 			return nil, err
@@ -272,7 +279,7 @@ func (l *Lab) StartMW(i int) error {
 	args := []string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(l.cfg.N), "-quiet",
 		"-net-port", strconv.Itoa(l.cfg.BasePort), "-protocol", l.cfg.Protocol,
 		"-control-port", strconv.Itoa(l.cfg.BasePort + 100 + i), "-peers", strings.Join(peers, ","),
-		"-events", l.LogPath(i)}
+		"-events", l.LogPath(i), "-state-dir", filepath.Join(l.cfg.Dir, "state")}
 	if l.cfg.Reuse {
 		args = append(args, "-reuse")
 	}
@@ -299,6 +306,23 @@ func (l *Lab) Send(i, k int) error {
 	l.mu.Unlock()
 	_, err := fmt.Fprintf(p.stdin, "send %d\n", k)
 	return err
+}
+
+// Command writes one stdin command line to middleware i (e.g. "isolate 3s").
+func (l *Lab) Command(i int, line string) error {
+	l.mu.Lock()
+	p := l.mws[i]
+	l.mu.Unlock()
+	_, err := fmt.Fprintln(p.stdin, line)
+	return err
+}
+
+// Signal sends sig to middleware i (SIGSTOP, SIGCONT: a pause).
+func (l *Lab) Signal(i int, sig os.Signal) error {
+	l.mu.Lock()
+	p := l.mws[i]
+	l.mu.Unlock()
+	return p.cmd.Process.Signal(sig)
 }
 
 // Kill stops middleware i at once (SIGKILL): a crash.

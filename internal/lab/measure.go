@@ -90,8 +90,8 @@ func (l *Lab) Status(i int, timeout time.Duration) (string, error) {
 }
 
 // WaitLinked waits until each headless middleware in ids has all n-1
-// control links up and, with the sequencer protocol, knows a sequencer,
-// so that a measurement does not include start-up.
+// control links up and, with raft or the sequencer, knows its leader, so
+// that a measurement does not include start-up.
 func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 	want := fmt.Sprintf("peers=%d/%d", l.cfg.N-1, l.cfg.N-1)
 	for _, i := range ids {
@@ -100,7 +100,7 @@ func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 			if err != nil {
 				return err
 			}
-			if strings.Contains(line, want) && (l.cfg.Protocol != "sequencer" || strings.Contains(line, " sequencer=")) {
+			if strings.Contains(line, want) && (l.cfg.Protocol == "isis" || strings.Contains(line, " leader=")) {
 				break
 			}
 			select {
@@ -111,6 +111,21 @@ func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 		}
 	}
 	return nil
+}
+
+// Leader is the leader middleware i's status names (raft's leader or the
+// sequencer).
+func (l *Lab) Leader(i int) (int, error) {
+	line, err := l.Status(i, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	_, rest, ok := strings.Cut(line, " leader=")
+	if !ok {
+		return 0, fmt.Errorf("middleware %d knows no leader: %s", i, line)
+	}
+	f, _, _ := strings.Cut(rest, " ")
+	return strconv.Atoi(f)
 }
 
 // RSS reads the resident set size now (VmRSS) and its peak (VmHWM) of

@@ -1,162 +1,199 @@
 package core
 
 import (
-	"sort"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"time"
 )
 
 // Core is one middleware's protocol state. Not safe for concurrent use: one
 // goroutine (the adapter's loop) owns it.
 type Core struct {
-	cfg     Config
-	out     Output
-	started time.Time
-	now     time.Time
+	cfg   Config
+	proto protocol
+	out   Output
+	now   time.Time
 
-	nextNum  uint64             // last message number this middleware used
-	firstNum uint64             // the first number this incarnation used (0: none yet)
-	content  map[MsgID]bool     // content arrived (network or fetched)
-	own      map[MsgID]bool     // sent here, so this middleware can always supply it
-	maxNum   map[int]uint64     // highest message number seen per sender
-	peers    map[int]*peerState // every other id 1..N
-	nextHB   time.Time          // when to send the next heartbeat
-	counts   struct{ sent, received, ready int }
-	ownReady int // own messages (this incarnation's) delivered here
-	// heldSends counts sends waiting until this middleware knows where
-	// its numbering goes on (a restarted one must not reuse numbers).
-	heldSends int
+	// Numbering and pacing of this middleware's own messages.
+	nextNum   uint64 // last message number used, by any incarnation
+	numDirty  bool   // nextNum changed since it was last persisted
+	heldSends int    // sends waiting for room (see maxOutstanding)
+	ownSentAt map[MsgID]time.Time
 
-	seq  *sequencer
-	isis *isis
+	// Network copies: every id that arrived (or was recovered) once, and
+	// those among them not yet delivered, with their arrival time.
+	received idSet
+	held     map[MsgID]time.Time
+
+	// The order: positions 1..positions are known; the ids of positions
+	// orderBase.. are kept (every undelivered one and a window before).
+	order     []MsgID
+	orderBase uint64
+	positions uint64
+	delivered uint64 // positions delivered here (the Ready seq)
+	delDirty  bool   // delivered changed since it was last persisted
+	// orderedAt[i] is when position delivered+1+i was ordered here: its
+	// network copy is overdue a while after that.
+	orderedAt  []time.Time
+	maxDelay   time.Duration // longest network delay observed
+	stopped    string        // why this middleware stopped delivering, for good
+	restarted  bool          // it restored an earlier incarnation's state
+	peers      map[int]*peerState
+	nextHB     time.Time
+	counts     struct{ sent, received, ready, recovered int }
+	ownReady   int
+	lastPruned time.Time
 }
 
 type peerState struct {
-	alive     bool
-	heard     bool // heard at least once (else alive is a presumption)
+	heard     bool
 	lastHeard time.Time
-	// linkClosedAt is when its control link was last reported closed.
-	linkClosedAt time.Time
-	run          string
-	joined       bool
-	epoch        uint64
-	leader       int
-	assigned     uint64 // highest position the peer reports having assigned (if it leads)
-	delivered    uint64
+	run       string
+	seq       uint64 // the positions it reports (the sequencer's heartbeat)
 }
 
-// New makes the state machine for one middleware started at now.
-func New(cfg Config, now time.Time) *Core {
+// New makes the state machine for one middleware started at now. It fails
+// only on a state log it cannot read.
+func New(cfg Config, now time.Time) (*Core, error) {
 	cfg.withDefaults()
 	c := &Core{
-		cfg:     cfg,
-		nextNum: cfg.LastNum,
-		started: now,
-		now:     now,
-		content: make(map[MsgID]bool),
-		own:     make(map[MsgID]bool),
-		maxNum:  make(map[int]uint64),
-		peers:   make(map[int]*peerState),
+		cfg:       cfg,
+		now:       now,
+		nextNum:   cfg.LastNum,
+		ownSentAt: make(map[MsgID]time.Time),
+		received:  make(idSet),
+		held:      make(map[MsgID]time.Time),
+		orderBase: 1,
+		peers:     make(map[int]*peerState),
 	}
 	for p := 1; p <= cfg.N; p++ {
 		if p != cfg.ID {
-			// Presumed alive until SuspectAfter passes in silence, so a
-			// group that starts together needs no election delay.
-			c.peers[p] = &peerState{alive: true, lastHeard: now}
+			c.peers[p] = &peerState{}
 		}
 	}
-	if cfg.Protocol == ISIS {
-		c.isis = newISIS(c)
-	} else {
-		c.seq = newSequencer(c)
+	c.proto = newProtocol(c)
+	if err := c.restore(cfg.Restored); err != nil {
+		return nil, err
 	}
-	return c
+	return c, nil
+}
+
+// Durable records: the first byte says whose and what. The core's own are
+// 'n' (the last message number used) and 'd' (positions delivered); the
+// protocols own the rest (see their files).
+const (
+	recNum       = 'n'
+	recDelivered = 'd'
+)
+
+func (c *Core) restore(recs [][]byte) error {
+	c.restarted = len(recs) > 0
+	var mine [][]byte
+	for _, r := range recs {
+		if len(r) == 0 {
+			return errors.New("state log: empty record")
+		}
+		switch r[0] {
+		case recNum, recDelivered:
+			v, k := binary.Uvarint(r[1:])
+			if k <= 0 {
+				return fmt.Errorf("state log: bad %q record", r[0])
+			}
+			if r[0] == recNum {
+				c.nextNum = max(c.nextNum, v)
+			} else {
+				c.delivered = max(c.delivered, v)
+			}
+		default:
+			mine = append(mine, r)
+		}
+	}
+	return c.proto.restore(mine)
+}
+
+func uvarintRecord(kind byte, v uint64) []byte {
+	return binary.AppendUvarint([]byte{kind}, v)
+}
+
+// persist asks for rec to be made durable before this output goes out.
+func (c *Core) persist(rec []byte) { c.out.Persist = append(c.out.Persist, rec) }
+
+// rewrite replaces the state log with the core's marks and recs.
+func (c *Core) rewrite(recs [][]byte) {
+	c.out.Persist = append(c.out.Persist[:0], uvarintRecord(recNum, c.nextNum), uvarintRecord(recDelivered, c.delivered))
+	c.out.Persist = append(c.out.Persist, recs...)
+	c.out.Rewrite = true
+	c.numDirty, c.delDirty = false, false
 }
 
 // ID is this middleware's id.
 func (c *Core) ID() int { return c.cfg.ID }
 
+// Restarted reports whether the core took up an earlier incarnation's state.
+func (c *Core) Restarted() bool { return c.restarted }
+
+// maxOutstanding bounds this middleware's own messages sent but not yet
+// delivered here. Sends beyond it wait, so a burst of "send 100000" paces
+// itself to the group instead of flooding every queue.
+const maxOutstanding = 4096
+
 // Send multicasts count new messages (the user clicked Send).
 func (c *Core) Send(now time.Time, count int) {
 	c.now = now
-	if count <= 0 {
-		return
+	if count > 0 {
+		c.heldSends += count
+		c.flushHeldSends()
 	}
-	// Numbering must continue where an earlier incarnation stopped, which
-	// only the group knows, and bursts are paced: sends wait here until
-	// both allow them.
-	c.heldSends += count
-	c.flushHeldSends()
-}
-
-// numbered reports whether this middleware knows the highest number the
-// group has seen from it: with the sequencer once it has joined, with
-// ISIS once every peer alive has sent a heartbeat (which carries it).
-func (c *Core) numbered() bool {
-	if c.seq != nil {
-		return c.seq.joined
-	}
-	for _, p := range c.peers {
-		if p.alive && !p.heard {
-			return false
-		}
-	}
-	return true
-}
-
-// maxOutstanding bounds this middleware's own messages sent but not yet
-// delivered here.
-// Sends beyond it wait here, so a burst of "send 100000" paces itself to
-// the group instead of flooding every queue until heartbeats starve.
-const maxOutstanding = 4096
-
-// outstanding counts this incarnation's messages sent but not yet
-// delivered here. (Not yet ordered would not do: the sequencer orders its
-// own at once, and would never be paced.)
-func (c *Core) outstanding() int {
-	return c.counts.sent - c.ownReady
 }
 
 func (c *Core) flushHeldSends() {
-	if c.heldSends == 0 || !c.numbered() {
+	if c.heldSends == 0 || c.stopped != "" {
 		return
 	}
-	n := min(c.heldSends, maxOutstanding-c.outstanding())
-	if n > 0 {
-		c.heldSends -= n
-		c.emitSends(n)
+	n := min(c.heldSends, maxOutstanding-(c.counts.sent-c.ownReady))
+	if n <= 0 {
+		return
 	}
-}
-
-func (c *Core) emitSends(count int) {
-	if c.firstNum == 0 {
-		c.firstNum = c.nextNum + 1
-	}
-	for i := 0; i < count; i++ {
+	c.heldSends -= n
+	ids := make([]MsgID, n)
+	for i := range ids {
 		c.nextNum++
 		id := MsgID{Sender: c.cfg.ID, Num: c.nextNum}
-		c.own[id] = true
-		c.noteMax(id)
+		ids[i] = id
+		c.ownSentAt[id] = c.now
 		c.counts.sent++
 		c.out.Notes = append(c.out.Notes, Note{Kind: NoteSent, ID: id, At: c.now})
 		c.out.ToNetwork = append(c.out.ToNetwork, id)
-		if c.seq != nil {
-			c.seq.sent(id)
-		} else {
-			c.isis.sent(id)
-		}
 	}
+	c.numDirty = true // (persisted before the content leaves: see Output)
+	c.proto.sent(ids)
 }
 
 // DataIn takes one message that arrived from the network program. It
 // returns an error, and changes nothing, for content that is not a lab
-// message.
+// message. Content nobody announced shows in Received but is never ordered.
 func (c *Core) DataIn(now time.Time, text string) error {
 	c.now = now
 	id, ok := ParseText(text)
 	if !ok || id.Sender > c.cfg.N {
 		return &BadContentError{Text: text}
 	}
-	c.contentArrived(id, false)
+	if !c.received.add(id) {
+		return nil // a duplicate copy, or one that came after its recovery
+	}
+	if at, ok := c.ownSentAt[id]; ok {
+		c.observeDelay(now.Sub(at))
+		delete(c.ownSentAt, id)
+	}
+	c.held[id] = now
+	c.counts.received++
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: now})
+	if pos, ok := c.undeliveredPos(id); ok {
+		c.observeDelay(now.Sub(c.orderedAt[pos-c.delivered-1]))
+	}
+	c.proto.arrived(id)
+	c.deliverReady()
 	return nil
 }
 
@@ -164,7 +201,7 @@ func (c *Core) DataIn(now time.Time, text string) error {
 type BadContentError struct{ Text string }
 
 func (e *BadContentError) Error() string {
-	return "not a lab message (want \"Msg #k from Middleware i\" with i in the group): " + quoteShort(e.Text)
+	return "not a lab message (want \"Msg #k from Middleware i\" with i in the group and k below 10^18): " + quoteShort(e.Text)
 }
 
 func quoteShort(s string) string {
@@ -182,35 +219,156 @@ func quoteShort(s string) string {
 	return string(append(b, '"'))
 }
 
-func (c *Core) contentArrived(id MsgID, fetched bool) {
-	if c.content[id] {
-		if fetched && c.isis != nil {
-			c.isis.pushedAgain(id) // the sender still waits for our proposal
-		}
-		return // a duplicate copy: never delivered twice
+// contentFromPeer takes content a peer pushed (ISIS: the sender, to a
+// member whose network copy is missing). It counts as received, recovered.
+func (c *Core) contentFromPeer(id MsgID) bool {
+	if !c.received.add(id) {
+		return false
 	}
-	c.content[id] = true
-	c.noteMax(id)
+	c.held[id] = c.now
 	c.counts.received++
-	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Fetched: fetched})
-	if c.seq != nil {
-		c.seq.contentArrived(id, fetched)
-	} else {
-		c.isis.contentArrived(id)
+	c.counts.recovered++
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Recovered: true})
+	return true
+}
+
+// hasContent reports whether id's content is here, not yet delivered.
+func (c *Core) hasContent(id MsgID) bool {
+	_, ok := c.held[id]
+	return ok
+}
+
+func (c *Core) observeDelay(d time.Duration) {
+	if d > c.maxDelay {
+		c.maxDelay = d
 	}
 }
 
-func (c *Core) deliver(id MsgID, seq uint64) {
+// recoverWait is how long the head of the order waits for its network
+// copy: never less than the longest delay seen, with room to spare.
+func (c *Core) recoverWait() time.Duration {
+	return max(c.cfg.RecoverAfter, c.maxDelay*3/2+100*time.Millisecond)
+}
+
+// ordered records that position pos holds id; positions come one by one,
+// in order, from the protocol (which has removed duplicate ids).
+func (c *Core) ordered(pos uint64, id MsgID) {
+	if pos != c.positions+1 {
+		panic(fmt.Sprintf("core: position %d ordered after %d", pos, c.positions))
+	}
+	if pos > c.delivered {
+		c.orderedAt = append(c.orderedAt, c.now)
+	}
+	c.positions = pos
+	c.order = append(c.order, id)
+	c.trimOrder()
+}
+
+// orderWindow is how many delivered positions the core keeps: what a
+// snapshot carries, and how far back a peer can ask for orders again.
+const orderWindow = 1 << 17
+
+func (c *Core) trimOrder() {
+	keepFrom := c.orderBase
+	if first := min(c.delivered+1, c.positions+1); first > orderWindow {
+		keepFrom = max(keepFrom, first-orderWindow)
+	}
+	// Trim in large steps so that appends stay amortised.
+	if cut := keepFrom - c.orderBase; cut > orderWindow/4 {
+		c.order = append(c.order[:0:0], c.order[cut:]...)
+		c.orderBase = keepFrom
+	}
+}
+
+// orderAt is the id at position pos, if still kept.
+func (c *Core) orderAt(pos uint64) (MsgID, bool) {
+	if pos < c.orderBase || pos > c.positions {
+		return MsgID{}, false
+	}
+	return c.order[pos-c.orderBase], true
+}
+
+// recentOrder is the kept window: its first position and ids.
+func (c *Core) recentOrder() (uint64, []MsgID) { return c.orderBase, c.order }
+
+// resetOrder installs an order known only from a snapshot: positions up to
+// last, of which the ids from base on.
+func (c *Core) resetOrder(last, base uint64, ids []MsgID) {
+	c.positions = last
+	c.orderBase = base
+	c.order = append(c.order[:0:0], ids...)
+	c.orderedAt = c.orderedAt[:0]
+	for pos := c.delivered + 1; pos <= last; pos++ {
+		c.orderedAt = append(c.orderedAt, c.now)
+	}
+	if c.delivered > last {
+		// A state log from another lab, or one rolled back by hand.
+		c.stop(fmt.Sprintf("state log says %d delivered but the order has only %d: delete this middleware's state folder", c.delivered, last))
+		return
+	}
+	if c.delivered+1 < base && c.delivered < last {
+		c.stop(fmt.Sprintf("fell too far behind: positions %d–%d were compacted away by the group; restart this middleware with a fresh state folder", c.delivered+1, base-1))
+	}
+}
+
+// undeliveredPos finds id among the positions ordered but not delivered,
+// looking at the first few only (what a delay measurement needs).
+func (c *Core) undeliveredPos(id MsgID) (uint64, bool) {
+	for pos := c.delivered + 1; pos <= c.positions && pos <= c.delivered+64; pos++ {
+		if x, ok := c.orderAt(pos); ok && x == id {
+			return pos, true
+		}
+	}
+	return 0, false
+}
+
+func (c *Core) head() (MsgID, bool) {
+	if c.delivered >= c.positions || c.stopped != "" {
+		return MsgID{}, false
+	}
+	return c.orderAt(c.delivered + 1)
+}
+
+// deliverReady delivers, in order, every position whose content is here,
+// and the head's from the order itself once its network copy is overdue.
+func (c *Core) deliverReady() {
+	for {
+		id, ok := c.head()
+		if !ok {
+			return
+		}
+		if _, here := c.held[id]; !here && !c.received.has(id) {
+			if c.now.Sub(c.orderedAt[0]) < c.recoverWait() {
+				return
+			}
+			c.received.add(id)
+			c.counts.received++
+			c.counts.recovered++
+			delete(c.ownSentAt, id)
+			c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Recovered: true})
+		}
+		delete(c.held, id)
+		c.orderedAt = c.orderedAt[1:]
+		c.deliver(id)
+	}
+}
+
+// deliver hands id to the application at the next seq.
+func (c *Core) deliver(id MsgID) {
+	c.delivered++
+	c.delDirty = true
 	c.counts.ready++
-	if c.own[id] {
+	if id.Sender == c.cfg.ID {
 		c.ownReady++
 	}
-	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReady, ID: id, Seq: seq, At: c.now})
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReady, ID: id, Seq: c.delivered, At: c.now})
+	c.trimOrder()
 }
 
-func (c *Core) noteMax(id MsgID) {
-	if id.Num > c.maxNum[id.Sender] {
-		c.maxNum[id.Sender] = id.Num
+// stop ends delivery for good; the status line says why.
+func (c *Core) stop(why string) {
+	if c.stopped == "" {
+		c.stopped = why
 	}
 }
 
@@ -222,111 +380,58 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		return // not a member id
 	}
 	if m.Kind == KindLinkClosed {
-		// Usually the process died: it gets a few heartbeat periods to
-		// reconnect instead of the full SuspectAfter.
-		soon := now.Add(-c.cfg.SuspectAfter + 3*c.cfg.HeartbeatEvery)
-		if p.alive && (m.Run == p.run || p.run == "") && p.lastHeard.After(soon) {
-			p.lastHeard = soon
-		}
-		p.linkClosedAt = now
-		return
-	}
-	if m.Kind == KindHeartbeat && p.run != "" && m.Run != p.run {
-		// Same id, new incarnation: the old one is gone.
-		c.peerDown(m.From)
-	}
-	p.lastHeard = now
-	p.heard = true
-	if m.Kind == KindHeartbeat {
-		p.run, p.joined, p.epoch, p.leader = m.Run, m.Joined, m.Epoch, m.Leader
-		p.assigned, p.delivered = m.Seq, m.Delivered
-		if m.Num > c.nextNum {
-			c.nextNum = m.Num // an earlier incarnation of ours got that far
-		}
-	}
-	if !p.alive {
-		p.alive = true
-	}
-	switch m.Kind {
-	case KindFetch:
-		reply := Msg{Kind: KindContent, ID: m.ID}
-		if c.content[m.ID] || c.own[m.ID] {
-			reply.Text = m.ID.Text()
-		} else if c.seq != nil {
-			c.seq.promiseAbsent(m.From, m.ID)
-		}
-		c.send(m.From, reply) // empty text: "I do not have it either"
-		return
-	case KindContent:
-		if m.Text == "" {
-			if c.seq != nil {
-				c.seq.noContent(m.From, m.ID)
-			}
-		} else if id, ok := ParseText(m.Text); ok && id == m.ID {
-			c.contentArrived(id, true)
-			if c.seq != nil {
-				c.seq.contentFrom(m.From, id)
-			}
-		}
-		return
-	}
-	if c.seq != nil {
-		c.seq.control(m)
+		p.lastHeard = time.Time{}
+		c.proto.linkClosed(m.From)
 	} else {
-		c.isis.control(m)
+		p.heard, p.lastHeard = true, now
+		if m.Kind == KindHeartbeat {
+			p.run, p.seq = m.Run, m.Seq
+		}
+		c.proto.control(m)
 	}
-	c.flushHeldSends() // orders or priorities may have made room for paced sends
+	c.deliverReady()
+	c.flushHeldSends()
 }
 
 // Heard tells the core that something from peer arrived at at, though it
-// may not be processed yet: under overload the adapter's queue must not
-// make a live peer look dead. It never brings back a peer declared dead.
+// may not be processed yet (status lines only).
 func (c *Core) Heard(peer int, at time.Time) {
-	if p := c.peers[peer]; p != nil && p.alive && at.After(p.lastHeard) && at.After(p.linkClosedAt) {
-		p.lastHeard = at // (bytes read before its link closed prove nothing now)
+	if p := c.peers[peer]; p != nil && at.After(p.lastHeard) {
+		p.heard, p.lastHeard = true, at
 	}
 }
 
-// Tick lets time pass: heartbeats, failure detection, re-asking, fetching.
+// Tick lets time pass: heartbeats, protocol timers, overdue content.
 func (c *Core) Tick(now time.Time) {
 	c.now = now
-	for _, id := range c.peerIDs() {
-		if p := c.peers[id]; p.alive && now.Sub(p.lastHeard) > c.cfg.SuspectAfter {
-			c.peerDown(id)
-		}
-	}
 	if !now.Before(c.nextHB) {
 		c.nextHB = now.Add(c.cfg.HeartbeatEvery)
 		hb := Msg{Kind: KindHeartbeat, Run: c.cfg.Run}
-		if c.seq != nil {
-			c.seq.fillHeartbeat(&hb)
-		} else {
-			hb.Joined = true
+		if c.cfg.Protocol == Sequencer {
+			hb.Seq = c.positions
 		}
 		for _, id := range c.peerIDs() {
-			hb.Num = c.maxNum[id]
 			c.send(id, hb)
 		}
 	}
+	c.proto.tick()
+	c.deliverReady()
 	c.flushHeldSends()
-	if c.seq != nil {
-		c.seq.tick()
-	} else {
-		c.isis.tick()
-	}
+	c.pruneHeld()
 }
 
-func (c *Core) peerDown(id int) {
-	p := c.peers[id]
-	if !p.alive {
+// pruneHeld forgets content nobody ordered for a long time (forged data,
+// or a message whose sender never announced it), so it cannot pile up.
+func (c *Core) pruneHeld() {
+	const keep = 10 * time.Minute
+	if c.now.Sub(c.lastPruned) < time.Minute || len(c.held) < 1024 {
 		return
 	}
-	p.alive = false
-	p.joined = false
-	if c.seq != nil {
-		c.seq.peerDown(id)
-	} else {
-		c.isis.peerDown(id)
+	c.lastPruned = c.now
+	for id, at := range c.held {
+		if c.now.Sub(at) > keep {
+			delete(c.held, id)
+		}
 	}
 }
 
@@ -351,11 +456,17 @@ func (c *Core) peerIDs() []int {
 	return ids
 }
 
-// aliveIDs lists this middleware and the peers it believes alive, in order.
+// reachable reports whether peer was heard from lately.
+func (c *Core) reachable(peer int) bool {
+	p := c.peers[peer]
+	return p != nil && p.heard && c.now.Sub(p.lastHeard) <= c.cfg.SuspectAfter
+}
+
+// aliveIDs lists this middleware and the peers heard from lately, in order.
 func (c *Core) aliveIDs() []int {
-	ids := make([]int, 0, len(c.peers)+1)
+	ids := []int{}
 	for p := 1; p <= c.cfg.N; p++ {
-		if p == c.cfg.ID || c.peers[p].alive {
+		if p == c.cfg.ID || c.reachable(p) {
 			ids = append(ids, p)
 		}
 	}
@@ -363,53 +474,57 @@ func (c *Core) aliveIDs() []int {
 }
 
 // Output is what the inputs since the last ClearOutput asked for.
-func (c *Core) Output() *Output { return &c.out }
+func (c *Core) Output() *Output {
+	if c.numDirty {
+		c.persist(uvarintRecord(recNum, c.nextNum))
+		c.numDirty = false
+	}
+	if c.delDirty {
+		c.persist(uvarintRecord(recDelivered, c.delivered))
+		c.delDirty = false
+	}
+	return &c.out
+}
 
 // ClearOutput empties the output, keeping its buffers.
 func (c *Core) ClearOutput() {
+	clear(c.out.Persist)
+	c.out.Persist = c.out.Persist[:0]
+	c.out.Rewrite = false
 	c.out.ToNetwork = c.out.ToNetwork[:0]
 	c.out.Control = c.out.Control[:0]
 	c.out.Notes = c.out.Notes[:0]
 }
 
-// View is a snapshot of membership for status lines.
+// View is a snapshot for status lines.
 type View struct {
-	Epoch     uint64
-	Sequencer int   // 0 when none is known yet (or the protocol has none)
-	Alive     []int // ids believed alive, this one included
-	Joined    bool
-	Sent      int
-	Received  int
+	Protocol Protocol
+	Leader   int    // the raft leader or the sequencer; 0 when none is known
+	Term     uint64 // raft's term
+	Alive    []int  // this middleware and the peers heard from lately
+	Sent     int
+	Received int
+	// Recovered counts Received entries whose content came from the order
+	// (or, with isis, from its sender) instead of the network program.
+	Recovered int
 	Ready     int
 	Pending   int // content held but not yet delivered
-	Held      int // sends waiting: for the numbering to be known, or paced
+	Held      int // sends waiting for room (pacing)
+	// Waiting says why ordering or delivery cannot go on, when it cannot
+	// (e.g. "no quorum: reaches 2 of 5, waiting"); "" otherwise.
+	Waiting string
 }
 
 // View reports membership and counters.
 func (c *Core) View() View {
-	v := View{Alive: c.aliveIDs(), Joined: true, Sent: c.counts.sent, Received: c.counts.received, Ready: c.counts.ready, Held: c.heldSends}
-	if c.seq != nil {
-		v.Epoch, v.Sequencer, v.Joined = c.seq.epoch, c.seq.leader, c.seq.joined
-		if c.seq.role == roleCandidate {
-			v.Sequencer = 0
-		}
-		v.Pending = c.seq.pending()
-	} else {
-		v.Pending = c.isis.pending()
+	v := View{
+		Protocol: c.cfg.Protocol, Alive: c.aliveIDs(),
+		Sent: c.counts.sent, Received: c.counts.received, Recovered: c.counts.recovered,
+		Ready: c.counts.ready, Pending: len(c.held), Held: c.heldSends,
+	}
+	c.proto.view(&v)
+	if c.stopped != "" {
+		v.Waiting = "stopped: " + c.stopped
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[MsgID]V) []MsgID {
-	ids := make([]MsgID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if ids[i].Sender != ids[j].Sender {
-			return ids[i].Sender < ids[j].Sender
-		}
-		return ids[i].Num < ids[j].Num
-	})
-	return ids
 }

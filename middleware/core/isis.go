@@ -2,31 +2,35 @@ package core
 
 import (
 	"container/heap"
-	"sort"
+	"encoding/binary"
+	"fmt"
 	"time"
 )
 
-// Birman's ISIS agreed priorities, the usual solution to this lab and the
-// baseline the sequencer is measured against.
+// Birman's ISIS agreed priorities, the usual solution to this lab and a
+// baseline the benchmark compares against.
 //
 // When content arrives, a middleware proposes a priority one above every
 // priority it has proposed or seen agreed (ties broken by its id) and sends
-// it to the sender (P). The sender waits for a proposal from every member
-// of its current view, takes the maximum and announces it (A). Messages are
-// held in priority order and the head is delivered once its priority is
-// final. Ordering therefore waits for the slowest copy of each message to
-// arrive everywhere, plus a round trip.
+// it to the sender (P). The sender waits for a proposal from every member,
+// takes the maximum and announces it (A). Messages are held in priority
+// order and the head is delivered once its priority is final. Ordering
+// therefore waits for the slowest copy of each message to arrive
+// everywhere, plus a round trip. A member whose network copy is missing
+// gets the content pushed by the sender (C), marked recovered.
 //
-// Crashes: proposals are awaited only from the current view, so a silent
-// member never blocks senders; a message from a sender that left the view
-// before announcing its priority is dropped from the hold-back queue so it
-// cannot block delivery forever. (A sender that dies in the middle of
-// announcing can leave survivors disagreeing about that one message: the
-// price of the textbook algorithm without a membership protocol.)
+// Safety needs every member's proposal in every final priority, so the
+// algorithm waits for all of them: a member that is down, paused or cut off
+// stalls the group until it is back (it never guesses). Proposals must also
+// keep growing across a restart, so the counter is reserved in blocks in
+// the state log. A restarted member cannot know where it was in the order,
+// so it goes on proposing but stops delivering, and says so.
 
-// abandoned, as a final priority, withdraws a message whose sender died
-// before announcing it (sent by the sender's next incarnation).
-var abandoned = Prio{}
+// recISISCounter reserves proposal counts up to its value.
+const recISISCounter = 'c'
+
+// counterBlock is how many counts one state log record reserves.
+const counterBlock = 1024
 
 type isisEntry struct {
 	id           MsgID
@@ -62,12 +66,14 @@ type proposalRound struct {
 type isis struct {
 	c         *Core
 	counter   uint64 // highest priority count proposed or agreed here
+	reserved  uint64 // counts up to this are reserved in the state log
 	queue     holdBack
 	entries   map[MsgID]*isisEntry
 	early     map[MsgID]Prio // final priorities that came before the content
 	rounds    map[MsgID]*proposalRound
 	pushQueue []MsgID        // open rounds, oldest push first
 	finals    map[MsgID]Prio // priorities this sender announced, to repeat if asked
+	announced idSet          // ids their senders announced (or pushed, or finalized)
 	done      map[MsgID]bool // delivered or dropped
 	delivered uint64
 	lagMax    time.Duration // longest wait for a proposal seen so far
@@ -75,36 +81,73 @@ type isis struct {
 
 func newISIS(c *Core) *isis {
 	return &isis{
-		c:       c,
-		entries: make(map[MsgID]*isisEntry),
-		early:   make(map[MsgID]Prio),
-		rounds:  make(map[MsgID]*proposalRound),
-		finals:  make(map[MsgID]Prio),
-		done:    make(map[MsgID]bool),
+		c:         c,
+		entries:   make(map[MsgID]*isisEntry),
+		early:     make(map[MsgID]Prio),
+		rounds:    make(map[MsgID]*proposalRound),
+		finals:    make(map[MsgID]Prio),
+		done:      make(map[MsgID]bool),
+		announced: make(idSet),
 	}
 }
 
-func (s *isis) pending() int { return len(s.queue) }
-
-func (s *isis) sent(id MsgID) {
-	s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
-	s.pushQueue = append(s.pushQueue, id)
+func (s *isis) restore(recs [][]byte) error {
+	for _, rec := range recs {
+		if rec[0] != recISISCounter {
+			return fmt.Errorf("state log (isis): unknown record kind %q", rec[0])
+		}
+		v, k := binary.Uvarint(rec[1:])
+		if k <= 0 {
+			return fmt.Errorf("state log (isis): bad counter record")
+		}
+		s.counter = max(s.counter, v)
+	}
+	s.reserved = s.counter
+	if s.c.restarted {
+		s.c.stop("restarted: isis cannot take up its place in the order again (it still proposes, so the others go on); raft can")
+	}
+	return nil
 }
 
-func (s *isis) contentArrived(id MsgID) {
-	if s.done[id] {
+func (s *isis) sent(ids []MsgID) {
+	for _, id := range ids {
+		s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
+		s.pushQueue = append(s.pushQueue, id)
+		s.announced.add(id)
+	}
+	// The announcement: only what its sender says it sent is ordered, so
+	// content written to a data port by a stranger never blocks the queue.
+	for len(ids) > 0 {
+		k := 1
+		for k < len(ids) && ids[k].Num == ids[k-1].Num+1 && k < maxAnnounce {
+			k++
+		}
+		for _, p := range s.c.peerIDs() {
+			s.c.send(p, Msg{Kind: KindAnnounce, ID: ids[0], Hi: ids[k-1].Num})
+		}
+		ids = ids[k:]
+	}
+}
+
+// maxAnnounce bounds the ids of one announcement.
+const maxAnnounce = 1 << 16
+
+// bump raises the counter to at least v, reserving counts durably first.
+func (s *isis) bump(v uint64) {
+	s.counter = max(s.counter, v)
+	if s.counter > s.reserved {
+		s.reserved = s.counter + counterBlock
+		s.c.persist(uvarintRecord(recISISCounter, s.reserved))
+	}
+}
+
+// arrived takes content that came (network copy or push); it enters the
+// queue once its sender has announced it.
+func (s *isis) arrived(id MsgID) {
+	if s.done[id] || s.entries[id] != nil || !s.announced.has(id) {
 		return
 	}
-	if s.entries[id] != nil {
-		return
-	}
-	if p := s.c.peers[id.Sender]; p != nil && !p.alive {
-		// A late copy from a sender that left the view: nobody would
-		// ever announce its priority, so it must not enter the queue.
-		s.done[id] = true
-		return
-	}
-	s.counter++
+	s.bump(s.counter + 1)
 	e := &isisEntry{id: id, prio: Prio{Count: s.counter, Node: s.c.cfg.ID}}
 	s.entries[id] = e
 	heap.Push(&s.queue, e)
@@ -135,6 +178,26 @@ func (s *isis) propose(e *isisEntry) {
 
 func (s *isis) control(m Msg) {
 	switch m.Kind {
+	case KindAnnounce:
+		if m.ID.Sender == m.From && m.Hi >= m.ID.Num && m.Hi-m.ID.Num < maxAnnounce {
+			for num := m.ID.Num; num <= m.Hi; num++ {
+				id := MsgID{Sender: m.From, Num: num}
+				if s.announced.add(id) && s.c.hasContent(id) {
+					s.arrived(id)
+				}
+			}
+		}
+	case KindContent:
+		if id, ok := ParseText(m.Text); ok && id == m.ID && id.Sender == m.From {
+			s.announced.add(id) // a push from its sender announces it too
+			if s.c.contentFromPeer(id) {
+				s.arrived(id)
+			} else if s.entries[id] == nil {
+				s.arrived(id) // content was here, the announcement lost
+			} else {
+				s.pushedAgain(id)
+			}
+		}
 	case KindPropose:
 		if m.ID.Sender == s.c.cfg.ID {
 			s.proposal(m.ID, m.From, m.Prio)
@@ -155,11 +218,9 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 		}
 		if p, ok := s.finals[id]; ok {
 			s.c.send(from, Msg{Kind: KindFinal, ID: id, Prio: p}) // it missed the announcement
-		} else if s.c.firstNum == 0 || id.Num < s.c.firstNum {
-			// A message of an earlier incarnation of ours, which died
-			// before announcing it: nobody else can, so abandon it.
-			s.c.send(from, Msg{Kind: KindFinal, ID: id, Prio: abandoned})
 		}
+		// (A message of an earlier incarnation of ours that died before
+		// announcing it stays unannounced: the group stalls on it.)
 		return
 	}
 	// Only first proposals before any push teach how slow the network is;
@@ -175,17 +236,13 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 }
 
 func (s *isis) maybeAnnounce(id MsgID, r *proposalRound) {
-	for _, p := range s.c.aliveIDs() {
-		if !r.got[p] {
-			return
-		}
+	if len(r.got) < s.c.cfg.N {
+		return // every member's proposal, or none
 	}
 	delete(s.rounds, id)
 	s.finals[id] = r.best
-	for _, p := range s.c.aliveIDs() {
-		if p != s.c.cfg.ID {
-			s.c.send(p, Msg{Kind: KindFinal, ID: id, Prio: r.best})
-		}
+	for _, p := range s.c.peerIDs() {
+		s.c.send(p, Msg{Kind: KindFinal, ID: id, Prio: r.best})
 	}
 	s.finalize(id, r.best)
 }
@@ -194,23 +251,15 @@ func (s *isis) finalize(id MsgID, p Prio) {
 	if s.done[id] {
 		return
 	}
-	if p == abandoned {
-		if e := s.entries[id]; e != nil && !e.final {
-			heap.Remove(&s.queue, e.index)
-			delete(s.entries, id)
-		}
-		s.done[id] = true
-		s.deliverReady()
-		return
-	}
 	e := s.entries[id]
 	if e == nil {
 		s.early[id] = p
+		if s.announced.add(id) && s.c.hasContent(id) {
+			s.arrived(id) // (takes the early priority)
+		}
 		return
 	}
-	if p.Count > s.counter {
-		s.counter = p.Count
-	}
+	s.bump(p.Count)
 	e.prio, e.final = p, true
 	heap.Fix(&s.queue, e.index)
 	s.deliverReady()
@@ -221,30 +270,34 @@ func (s *isis) deliverReady() {
 		e := heap.Pop(&s.queue).(*isisEntry)
 		delete(s.entries, e.id)
 		s.done[e.id] = true
-		s.delivered++
-		s.c.deliver(e.id, s.delivered)
+		if s.c.stopped == "" {
+			delete(s.c.held, e.id)
+			s.c.deliver(e.id)
+		}
 	}
 }
 
-func (s *isis) peerDown(p int) {
-	// Rounds no longer wait for p.
-	ids := make([]MsgID, 0, len(s.rounds))
-	for id := range s.rounds {
-		ids = append(ids, id)
+func (s *isis) linkClosed(int) {}
+
+func (s *isis) view(v *View) {
+	if len(s.queue) == 0 || s.queue[0].final {
+		return
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].Num < ids[j].Num })
-	for _, id := range ids {
-		s.maybeAnnounce(id, s.rounds[id])
+	id := s.queue[0].id
+	if id.Sender != s.c.cfg.ID {
+		if !s.c.reachable(id.Sender) {
+			v.Waiting = fmt.Sprintf("waiting for Middleware %d to announce %s: isis waits for every member; raft does not", id.Sender, id.Text())
+		}
+		return
 	}
-	// Messages of p without a final priority would block forever.
-	for id, e := range s.entries {
-		if id.Sender == p && !e.final {
-			heap.Remove(&s.queue, e.index)
-			delete(s.entries, id)
-			s.done[id] = true
+	if r := s.rounds[id]; r != nil {
+		for p := 1; p <= s.c.cfg.N; p++ {
+			if !r.got[p] && !s.c.reachable(p) && p != s.c.cfg.ID {
+				v.Waiting = fmt.Sprintf("waiting for Middleware %d's proposal: isis waits for every member; raft does not", p)
+				return
+			}
 		}
 	}
-	s.deliverReady()
 }
 
 // maxPushesPerTick bounds how much content one tick pushes, so that a
@@ -255,10 +308,8 @@ const maxPushesPerTick = 64
 // for a while: the network lost their copy (or they started after it was
 // sent), and without it they would never propose.
 func (s *isis) tick() {
-	wait := 2*s.lagMax + 100*time.Millisecond
-	if wait < s.c.cfg.FetchAfter {
-		wait = s.c.cfg.FetchAfter
-	}
+	// (Capped: a partition makes lags long, and repeating is cheap.)
+	wait := min(max(2*s.lagMax+100*time.Millisecond, s.c.cfg.ResendAfter), 2*s.c.cfg.ResendAfter)
 	// A head that stays without its final priority may have lost its
 	// proposal or the announcement: propose again; the sender repeats.
 	if len(s.queue) > 0 {
@@ -279,12 +330,14 @@ func (s *isis) tick() {
 		s.pushQueue = append(s.pushQueue[1:], id)
 		r.lastPush = s.c.now
 		pushed++
-		for _, p := range s.c.aliveIDs() {
+		for p := 1; p <= s.c.cfg.N; p++ {
 			if r.got[p] {
 				continue
 			}
 			if p == s.c.cfg.ID {
-				s.c.contentArrived(id, true)
+				if s.c.contentFromPeer(id) {
+					s.arrived(id)
+				}
 			} else {
 				s.c.send(p, Msg{Kind: KindContent, ID: id, Text: id.Text()})
 			}

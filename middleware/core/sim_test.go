@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"totalorder/middleware/check"
@@ -14,9 +15,11 @@ import (
 
 // A deterministic simulated lab: n cores, a network program that delays
 // each copy of each message independently (and may drop or duplicate it),
-// FIFO control links with small random latency, clock ticks, crashes and
-// restarts. Every run is checked by the order checker; a failing seed is
-// printed so it can be replayed with -seed.
+// FIFO control links with small random latency, clock ticks, staggered
+// starts, crashes with durable state and restarts, pauses (a process
+// stops; its inputs queue up) and partitions of the control links. Every
+// run is checked by the order checker; a failing seed prints its replay
+// command.
 
 var (
 	replaySeed = flag.Int64("seed", 0, "replay one simulation seed")
@@ -25,24 +28,19 @@ var (
 
 type scenario struct {
 	name      string
-	crashes   int  // how many crashes (at random times, random victims)
-	crashSeq  bool // the first crash hits the sequencer (highest id alive)
-	restart   bool // crashed middlewares come back with a new incarnation
 	drop, dup float64
-	// late delays that share of copies by 1.5–4 s more than maxSleep:
-	// they arrive after fetches and voids were decided.
-	late float64
-	// ctlLoss loses that share of control messages (a link that broke
-	// with data in it).
-	ctlLoss float64
-	// nonUniform checks survivors only: crashed incarnations may have
-	// delivered a message that every survivor lost for good (all its
-	// copies dropped and all its holders crashed), which survivors void.
-	nonUniform bool
-	// livenessOnly (ISIS under crashes) checks that no survivor hangs:
-	// each delivers every message of every middleware that never crashed,
-	// once. Textbook ISIS does not promise more when a sender dies.
-	livenessOnly bool
+	// stagger starts one middleware up to this long before the others
+	// (or, with staggerLast, after them).
+	stagger     time.Duration
+	staggerLast bool
+	crashes     int  // kill -9 at random times, random victims
+	crashLeader bool // the first crash hits the leader / sequencer
+	restart     bool // crashed middlewares come back with their state
+	pauses      int  // SIGSTOP for 0.5–5 s
+	partitions  int  // control links cut between two sides for 0.5–5 s
+	// safetyOnly checks total order and integrity but not that everyone
+	// delivered everything: a protocol that cannot go on safely may stall.
+	safetyOnly bool
 }
 
 type simEvent struct {
@@ -62,12 +60,13 @@ func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
 func (q *eventQueue) Pop() any     { o := *q; e := o[len(o)-1]; *q = o[:len(o)-1]; return e }
 
 type simNode struct {
-	core      *core.Core
-	startedAt time.Duration
-	inc       int // incarnation number; messages for an older one are lost
-	alive     bool
-	entries   []check.Entry
-	incs      []check.Incarnation
+	core        *core.Core
+	inc         int // incarnation number; messages for an older one are lost
+	alive       bool
+	pausedUntil time.Duration
+	durable     [][]byte // the state log
+	entries     []check.Entry
+	incs        []check.Incarnation
 }
 
 type sim struct {
@@ -82,9 +81,10 @@ type sim struct {
 	seqNo    int
 	nodes    []*simNode // 1-based
 	linkLast map[[2]int]time.Duration
+	cut      map[[2]int]bool // control links down, both directions listed
+	inFlight int             // network copies not yet arrived
 	base     time.Time
 	crashed  map[int]bool
-	sent     int
 }
 
 func (s *sim) at(d time.Duration, f func()) {
@@ -92,39 +92,54 @@ func (s *sim) at(d time.Duration, f func()) {
 	heap.Push(&s.q, &simEvent{at: d, order: s.seqNo, do: f})
 }
 
+// atNode runs f on node id's behalf at d, once the node is not paused
+// (a paused process's inputs queue up in order), and drops it if the node
+// crashed or restarted meanwhile.
+func (s *sim) atNode(d time.Duration, id int, f func()) {
+	inc := s.nodes[id].inc
+	var run func()
+	run = func() {
+		nd := s.nodes[id]
+		if !nd.alive || nd.inc != inc {
+			return
+		}
+		if nd.pausedUntil > s.now {
+			s.at(nd.pausedUntil, run)
+			return
+		}
+		f()
+		s.flush(id)
+	}
+	s.at(d, run)
+}
+
 func (s *sim) wall() time.Time { return s.base.Add(s.now) }
 
-func (s *sim) cfg(id int, inc int) core.Config {
-	return core.Config{ID: id, N: s.n, Protocol: s.proto, Run: fmt.Sprintf("r%d", inc)}
+func (s *sim) tracef(format string, args ...any) {
+	if *traceSim {
+		fmt.Printf("%9.3fms "+format+"\n", append([]any{float64(s.now) / 1e6}, args...)...)
+	}
 }
 
 func (s *sim) start(id int) {
 	nd := s.nodes[id]
 	nd.inc++
 	nd.alive = true
-	nd.startedAt = s.now
 	nd.entries = nil
-	cfg := s.cfg(id, nd.inc)
-	// As the adapter does from its events log: the last number logged sent.
-	for _, inc := range nd.incs {
-		for _, e := range inc.Entries {
-			if mid, ok := core.ParseText(e.Msg); ok && e.Kind == check.Sent && mid.Num > cfg.LastNum {
-				cfg.LastNum = mid.Num
-			}
-		}
+	cfg := core.Config{ID: id, N: s.n, Protocol: s.proto, Run: fmt.Sprintf("r%d", nd.inc), Restored: nd.durable}
+	c, err := core.New(cfg, s.wall())
+	if err != nil {
+		s.t.Fatalf("restart of %d: %v", id, err)
 	}
-	nd.core = core.New(cfg, s.wall())
-	inc := nd.inc
+	nd.core = c
+	s.tracef("node %d START incarnation %d (%d durable records)", id, nd.inc, len(nd.durable))
+	s.flush(id)
 	var tick func()
 	tick = func() {
-		if nd.inc != inc || !nd.alive {
-			return
-		}
 		nd.core.Tick(s.wall())
-		s.flush(id)
-		s.at(s.now+nd.core.TickEvery(), tick)
+		s.atNode(s.now+nd.core.TickEvery(), id, tick)
 	}
-	s.at(s.now+time.Duration(s.rng.Intn(10))*time.Millisecond, tick)
+	s.atNode(s.now+time.Duration(s.rng.Intn(10))*time.Millisecond, id, tick)
 }
 
 func (s *sim) crash(id int) {
@@ -133,49 +148,55 @@ func (s *sim) crash(id int) {
 		return
 	}
 	nd.alive = false
+	nd.pausedUntil = 0
 	s.crashed[id] = true
-	if *traceSim {
-		fmt.Printf("%8.3fms node %d CRASH\n", float64(s.now)/1e6, id)
-	}
+	s.tracef("node %d CRASH", id)
 	nd.incs = append(nd.incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
 	nd.entries = nil
-	// Its control connections close: each peer's adapter reports it after
-	// whatever the link still carried.
 	for to := 1; to <= s.n; to++ {
-		if to == id {
-			continue
+		if to != id {
+			s.linkClosed(id, to)
 		}
-		key := [2]int{id, to}
-		d := s.now + time.Duration(50+s.rng.Intn(450))*time.Microsecond
-		if last := s.linkLast[key]; d < last {
-			d = last
-		}
-		s.linkLast[key] = d
-		to, toInc, run := to, s.nodes[to].inc, s.cfg(id, nd.inc).Run
-		s.at(d, func() {
-			if dst := s.nodes[to]; dst.alive && dst.inc == toInc {
-				dst.core.ControlIn(s.wall(), core.Msg{Kind: core.KindLinkClosed, From: id, Run: run})
-				s.flush(to)
-			}
-		})
 	}
 }
 
-// flush carries out a node's output: content to the network program,
-// control messages over FIFO links, notes into its log.
+// linkClosed tells to's adapter that the link from `from` closed, after
+// whatever the link still carried.
+func (s *sim) linkClosed(from, to int) {
+	d := s.linkDelay(from, to)
+	run := fmt.Sprintf("r%d", s.nodes[from].inc)
+	s.atNode(d, to, func() {
+		s.nodes[to].core.ControlIn(s.wall(), core.Msg{Kind: core.KindLinkClosed, From: from, Run: run})
+	})
+}
+
+func (s *sim) linkDelay(from, to int) time.Duration {
+	key := [2]int{from, to}
+	d := s.now + time.Duration(50+s.rng.Intn(450))*time.Microsecond
+	if last := s.linkLast[key]; d < last {
+		d = last // TCP keeps a link in order
+	}
+	s.linkLast[key] = d
+	return d
+}
+
+// flush carries out a node's output: the state log first, then content to
+// the network program, control messages over FIFO links, notes into its
+// events log.
 func (s *sim) flush(id int) {
 	nd := s.nodes[id]
 	out := nd.core.Output()
+	if out.Rewrite {
+		nd.durable = nil
+	}
+	nd.durable = append(nd.durable, out.Persist...)
 	ts := s.wall().UnixMicro()
 	for _, nt := range out.Notes {
-		if *traceSim {
-			fmt.Printf("%8.3fms node %d: %v %s seq=%d fetched=%v\n", float64(s.now)/1e6, id, nt.Kind, nt.ID.Text(), nt.Seq, nt.Fetched)
-		}
+		s.tracef("node %d: %v %s seq=%d recovered=%v", id, nt.Kind, nt.ID.Text(), nt.Seq, nt.Recovered)
 		e := check.Entry{Msg: nt.ID.Text(), TS: ts, Seq: nt.Seq}
 		switch nt.Kind {
 		case core.NoteSent:
 			e.Kind = check.Sent
-			s.sent++
 		case core.NoteReceived:
 			e.Kind = check.Received
 		case core.NoteReady:
@@ -198,30 +219,25 @@ func (s *sim) flush(id int) {
 				if s.maxSleep > 0 {
 					d += time.Duration(s.rng.Int63n(int64(s.maxSleep) + 1))
 				}
-				if s.rng.Float64() < s.sc.late {
-					d += 1500*time.Millisecond + time.Duration(s.rng.Int63n(int64(2500*time.Millisecond)))
-				}
 				to := to
+				// The network program's copy finds the process that
+				// listens then (a restarted one too), or nobody.
+				s.inFlight++
 				s.at(d, func() {
-					dst := s.nodes[to]
-					if !dst.alive {
-						return // the network program's copy finds nobody listening
+					s.inFlight--
+					if !s.nodes[to].alive {
+						return
 					}
-					if err := dst.core.DataIn(s.wall(), text); err != nil {
-						s.t.Fatalf("DataIn(%q): %v", text, err)
-					}
-					s.flush(to)
+					s.atNode(s.now, to, func() {
+						if err := s.nodes[to].core.DataIn(s.wall(), text); err != nil {
+							s.t.Fatalf("DataIn(%q): %v", text, err)
+						}
+					})
 				})
 			}
 		}
 	}
 	for _, env := range out.Control {
-		key := [2]int{id, env.To}
-		d := s.now + time.Duration(50+s.rng.Intn(450))*time.Microsecond
-		if last := s.linkLast[key]; d < last {
-			d = last // TCP keeps a link in order
-		}
-		s.linkLast[key] = d
 		// Round-trip through the wire encoding, as the adapters do.
 		line := core.AppendMsg(nil, &env.Msg)
 		m, err := core.DecodeMsg(line[:len(line)-1])
@@ -229,23 +245,72 @@ func (s *sim) flush(id int) {
 			s.t.Fatalf("decode %q: %v", line, err)
 		}
 		m.From = id
-		if s.rng.Float64() < s.sc.ctlLoss {
-			continue
+		if s.cut[[2]int{id, env.To}] {
+			continue // the link is down: lost
 		}
-		if *traceSim && m.Kind != core.KindHeartbeat {
-			fmt.Printf("%8.3fms %d->%d %s", float64(s.now)/1e6, id, env.To, line)
+		d := s.linkDelay(id, env.To)
+		if m.Kind != core.KindHeartbeat {
+			s.tracef("%d->%d %v", id, env.To, m)
 		}
-		to, toInc := env.To, s.nodes[env.To].inc
-		s.at(d, func() {
-			dst := s.nodes[to]
-			if !dst.alive || dst.inc != toInc {
-				return // the link broke with the process
+		to := env.To
+		s.atNode(d, to, func() {
+			if s.cut[[2]int{id, to}] {
+				return
 			}
-			dst.core.ControlIn(s.wall(), m)
-			s.flush(to)
+			s.nodes[to].core.ControlIn(s.wall(), m)
 		})
 	}
 	nd.core.ClearOutput()
+}
+
+// partition cuts every control link between side and the rest for d.
+func (s *sim) partition(side map[int]bool, d time.Duration) {
+	s.tracef("PARTITION %v for %v", side, d)
+	var pairs [][2]int
+	for a := 1; a <= s.n; a++ {
+		for b := 1; b <= s.n; b++ {
+			if a != b && side[a] && !side[b] {
+				pairs = append(pairs, [2]int{a, b}, [2]int{b, a})
+			}
+		}
+	}
+	for _, p := range pairs {
+		if !s.cut[p] {
+			s.cut[p] = true
+			if s.nodes[p[0]].alive && s.nodes[p[1]].alive {
+				s.linkClosed(p[0], p[1])
+			}
+		}
+	}
+	s.at(s.now+d, func() {
+		s.tracef("HEAL %v", side)
+		for _, p := range pairs {
+			delete(s.cut, p)
+		}
+	})
+}
+
+// leader is the highest id alive for the baselines; for raft the node
+// that believes itself leader with the highest term.
+func (s *sim) leader() int {
+	best, term := 0, uint64(0)
+	for id := s.n; id >= 1; id-- {
+		nd := s.nodes[id]
+		if !nd.alive {
+			continue
+		}
+		v := nd.core.View()
+		if s.proto != core.Raft {
+			return id
+		}
+		if v.Leader == id && v.Term >= term {
+			best, term = id, v.Term
+		}
+	}
+	if best == 0 {
+		return 1 + s.rng.Intn(s.n)
+	}
+	return best
 }
 
 func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
@@ -254,62 +319,125 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		t: t, rng: rng, proto: proto, sc: sc,
 		n:        2 + rng.Intn(6),
 		linkLast: make(map[[2]int]time.Duration),
+		cut:      make(map[[2]int]bool),
 		base:     time.Unix(1_700_000_000, 0),
 		crashed:  make(map[int]bool),
 	}
-	sleeps := []time.Duration{0, time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
-	s.maxSleep = sleeps[rng.Intn(len(sleeps))]
-	if sc.crashes > 0 && s.n < 3 {
+	if sc.crashes+sc.pauses+sc.partitions > 0 && s.n < 3 {
 		s.n = 3
 	}
+	sleeps := []time.Duration{0, time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
+	s.maxSleep = sleeps[rng.Intn(len(sleeps))]
 	s.nodes = make([]*simNode, s.n+1)
+	early := 1 + rng.Intn(s.n)
+	startBase := time.Duration(0)
+	if sc.stagger > 0 && !sc.staggerLast {
+		startBase = time.Duration(rng.Int63n(int64(sc.stagger)))
+	}
 	for id := 1; id <= s.n; id++ {
 		s.nodes[id] = &simNode{}
 		id := id
-		// Processes start up to 300 ms apart, as a launcher starts them.
-		s.at(time.Duration(rng.Intn(300))*time.Millisecond, func() { s.start(id) })
+		// Processes start up to 300 ms apart, as a launcher starts them;
+		// with stagger one of them much earlier or later.
+		at := startBase + time.Duration(rng.Intn(300))*time.Millisecond
+		if sc.stagger > 0 && id == early {
+			if sc.staggerLast {
+				at += time.Duration(rng.Int63n(int64(sc.stagger)))
+			} else {
+				at = 0
+			}
+		}
+		s.at(at, func() { s.start(id) })
 	}
-	sendWindow := 1500 * time.Millisecond
+	sendFrom := startBase
+	sendWindow := 3 * time.Second
 	for id := 1; id <= s.n; id++ {
 		for k := rng.Intn(8); k >= 0; k-- {
 			id, count := id, 1
 			if rng.Intn(5) == 0 {
-				count = 1 + rng.Intn(10)
+				count = 1 + rng.Intn(20)
 			}
-			s.at(time.Duration(rng.Int63n(int64(sendWindow))), func() {
-				if nd := s.nodes[id]; nd.alive {
-					nd.core.Send(s.wall(), count)
-					s.flush(id)
+			s.at(sendFrom+time.Duration(rng.Int63n(int64(sendWindow))), func() {
+				if s.nodes[id].alive {
+					s.atNode(s.now, id, func() { s.nodes[id].core.Send(s.wall(), count) })
 				}
 			})
 		}
 	}
+	faultAt := func() time.Duration {
+		return sendFrom + 200*time.Millisecond + time.Duration(rng.Int63n(int64(sendWindow)))
+	}
+	faultLen := func() time.Duration {
+		return 500*time.Millisecond + time.Duration(rng.Int63n(int64(4500*time.Millisecond)))
+	}
 	for k := 0; k < sc.crashes; k++ {
-		when := 300*time.Millisecond + time.Duration(rng.Int63n(int64(sendWindow)))
 		first := k == 0
-		s.at(when, func() {
+		s.at(faultAt(), func() {
 			victim := 1 + rng.Intn(s.n)
-			if first && sc.crashSeq {
-				for id := s.n; id >= 1; id-- {
-					if s.nodes[id].alive {
-						victim = id
-						break
-					}
+			if first && sc.crashLeader {
+				victim = s.leader()
+			}
+			alive := 0
+			for id := 1; id <= s.n; id++ {
+				if s.nodes[id].alive {
+					alive++
 				}
 			}
-			if len(s.crashed) >= s.n-1 || !s.nodes[victim].alive {
+			// Raft needs a majority alive to go on; the others may stall.
+			if !s.nodes[victim].alive || (!sc.restart && alive-1 <= s.n/2) {
 				return
 			}
 			s.crash(victim)
 			if sc.restart {
-				s.at(s.now+time.Duration(200+rng.Intn(1500))*time.Millisecond, func() {
+				s.at(s.now+time.Duration(200+rng.Intn(3000))*time.Millisecond, func() {
 					delete(s.crashed, victim)
 					s.start(victim)
 				})
 			}
 		})
 	}
-	end := sendWindow + 3*s.maxSleep + 8*time.Second
+	for k := 0; k < sc.pauses; k++ {
+		first := k == 0
+		s.at(faultAt(), func() {
+			victim := 1 + rng.Intn(s.n)
+			if first {
+				victim = s.leader()
+			}
+			nd := s.nodes[victim]
+			if nd.alive && nd.pausedUntil <= s.now {
+				nd.pausedUntil = s.now + faultLen()
+				s.tracef("node %d PAUSED until %.3fms", victim, float64(nd.pausedUntil)/1e6)
+			}
+		})
+	}
+	for k := 0; k < sc.partitions; k++ {
+		s.at(faultAt(), func() {
+			side := map[int]bool{}
+			if rng.Intn(2) == 0 {
+				side[s.leader()] = true
+			}
+			for len(side) == 0 || rng.Intn(3) == 0 {
+				side[1+rng.Intn(s.n)] = true
+			}
+			if len(side) < s.n {
+				s.partition(side, faultLen())
+			}
+		})
+	}
+	// Long enough after the last fault for raft to elect, catch up and
+	// recover overdue content (RecoverAfter 5 s), and for sends to drain;
+	// a run that is quiet before that ends early.
+	faultsOver := sendFrom + sendWindow + 5500*time.Millisecond
+	end := faultsOver + 3*s.maxSleep + 20*time.Second
+	var quiet func()
+	quiet = func() {
+		if !s.quiescent() {
+			s.at(s.now+500*time.Millisecond, quiet)
+			return
+		}
+		end = s.now
+	}
+	s.at(faultsOver, quiet)
 	for s.q.Len() > 0 {
 		e := heap.Pop(&s.q).(*simEvent)
 		if e.at > end {
@@ -318,33 +446,64 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		s.now = e.at
 		e.do()
 	}
-	everCrashed := make(map[int]bool)
-	for id := 1; id <= s.n; id++ {
-		if len(s.nodes[id].incs) > 0 {
-			everCrashed[id] = true
-		}
-	}
-	if sc.livenessOnly {
-		return s.checkLiveness(seed, everCrashed)
-	}
 	var incs []check.Incarnation
 	for id := 1; id <= s.n; id++ {
 		nd := s.nodes[id]
-		for _, inc := range nd.incs {
-			if sc.nonUniform {
-				inc.Entries = onlySent(inc.Entries)
-			}
-			incs = append(incs, inc)
-		}
+		incs = append(incs, nd.incs...)
 		if nd.alive {
 			incs = append(incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
 		}
 	}
-	_, err := check.Check(incs, check.Options{Agreement: true, Crashed: s.crashed})
+	_, err := check.Check(incs, check.Options{Agreement: !sc.safetyOnly, Crashed: s.crashed})
 	if err != nil {
 		return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
 	}
 	return nil
+}
+
+// quiescent reports whether nothing more can happen: no copy in flight, no
+// fault under way, every live middleware has delivered the same number of
+// messages, all of its own, and holds nothing undelivered.
+func (s *sim) quiescent() bool {
+	if s.inFlight > 0 || len(s.cut) > 0 {
+		return false
+	}
+	last := int64(-1)
+	for id := 1; id <= s.n; id++ {
+		nd := s.nodes[id]
+		if !nd.alive {
+			continue
+		}
+		v := nd.core.View()
+		if nd.pausedUntil > s.now || v.Pending > 0 || v.Held > 0 {
+			return false
+		}
+		seq := int64(0) // the last seq it delivered, in any incarnation
+		own := map[string]bool{}
+		for _, es := range append(incEntries(nd.incs), nd.entries) {
+			for _, e := range es {
+				if e.Kind == check.Ready {
+					seq = int64(e.Seq)
+				}
+			}
+		}
+		if last >= 0 && seq != last {
+			return false
+		}
+		last = seq
+		for _, e := range nd.entries {
+			switch e.Kind {
+			case check.Sent:
+				own[e.Msg] = true
+			case check.Ready:
+				delete(own, e.Msg)
+			}
+		}
+		if len(own) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func incEntries(incs []check.Incarnation) [][]check.Entry {
@@ -355,87 +514,34 @@ func incEntries(incs []check.Incarnation) [][]check.Entry {
 	return out
 }
 
-func onlySent(es []check.Entry) []check.Entry {
-	var out []check.Entry
-	for _, e := range es {
-		if e.Kind == check.Sent {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (s *sim) checkLiveness(seed int64, everCrashed map[int]bool) error {
-	sentBy := make(map[string]int)
-	for id := 1; id <= s.n; id++ {
-		nd := s.nodes[id]
-		for k, es := range append(incEntries(nd.incs), nd.entries) {
-			for _, e := range es {
-				if e.Kind != check.Sent {
-					continue
-				}
-				if prev, ok := sentBy[e.Msg]; ok {
-					return fmt.Errorf("seed %d (%s, %s, n=%d): %q sent twice (incarnations %d and %d of Middleware %d): a restart reused its numbering", seed, s.proto, s.sc.name, s.n, e.Msg, prev, k, id)
-				}
-				sentBy[e.Msg] = k
-			}
-		}
-	}
-	must := make(map[string]int64) // message -> when it was sent
-	for id := 1; id <= s.n; id++ {
-		if everCrashed[id] {
-			continue
-		}
-		for _, e := range s.nodes[id].entries {
-			if e.Kind == check.Sent {
-				must[e.Msg] = e.TS
-			}
-		}
-	}
-	for id := 1; id <= s.n; id++ {
-		nd := s.nodes[id]
-		if !nd.alive {
-			continue
-		}
-		// A restarted middleware owes only what was sent once it was back
-		// in everyone's view.
-		var since int64
-		if len(nd.incs) > 0 {
-			since = s.wall().Add(-s.now + nd.startedAt + 2*time.Second).UnixMicro()
-		}
-		got := make(map[string]bool)
-		for _, e := range nd.entries {
-			if e.Kind != check.Ready {
-				continue
-			}
-			if got[e.Msg] {
-				return fmt.Errorf("seed %d (%s, %s, n=%d): Middleware %d delivered %q twice", seed, s.proto, s.sc.name, s.n, id, e.Msg)
-			}
-			got[e.Msg] = true
-		}
-		for m, at := range must {
-			if !got[m] && at >= since {
-				return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): Middleware %d hangs: never delivered %q of a live sender", seed, s.proto, s.sc.name, s.n, s.maxSleep, id, m)
-			}
-		}
-	}
-	return nil
-}
-
+// simSeeds runs seeds 1..seeds. Raft draws its election timeouts from
+// crypto/rand, so each raft run fixes that source to its seed: a seed
+// replays exactly. (That source is process-wide, hence raft's subtests do
+// not run in parallel; the others, which never read it, do.)
 func simSeeds(t *testing.T, proto core.Protocol, sc scenario, seeds int) {
+	fixRandom := func(seed int64) {
+		if proto == core.Raft {
+			cryptotest.SetGlobalRandom(t, uint64(seed))
+		}
+	}
+	if proto != core.Raft && *replaySeed == 0 {
+		t.Parallel()
+	}
 	if *replaySeed != 0 {
+		fixRandom(*replaySeed)
 		if err := runSim(t, *replaySeed, proto, sc); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	if testing.Short() {
-		seeds /= 10
+		seeds /= 20
 	}
 	failed := 0
 	for seed := int64(1); seed <= int64(seeds); seed++ {
+		fixRandom(seed)
 		if err := runSim(t, seed, proto, sc); err != nil {
-			t.Errorf("%v\n  replay: go test ./middleware/core -run '%s' -seed %d", err, t.Name(), seed)
+			t.Errorf("%v\n  replay: go test ./middleware/core -run '%s' -seed %d -trace", err, t.Name(), seed)
 			if failed++; failed >= 3 {
 				t.FailNow()
 			}
@@ -443,47 +549,49 @@ func simSeeds(t *testing.T, proto core.Protocol, sc scenario, seeds int) {
 	}
 }
 
+// faultScenarios are the faults every protocol faces. safety marks those
+// after which the baselines may stall (they must never disagree).
+var faultScenarios = []struct {
+	sc             scenario
+	baselinesStall bool
+}{
+	{sc: scenario{name: "no faults"}},
+	{sc: scenario{name: "drops", drop: 0.2}},
+	{sc: scenario{name: "duplicates", dup: 0.3}},
+	{sc: scenario{name: "one starts 5s early", stagger: 5 * time.Second}},
+	{sc: scenario{name: "one starts 5s late", stagger: 5 * time.Second, staggerLast: true}},
+	{sc: scenario{name: "leader paused", pauses: 1}},
+	{sc: scenario{name: "pauses", pauses: 3}},
+	{sc: scenario{name: "partitions", partitions: 2}},
+	{sc: scenario{name: "leader crash", crashes: 1, crashLeader: true}, baselinesStall: true},
+	{sc: scenario{name: "crashes", crashes: 2}, baselinesStall: true},
+	{sc: scenario{name: "crash and restart", crashes: 2, crashLeader: true, restart: true}, baselinesStall: true},
+	{sc: scenario{name: "everything", crashes: 2, restart: true, pauses: 2, partitions: 2, drop: 0.05, dup: 0.05}, baselinesStall: true},
+}
+
+func TestSimRaft(t *testing.T) {
+	for _, f := range faultScenarios {
+		t.Run(f.sc.name, func(t *testing.T) {
+			simSeeds(t, core.Raft, f.sc, 1000)
+		})
+	}
+}
+
 func TestSimSequencer(t *testing.T) {
-	t.Parallel()
-	simSeeds(t, core.Sequencer, scenario{name: "no faults"}, 1000)
-}
-
-func TestSimISIS(t *testing.T) {
-	t.Parallel()
-	simSeeds(t, core.ISIS, scenario{name: "no faults"}, 1000)
-}
-
-func TestSimSequencerFaults(t *testing.T) {
-	for _, sc := range []scenario{
-		{name: "sequencer crash", crashes: 1, crashSeq: true},
-		{name: "member crash", crashes: 1},
-		{name: "two crashes", crashes: 2, crashSeq: true},
-		{name: "crash and restart", crashes: 2, crashSeq: true, restart: true},
-		{name: "drops", drop: 0.2},
-		{name: "duplicates", dup: 0.3},
-		{name: "crashes with drops and duplicates", crashes: 2, crashSeq: true, drop: 0.1, dup: 0.1, nonUniform: true},
-		{name: "restarts with duplicates", crashes: 2, restart: true, dup: 0.2},
-		{name: "late copies with crashes and drops", crashes: 1, drop: 0.2, late: 0.3, nonUniform: true},
-		{name: "lossy control links", ctlLoss: 0.01},
-	} {
+	for _, f := range faultScenarios {
+		sc := f.sc
+		sc.safetyOnly = f.baselinesStall
 		t.Run(sc.name, func(t *testing.T) {
-			t.Parallel()
 			simSeeds(t, core.Sequencer, sc, 1000)
 		})
 	}
 }
 
-func TestSimISISFaults(t *testing.T) {
-	for _, sc := range []scenario{
-		{name: "crashes do not hang it", crashes: 2, livenessOnly: true},
-		{name: "restarts do not hang it", crashes: 2, restart: true, livenessOnly: true},
-		{name: "lossy control links", ctlLoss: 0.01},
-		{name: "late copies", drop: 0.1, late: 0.3},
-		{name: "drops", drop: 0.2},
-		{name: "duplicates", dup: 0.3},
-	} {
+func TestSimISIS(t *testing.T) {
+	for _, f := range faultScenarios {
+		sc := f.sc
+		sc.safetyOnly = f.baselinesStall
 		t.Run(sc.name, func(t *testing.T) {
-			t.Parallel()
 			simSeeds(t, core.ISIS, sc, 1000)
 		})
 	}

@@ -26,6 +26,10 @@ func (m MsgID) Text() string {
 	return "Msg #" + strconv.FormatUint(m.Num, 10) + " from Middleware " + strconv.Itoa(m.Sender)
 }
 
+// maxNumDigits bounds a message number's digits, so every number a data
+// message can carry fits the control encoding (and uint64) with room.
+const maxNumDigits = 18
+
 // ParseText reads the id back from the human part of a data message. It
 // ignores anything after the sender's id that is separated by a space
 // (room for metadata that other tools may add).
@@ -39,8 +43,8 @@ func ParseText(s string) (MsgID, bool) {
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
-	if i == 0 || i > 19 {
-		return MsgID{}, false
+	if i == 0 || i > maxNumDigits {
+		return MsgID{}, false // longer numbers are refused at the source
 	}
 	num, err := strconv.ParseUint(s[:i], 10, 64)
 	if err != nil || num == 0 {
@@ -65,14 +69,6 @@ func ParseText(s string) (MsgID, bool) {
 	return MsgID{Sender: sender, Num: num}, true
 }
 
-// Protocol selects the ordering algorithm.
-type Protocol string
-
-const (
-	Sequencer Protocol = "sequencer"
-	ISIS      Protocol = "isis"
-)
-
 // Config fixes one middleware's identity and timing.
 type Config struct {
 	ID       int
@@ -82,25 +78,29 @@ type Config struct {
 	// so peers can tell a restart from a slow link.
 	Run string
 	// LastNum is the highest message number an earlier incarnation of
-	// this middleware used, if known here (the adapter reads its events
-	// log); numbering goes on after it and after what peers report.
+	// this middleware used, if known outside the state log (the adapter
+	// reads its events log); numbering goes on after it.
 	LastNum uint64
+	// Restored holds the durable records an earlier incarnation wrote (see
+	// Output.Persist), oldest first; nil for a fresh start.
+	Restored [][]byte
 	// HeartbeatEvery is how often peers are told this one is alive.
 	HeartbeatEvery time.Duration
-	// SuspectAfter is how long a silent peer stays in the view.
+	// SuspectAfter is how long a silent peer is still shown as alive. It
+	// only feeds status lines: no protocol decides anything on it.
 	SuspectAfter time.Duration
-	// AskAfter is how long content may wait without an order before this
-	// middleware asks the sequencer itself (the sender normally does).
-	AskAfter time.Duration
-	// FetchAfter is the least time an ordered message may wait for its
-	// content before it is fetched from a peer; the wait also adapts to
-	// the network delays observed.
-	FetchAfter time.Duration
+	// RecoverAfter is the least time an ordered message waits for its
+	// network copy before it is delivered from the order itself (marked
+	// recovered); the wait also grows with the network delays seen.
+	RecoverAfter time.Duration
+	// ResendAfter is how long an own message may wait for its order before
+	// it is announced (proposed, requested) again.
+	ResendAfter time.Duration
 }
 
 func (c *Config) withDefaults() {
 	if c.Protocol == "" {
-		c.Protocol = Sequencer
+		c.Protocol = DefaultProtocol
 	}
 	if c.HeartbeatEvery <= 0 {
 		c.HeartbeatEvery = 100 * time.Millisecond
@@ -108,11 +108,11 @@ func (c *Config) withDefaults() {
 	if c.SuspectAfter <= 0 {
 		c.SuspectAfter = time.Second
 	}
-	if c.AskAfter <= 0 {
-		c.AskAfter = 50 * time.Millisecond
+	if c.RecoverAfter <= 0 {
+		c.RecoverAfter = 5 * time.Second
 	}
-	if c.FetchAfter <= 0 {
-		c.FetchAfter = 500 * time.Millisecond
+	if c.ResendAfter <= 0 {
+		c.ResendAfter = time.Second
 	}
 }
 
@@ -131,8 +131,10 @@ type Note struct {
 	ID   MsgID
 	Seq  uint64 // agreed position, Ready only
 	At   time.Time
-	// Fetched marks content recovered from a peer rather than the network.
-	Fetched bool
+	// Recovered marks a Received note whose content came from the order
+	// (the committed entry) because the network copy was overdue, not from
+	// the network program.
+	Recovered bool
 }
 
 // Envelope is a control message and its destination.
@@ -144,6 +146,14 @@ type Envelope struct {
 // Output is what one or more inputs asked for; the adapter carries it
 // out in order and then calls Core.ClearOutput.
 type Output struct {
+	// Persist holds records for the state log. They must be durable before
+	// anything else in this Output is carried out: control messages (a
+	// raft vote or acknowledgement), content (its number) and notes (a
+	// Ready note the events log shows) all depend on them.
+	Persist [][]byte
+	// Rewrite says that Persist replaces the whole state log (compaction):
+	// it holds everything a restart needs.
+	Rewrite   bool
 	ToNetwork []MsgID    // content to hand to the network program, as Text()
 	Control   []Envelope // control messages, per destination in order
 	Notes     []Note
@@ -151,5 +161,5 @@ type Output struct {
 
 // Empty reports whether there is nothing to do.
 func (o *Output) Empty() bool {
-	return len(o.ToNetwork) == 0 && len(o.Control) == 0 && len(o.Notes) == 0
+	return len(o.Persist) == 0 && len(o.ToNetwork) == 0 && len(o.Control) == 0 && len(o.Notes) == 0
 }
