@@ -73,7 +73,6 @@ install_debs() {
 		fi
 		apt_updated=1
 	fi
-	say "installing ${missing[*]} (with apt-get)"
 	if ! step "installing ${missing[*]}" "apt-get downloads and unpacks them with their dependencies" \
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$log" 2>&1; then
 		cat "$log" >&2
@@ -89,7 +88,7 @@ install_debs() {
 
 ticker_pid=""
 # step WHAT WHY CMD...: runs CMD; if it takes more than 3 s, says WHAT it
-# is doing and WHY that takes long, then every 20 s how long it has been
+# is doing and WHY that takes long, then every 15 s how long it has been
 # going. Quick steps (a build with a warm cache) say nothing.
 step() {
 	local what=$1 why=$2
@@ -116,7 +115,7 @@ ticker_start() {
 			t=$((t + wait_s))
 			if [ "$wait_s" = 3 ]; then
 				printf '%s (%s)…\n' "$what" "$why" >&3
-				wait_s=20
+				wait_s=15
 			else
 				printf '  … %d:%02d still %s\n' $((t / 60)) $((t % 60)) "$what" >&3
 			fi
