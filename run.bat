@@ -94,9 +94,15 @@ if not exist logs mkdir logs
 del /q logs\middleware-*.jsonl 2>nul
 rem A fresh lab: no middleware takes up an older one's order.
 if exist state rmdir /s /q state
+rem A fresh group secret per lab (the middlewares prove it to each other).
+bin\middleware.exe -new-group-key-file logs\group.key
+if errorlevel 1 (
+  set "RC=1"
+  goto end
+)
 rem The launcher starts every program in this console and stops exactly
 rem those (it checks the options: it gets them all, unparsed here).
-bin\launch.exe -bin bin -launcher run.bat %*
+bin\launch.exe -bin bin -launcher run.bat -group-key-file logs\group.key %*
 set "RC=%ERRORLEVEL%"
 if "%RC%"=="0" echo Lab stopped. Check it: run.bat check
 goto end

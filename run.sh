@@ -8,6 +8,8 @@
 #   ./run.sh check [logs] check the events logs of the last run
 #   ./run.sh bench [-quick]  benchmarks (see README)
 #   ./run.sh smoke        the whole lab in real windows under Xvfb
+#   ./run.sh timeline [logs]  the last run as a space-time diagram; with
+#                         -png F, -svg F or -shiviz F it writes a file instead
 #
 # Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
 # program; -protocol isis -suspect-after 2s -recover-after 10s -fsync go to
@@ -136,7 +138,7 @@ go_build() {
 	install_debs "${GUI_DEBS[@]}" || exit 1
 	go_download
 	step "building into bin/" "the first build compiles Fyne's window driver, GLFW and OpenGL in C, for several minutes; later builds take seconds" \
-		go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
+		go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/timeline
 }
 
 # go_download fetches the modules first, so that the build's long silence
@@ -216,7 +218,7 @@ run_lab() {
 		-control-base) control_base="$2"; shift 2 ;;
 		-control-base=*) control_base="${1#-control-base=}"; shift ;;
 		-v) verbose=(-v); shift ;;
-		-h | -help | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h | -help | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -229,15 +231,18 @@ run_lab() {
 	go_build
 	fix_locale
 	mkdir -p logs
-	rm -f logs/middleware-*.jsonl # a fresh run: ./run.sh check verifies exactly this one
+	rm -f logs/middleware-*.jsonl logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
 	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
+	# A fresh group secret per lab, readable by this user only.
+	bin/middleware -new-group-key-file logs/group.key || exit 1
 
 	local peers="" i
 	for i in $(seq 1 "$n"); do peers+="${peers:+,}$i=127.0.0.1:$((control_base + i))"; done
 	trap 'exit 0' INT TERM # a normal stop: cleanup (on EXIT) stops the programs
-	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" ${verbose[@]+"${verbose[@]}"} ${net_args[@]+"${net_args[@]}"}
+	# -events: what the Timeline (a button in the Network window) draws.
+	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl ${verbose[@]+"${verbose[@]}"} ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
-		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" \
+		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control \
 			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
@@ -264,6 +269,31 @@ run_lab() {
 			unset "pids[$exited]" "names[$exited]"
 		fi
 	done
+}
+
+# --- the timeline ---------------------------------------------------------------
+
+# run_timeline draws a run's logs (default logs/): a window, or with -png,
+# -svg or -shiviz a file, which needs no display and no C compiler.
+run_timeline() {
+	need_go
+	fix_locale
+	local a
+	for a in "$@"; do
+		case "$a" in
+		-png | -png=* | -svg | -svg=* | -shiviz | -shiviz=*)
+			go run -tags nogui ./cmd/timeline "$@"
+			return
+			;;
+		esac
+	done
+	if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ "$(uname)" != Darwin ]; then
+		say "no display found: try ./run.sh timeline -png timeline.png (or -svg, -shiviz)"
+		exit 1
+	fi
+	install_debs "${GUI_DEBS[@]}" || exit 1
+	go build -o bin/ ./cmd/timeline
+	bin/timeline "$@"
 }
 
 # --- tests --------------------------------------------------------------------
@@ -323,5 +353,6 @@ check)
 	;;
 bench) shift; need_go; go run ./cmd/bench "$@" ;;
 smoke) shift; run_smoke "$@" ;;
+timeline) shift; run_timeline "$@" ;;
 *) run_lab "$@" ;;
 esac

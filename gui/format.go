@@ -75,6 +75,9 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	if s.Waiting != "" {
 		counters = s.Waiting + " · " + counters
 	}
+	if s.EventsLog != "" {
+		counters += " · " + s.EventsLog
+	}
 	return membership, counters
 }
 

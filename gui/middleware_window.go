@@ -58,6 +58,7 @@ type MiddlewareWindow struct {
 	m   Middleware
 	win fyne.Window
 
+	identity      *widget.Label // "Middleware I", large, at the top
 	cols          [numCols]*column
 	sendButton    *widget.Button
 	send10Button  *widget.Button
@@ -119,6 +120,7 @@ func newMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
 		wake:          make(chan struct{}, 1),
 		stopLoop:      make(chan struct{}),
 		autoSendEvery: autoSendSchedule,
+		identity:      identityHeading(fmt.Sprintf("Middleware %d", id)),
 	}
 	w.build()
 	w.win.SetIcon(assets.Icon)
@@ -221,7 +223,16 @@ func (w *MiddlewareWindow) build() {
 		container.NewThemeOverride(container.NewVBox(w.selectionInfo, w.membership, w.counters), compactTheme{}),
 	)
 
-	w.win.SetContent(container.NewBorder(toolbar, bottom, nil, nil, lists))
+	w.win.SetContent(container.NewBorder(container.NewVBox(w.identity, toolbar), bottom, nil, nil, lists))
+}
+
+// identityHeading is a window's name in large type at the top of the
+// window: without a title bar (a kiosk, Xvfb, a crowded taskbar) it is
+// what tells the lab's windows apart.
+func identityHeading(name string) *widget.Label {
+	l := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameHeadingText
+	return l
 }
 
 // compactTheme is the app's theme with less padding, for the status lines:

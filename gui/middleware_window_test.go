@@ -74,6 +74,8 @@ func TestMiddlewareWindowTitle(t *testing.T) {
 	if got := w.Window().Title(); got != "Middleware 3" {
 		t.Errorf("title = %q, want %q", got, "Middleware 3")
 	}
+	// Inside the window too, for when there is no title bar.
+	checkIdentityHeading(t, w.Window(), w.identity, "Middleware 3", w.sendButton)
 }
 
 func TestSendButtons(t *testing.T) {
@@ -180,6 +182,10 @@ func TestStatusLine(t *testing.T) {
 	w.showStatus(middleware.Status{ID: 1, Protocol: "isis", NetworkUp: true, Peers: 4, PeersUp: 4, Alive: []int{1, 2, 3, 4, 5}})
 	if got, want := w.membership.Text, "isis · alive 1 2 3 4 5 · peers 4/4 · network up"; got != want {
 		t.Errorf("membership line\n got %q\nwant %q", got, want)
+	}
+	w.showStatus(middleware.Status{ID: 1, Protocol: "isis", Sent: 1, EventsLog: "events log: write failed (no space left), 3 events not written"})
+	if got, want := w.counters.Text, "sent 1 · received 0 · ready 0 · pending 0 · last held back – · events log: write failed (no space left), 3 events not written"; got != want {
+		t.Errorf("counters line\n got %q\nwant %q", got, want)
 	}
 	w.showStatus(middleware.Status{ID: 1, Protocol: "raft", Leader: 3, Term: 7, NetworkUp: true, Peers: 4, PeersUp: 1,
 		Alive: []int{1, 2}, Isolated: true, Received: 5, Recovered: 2, Waiting: "no quorum: reaches 2 of 5, waiting"})

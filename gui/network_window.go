@@ -45,6 +45,7 @@ type NetworkWindow struct {
 	parse func(string) (time.Duration, error)
 	win   fyne.Window
 
+	identity       *widget.Label  // "Network", large, at the top
 	maxSleepSlider *widget.Slider // milliseconds
 	maxSleepEntry  *widget.Entry
 	maxSleepError  *widget.Label
@@ -65,6 +66,7 @@ type NetworkWindow struct {
 	loopDone    sync.WaitGroup
 	closeOnce   sync.Once
 	onClosed    func()
+	timeline    *timelineOpener // the Timeline button (see EnableTimeline)
 }
 
 // Counter rows, in display order.
@@ -103,7 +105,9 @@ func newNetworkWindow(a fyne.App, n Network, parseDuration func(string) (time.Du
 		n:        n,
 		parse:    parseDuration,
 		win:      a.NewWindow("Network"),
+		identity: identityHeading("Network"),
 		stopLoop: make(chan struct{}),
+		timeline: newTimelineOpener(),
 	}
 	w.build()
 	w.win.SetIcon(assets.Icon)
@@ -129,6 +133,7 @@ func (w *NetworkWindow) Close() {
 	w.closeOnce.Do(func() {
 		close(w.stopLoop)
 		w.loopDone.Wait()
+		w.timeline.close()
 	})
 }
 
@@ -193,7 +198,8 @@ func (w *NetworkWindow) build() {
 		),
 	)
 
-	content := container.NewVBox(delay, widget.NewSeparator(), faults, widget.NewSeparator(), counters)
+	content := container.NewVBox(w.identity, delay, widget.NewSeparator(), faults, widget.NewSeparator(), counters,
+		container.NewHBox(w.timeline.button))
 	// Scrollable for small screens, but sized to show everything.
 	w.win.SetContent(container.NewVScroll(content))
 	size := content.MinSize()

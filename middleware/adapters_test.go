@@ -85,15 +85,53 @@ func TestDataListenerFraming(t *testing.T) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	})
-	t.Run("many per connection, split terminators, unterminated tail", func(t *testing.T) {
+	t.Run("many per connection, split terminators, unterminated message", func(t *testing.T) {
 		d, out := startDataListener(t, 16, time.Minute, 0, testLogger(t))
 		c := dial(t, d.ln.Addr().String())
 		write(t, c, "a<EOM>b<E")
 		write(t, c, "OM>c<EOM")
-		write(t, c, ">d")
+		write(t, c, ">")
+		c.Close()
+		c = dial(t, d.ln.Addr().String())
+		write(t, c, "d") // nothing before it: a message
 		c.Close()
 		if got, want := receive(t, out, 4), []string{"a", "b", "c", "d"}; !slices.Equal(got, want) {
 			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+	t.Run("tail after <EOM> belongs to its message", func(t *testing.T) {
+		// Copies as the original network program forwards them: whatever
+		// the sender wrote after <EOM> comes along, then the connection
+		// closes. Neither a message nor a log line may come of the tail.
+		var logs logBuffer
+		d, out := startDataListener(t, 16, time.Minute, 0, zerolog.New(&logs).Level(zerolog.InfoLevel))
+		sends := []string{"Msg #1 from Middleware 1<EOM>\n", "Msg #2 from Middleware 1<EOM>\n,N1 7", "Msg #3 from Middleware 1<EOM>"}
+		for _, m := range sends {
+			c := dial(t, d.ln.Addr().String())
+			write(t, c, m)
+			c.Close()
+		}
+		c := dial(t, d.ln.Addr().String())
+		write(t, c, "Msg #4 from Middleware 1<EOM>")
+		write(t, c, "\n") // a tail in a later read
+		c.Close()
+		want := []string{"Msg #1 from Middleware 1", "Msg #2 from Middleware 1", "Msg #3 from Middleware 1", "Msg #4 from Middleware 1"}
+		if got := receive(t, out, 4); !slices.Equal(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		// The connections are done once the listener tracks none of them.
+		waitFor(t, "the connections to end", 10*time.Second, func() bool {
+			d.conns.mu.Lock()
+			defer d.conns.mu.Unlock()
+			return len(d.conns.conns) == 0
+		})
+		select {
+		case b := <-out:
+			t.Fatalf("a tail became a message: %q", b.items)
+		default:
+		}
+		if l := logs.String(); l != "" {
+			t.Fatalf("want no log lines, got %q", l)
 		}
 	})
 	t.Run("oversized message dropped, connection goes on", func(t *testing.T) {
@@ -343,7 +381,8 @@ func TestNetClientQueuesWhileDown(t *testing.T) {
 // channel; stop ends it (and closes its connections).
 func startControlListener(t *testing.T, ln net.Listener, self, n int, log zerolog.Logger) (out chan *batch[core.Msg], stop func()) {
 	out = make(chan *batch[core.Msg], 100)
-	l := &controlListener{ln: ln, self: self, n: n, maxConns: 16, idle: time.Minute, out: out, log: log}
+	l := &controlListener{ln: ln, self: self, n: n, maxConns: 16, idle: time.Minute, out: out, log: log,
+		key: testKey, handshake: 2 * time.Second, gate: handshakeGate{max: 8}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { l.run(ctx, &wg) })
@@ -382,7 +421,7 @@ func TestControlLinkReconnects(t *testing.T) {
 	addr := ln.Addr().String()
 	out, stop := startControlListener(t, ln, 2, 3, testLogger(t))
 
-	link := newPeerLink(1, 2, addr, "run1", 1000, 50*time.Millisecond, testLogger(t))
+	link := newPeerLink(1, 2, addr, "run1", testKey, 1000, 50*time.Millisecond, testLogger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); link.runLink(ctx) }()
@@ -423,7 +462,7 @@ func TestControlLinkReconnects(t *testing.T) {
 
 func TestControlQueueBound(t *testing.T) {
 	var logs logBuffer
-	link := newPeerLink(1, 2, freeAddr(t), "r", 1000, time.Second, zerolog.New(&logs))
+	link := newPeerLink(1, 2, freeAddr(t), "r", testKey, 1000, time.Second, zerolog.New(&logs))
 	var envs []core.Envelope
 	for k := range 5000 {
 		envs = append(envs, core.Envelope{To: 2, Msg: core.Msg{Kind: core.KindRequest, ID: core.MsgID{Sender: 1, Num: uint64(k + 1)}}})
@@ -450,15 +489,19 @@ func TestControlListenerBadInput(t *testing.T) {
 	out, _ := startControlListener(t, ln, 2, 3, zerolog.New(&logs))
 
 	bad := dial(t, ln.Addr().String())
-	write(t, bad, "HELLO 2 x\n") // its own id
-	bad.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := bad.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Fatalf("a HELLO with the listener's own id was not refused: %v", err)
+	if err := dialHandshake(bad, bufio.NewReader(bad), testKey, 2, 2, "x"); err == nil { // its own id
+		bad.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := bad.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Fatalf("a HELLO with the listener's own id was not refused: %v", err)
+		}
 	}
 
 	var pending []core.Msg
 	c := dial(t, ln.Addr().String())
-	write(t, c, "HELLO 3 run7\nR 3 1\nnonsense\nZ 1 2\nR 3 2\r\n")
+	if err := dialHandshake(c, bufio.NewReader(c), testKey, 3, 2, "run7"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, c, "R 3 1\nnonsense\nZ 1 2\nR 3 2\r\n")
 	for num := uint64(1); num <= 2; num++ {
 		if m := takeMsg(t, out, &pending); m.From != 3 || m.ID.Num != num {
 			t.Fatalf("got %+v, want request %d from 3", m, num)

@@ -136,15 +136,24 @@ func acceptLoop(ctx context.Context, ln net.Listener, what string, maxConns int,
 
 // idleReader sets a read deadline before every read, so a connection that
 // sends nothing for the idle time fails its read. It is set per read of the
-// underlying connection (per buffer fill), not per message.
+// underlying connection (per buffer fill), not per message. If until is
+// set and not zero, reads also fail at that time (a handshake's deadline).
 type idleReader struct {
-	conn net.Conn
-	idle time.Duration
+	conn  net.Conn
+	idle  time.Duration
+	until *time.Time
 }
 
 func (r idleReader) Read(p []byte) (int, error) {
+	var d time.Time
 	if r.idle > 0 {
-		if err := r.conn.SetReadDeadline(time.Now().Add(r.idle)); err != nil {
+		d = time.Now().Add(r.idle)
+	}
+	if r.until != nil && !r.until.IsZero() && (d.IsZero() || r.until.Before(d)) {
+		d = *r.until
+	}
+	if !d.IsZero() {
+		if err := r.conn.SetReadDeadline(d); err != nil {
 			return 0, err
 		}
 	}

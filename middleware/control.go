@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,10 +17,19 @@ import (
 )
 
 // The control path: each middleware dials every peer once (an outgoing
-// link) and accepts the peers' links. A link starts with the dialer's
-// "HELLO <id> <run>\n" and then carries control messages one per line in
-// core's encoding (see core.AppendMsg / core.DecodeMsg). Links are one-way:
-// the acceptor only reads, the dialer only writes.
+// link) and accepts the peers' links. A link starts with a mutual
+// handshake in which both ends prove the lab's group secret (decoded by
+// acceptHandshake and dialHandshake in auth.go, which documents it in
+// full):
+//
+//	dialer → acceptor  TOM-AUTH1 HELLO <dialer id> <acceptor id> <run> <nonceD>
+//	acceptor → dialer  TOM-AUTH1 CHALLENGE <nonceA> <HMAC-SHA256(secret, "acceptor"…)>
+//	dialer → acceptor  TOM-AUTH1 PROOF <HMAC-SHA256(secret, "dialer"…)>
+//
+// and then carries control messages one per line in core's encoding (see
+// core.AppendMsg / core.DecodeMsg). After the handshake links are one-way:
+// the acceptor only reads, the dialer only writes. Nothing a connection
+// sends reaches the core before its PROOF checks out.
 
 const (
 	// maxControlLine bounds one control line; state transfers can be long.
@@ -37,60 +44,90 @@ const (
 var errLineTooLong = errors.New("control line too long")
 
 // controlListener accepts the peers' links and hands decoded messages, with
-// From set to the peer's id, to the node's loop.
+// From set to the peer's id, to the node's loop. A connection is only read
+// for control lines once it has proved the group secret (see auth.go);
+// until then the node never hears of it.
 type controlListener struct {
 	ln       net.Listener
 	self, n  int
-	maxConns int
+	maxConns int // authenticated links at once
 	idle     time.Duration
-	out      chan<- *batch[core.Msg]
+	key      []byte
+	// handshake bounds the time a new connection has to prove the secret;
+	// gate holds those that have not yet (at most MaxHandshakes).
+	handshake time.Duration
+	gate      handshakeGate
+	authed    atomic.Int64 // authenticated links being served
+	out       chan<- *batch[core.Msg]
 	// heard[id] is when a line from peer id was last read (unix ns): under
 	// overload the loop may take a while to process it, but it proves the
 	// peer alive when it arrives.
-	heard    []atomic.Int64
-	log      zerolog.Logger
-	conns    connSet
-	badLines logLimiter
+	heard     []atomic.Int64
+	log       zerolog.Logger
+	conns     connSet
+	badLines  logLimiter
+	refused   logLimiter // connections that did not prove the secret
+	evictions logLimiter
+	overCap   logLimiter
 }
 
 func (l *controlListener) run(ctx context.Context, wg *sync.WaitGroup) {
-	acceptLoop(ctx, l.ln, "control port", l.maxConns, &l.conns, wg, l.log, func(c net.Conn) { l.serve(ctx, c) })
+	// The accept loop's own cap only bounds goroutines: the gate and the
+	// authenticated cap below are what admit connections.
+	acceptLoop(ctx, l.ln, "control port", l.maxConns+max(1, l.gate.max), &l.conns, wg, l.log, func(c net.Conn) { l.serve(ctx, c) })
 }
 
-// parseHello reads "HELLO <id> <run>".
-func parseHello(line []byte, self, n int) (id int, run string, err error) {
-	f := strings.Fields(string(line))
-	if len(f) != 3 || f[0] != "HELLO" {
-		return 0, "", fmt.Errorf("expected \"HELLO <id> <run>\", got %.60q", line)
+// authenticate runs the acceptor's handshake on a new connection under the
+// handshake deadline. It returns the peer's id and run, or ok false after
+// closing nothing (the caller closes) and logging at most one line.
+func (l *controlListener) authenticate(ctx context.Context, conn net.Conn, br *bufio.Reader, until *time.Time) (from int, run string, ok bool) {
+	if l.gate.enter(conn) {
+		if ok, k := l.evictions.allow(time.Now()); ok {
+			l.log.Warn().Int("suppressed", k).Msgf("control port: %d connections are waiting to prove the group secret, the limit: closed the oldest (a flood?)", l.gate.max)
+		}
 	}
-	id, err = strconv.Atoi(f[1])
-	if err != nil || id < 1 || id > n {
-		return 0, "", fmt.Errorf("HELLO from id %q: want 1..%d", f[1], n)
+	*until = time.Now().Add(l.handshake)
+	conn.SetWriteDeadline(*until)
+	from, run, err := acceptHandshake(conn, br, l.key, l.self, l.n, func() { l.gate.greeted(conn) })
+	if !l.gate.leave(conn) && err == nil {
+		err = errors.New("closed to make room for newer connections")
 	}
-	if id == self {
-		return 0, "", fmt.Errorf("HELLO from id %d, which is this middleware's own id: two middlewares share an id?", id)
+	if err != nil {
+		if ctx.Err() == nil {
+			if isTimeout(err) {
+				err = fmt.Errorf("did not prove the group secret within %v", l.handshake)
+			} else if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				err = errors.New("closed before proving the group secret")
+			}
+			if ok, k := l.refused.allow(time.Now()); ok {
+				l.log.Warn().Int("suppressed", k).Msgf("control port: refused a connection from %s: %v", conn.RemoteAddr(), err)
+			}
+		}
+		return 0, "", false
 	}
-	if run = f[2]; run == "-" {
-		run = "" // core.RunToken's "none"
+	*until = time.Time{}
+	conn.SetDeadline(time.Time{})
+	if l.authed.Add(1) > int64(l.maxConns) {
+		l.authed.Add(-1)
+		if ok, k := l.overCap.allow(time.Now()); ok {
+			l.log.Warn().Int("suppressed", k).Msgf("control port: %d authenticated links open, the limit: refused Middleware %d's", l.maxConns, from)
+		}
+		return 0, "", false
 	}
-	return id, run, nil
+	return from, run, true
 }
 
 func (l *controlListener) serve(ctx context.Context, conn net.Conn) {
-	br := bufio.NewReaderSize(idleReader{conn: conn, idle: l.idle}, 64<<10)
+	var until time.Time
+	br := bufio.NewReaderSize(idleReader{conn: conn, idle: l.idle, until: &until}, 64<<10)
+	from, run, ok := l.authenticate(ctx, conn, br, &until)
+	if !ok {
+		return
+	}
+	defer l.authed.Add(-1)
 	var acc []byte
-	line, acc, err := readLine(br, acc, 4<<10)
-	if err != nil {
-		if !errors.Is(err, io.EOF) && ctx.Err() == nil {
-			l.log.Warn().Msgf("control port: connection from %s sent no HELLO: %v", conn.RemoteAddr(), err)
-		}
-		return
-	}
-	from, run, err := parseHello(line, l.self, l.n)
-	if err != nil {
-		l.log.Warn().Msgf("control port: connection from %s refused: %v", conn.RemoteAddr(), err)
-		return
-	}
+	var line []byte
+	var err error
 	l.log.Info().Msgf("control link from Middleware %d (run %s) accepted", from, run)
 	defer func() {
 		if ctx.Err() == nil {
@@ -226,11 +263,13 @@ type peerLink struct {
 
 	up      atomic.Bool
 	dropLog logLimiter
+	authLog logLimiter // the peer failed the handshake
+	key     []byte
 }
 
-func newPeerLink(self, peer int, addr, run string, maxQueued int, retryMax time.Duration, log zerolog.Logger) *peerLink {
+func newPeerLink(self, peer int, addr, run string, key []byte, maxQueued int, retryMax time.Duration, log zerolog.Logger) *peerLink {
 	return &peerLink{
-		self: self, peer: peer, addr: addr, run: run, log: log,
+		self: self, peer: peer, addr: addr, run: run, log: log, key: key,
 		retryMin: min(50*time.Millisecond, retryMax), retryMax: retryMax,
 		maxQueued: maxQueued,
 		chunkMsgs: max(1, maxQueued/16),
@@ -345,25 +384,62 @@ func (l *peerLink) runLink(ctx context.Context) {
 			backoff = min(2*backoff, l.retryMax)
 			continue
 		}
-		backoff = l.retryMin
-		if !downSince.IsZero() || !everUp {
-			l.log.Info().Msgf("control link to Middleware %d at %s connected; %d messages queued", l.peer, l.addr, l.queued())
-		}
-		downSince, everUp = time.Time{}, true
-		err = l.serveConn(ctx, conn)
+		err = l.serveConn(ctx, conn, func() {
+			if !downSince.IsZero() || !everUp {
+				l.log.Info().Msgf("control link to Middleware %d at %s connected; %d messages queued", l.peer, l.addr, l.queued())
+			}
+			downSince, everUp, backoff = time.Time{}, true, l.retryMin
+		})
 		if ctx.Err() != nil {
 			return
+		}
+		var hs *handshakeError
+		if errors.As(err, &hs) {
+			// Not our peer, or not yet listening properly: keep backing
+			// off, and say so once in a while rather than on every try.
+			if ok, k := l.authLog.allow(time.Now()); ok {
+				l.log.Warn().Int("suppressed", k).Msgf("control link to Middleware %d at %s: handshake failed: %v; retrying", l.peer, l.addr, hs.err)
+			}
+			if downSince.IsZero() {
+				downSince = time.Now()
+			}
+			if !sleepCtx(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, l.retryMax)
+			continue
 		}
 		downSince = time.Now()
 		l.log.Warn().Msgf("control link to Middleware %d at %s lost (%v); reconnecting", l.peer, l.addr, shortErr(err))
 	}
 }
 
+// handshakeError is a failed handshake on the dialer's side.
+type handshakeError struct{ err error }
+
+func (e *handshakeError) Error() string { return "handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
+
 // serveConn writes the queue to conn until the connection fails or ctx is
 // done. The peer never writes on this connection, so a watcher goroutine's
 // read ends exactly when the peer closes it: the link notices at once
 // instead of losing the next writes.
-func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
+func (l *peerLink) serveConn(ctx context.Context, conn net.Conn, connected func()) error {
+	conn.SetDeadline(time.Now().Add(dialHandshakeTimeout))
+	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a stop does not wait for the deadline
+	err := dialHandshake(conn, bufio.NewReaderSize(conn, maxHandshakeLine), l.key, l.self, l.peer, l.run)
+	stop()
+	if err != nil {
+		conn.Close()
+		if isTimeout(err) {
+			err = fmt.Errorf("no answer within %v", dialHandshakeTimeout)
+		}
+		return &handshakeError{err}
+	}
+	conn.SetDeadline(time.Time{})
+	connected()
+	// After the handshake the peer never writes on this connection, so a
+	// watcher goroutine's read ends exactly when the peer closes it.
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
@@ -379,11 +455,6 @@ func (l *peerLink) serveConn(ctx context.Context, conn net.Conn) error {
 		conn.Close()
 		<-gone
 	}()
-	hello := fmt.Appendf(nil, "HELLO %d %s\n", l.self, core.RunToken(l.run))
-	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write(hello); err != nil {
-		return err
-	}
 	l.up.Store(true)
 	var taken, bufs [][]byte
 	for {

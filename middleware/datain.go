@@ -19,6 +19,12 @@ import (
 // messages framed with <EOM>, one or many per connection. Messages go to
 // the node's loop as strings, in batches; the loop decides whether each is
 // a lab message.
+//
+// Unterminated bytes at the end of a connection that carried a message are
+// that message's tail, not a message: the original network program forwards
+// whatever its sender wrote after <EOM> (the lab's skeleton sends
+// "...<EOM>\n", some students "...<EOM>\n,N1<seq>"), and so does ours
+// without -reuse. Our messages need no tail, so it is dropped quietly.
 type dataListener struct {
 	ln         net.Listener
 	maxConns   int
@@ -43,9 +49,15 @@ func (d *dataListener) serve(ctx context.Context, conn net.Conn) {
 	br := bufio.NewReaderSize(idleReader{conn: conn, idle: d.idle}, 64<<10)
 	r := wire.NewReader(br, d.maxMessage)
 	var b *batch[string]
+	framed := false // a terminated message came on this connection
 	for {
 		msg, err := r.Next()
+		if err == nil && !r.Terminated() && framed {
+			d.log.Debug().Msgf("data port: %d bytes after the last <EOM> from %s: the tail of that message, ignored", len(msg), conn.RemoteAddr())
+			continue // io.EOF follows
+		}
 		if err == nil {
+			framed = framed || r.Terminated()
 			if b == nil {
 				b = dataBatches.get()
 			}

@@ -55,6 +55,10 @@ type Status struct {
 	Held      int // sends not yet sent: joining the group, or pacing a burst
 	// LastLatency is the Latency of the most recent Ready event.
 	LastLatency time.Duration
+	// EventsLog is empty while the events log is written fine, else what
+	// went wrong, e.g. "events log: write failed (no space left), 12
+	// events not written".
+	EventsLog string
 	// Waiting says why ordering or delivery cannot go on ("no quorum:
 	// reaches 2 of 5, waiting"), "" when it can.
 	Waiting string

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +27,10 @@ const netBatch = 4096
 // retries with backoff. In reuse mode a message may be written twice after
 // a reconnect (the cores ignore duplicates) but it is never lost here.
 type netClient struct {
-	addr         string
+	// addrs are where the network program may listen, tried in turn from
+	// addrs[cur], the last one that answered; all are used only by run.
+	addrs        []string
+	cur          int
 	reuse        bool
 	log          zerolog.Logger
 	retryMin     time.Duration
@@ -45,7 +50,7 @@ type netClient struct {
 
 func newNetClient(addr string, reuse bool, retryMax time.Duration, log zerolog.Logger) *netClient {
 	c := &netClient{
-		addr:         addr,
+		addrs:        []string{addr},
 		reuse:        reuse,
 		log:          log,
 		retryMin:     50 * time.Millisecond,
@@ -63,6 +68,26 @@ func newNetClient(addr string, reuse bool, retryMax time.Duration, log zerolog.L
 	// a first attempt fails it counts as reachable.
 	c.up.Store(!reuse)
 	return c
+}
+
+// also adds addresses to try when the network program does not answer at
+// the first (the original program listens on the host's own address, not
+// on 127.0.0.1). Call it before run.
+func (c *netClient) also(addrs ...string) {
+	for _, a := range addrs {
+		if !slices.Contains(c.addrs, a) {
+			c.addrs = append(c.addrs, a)
+		}
+	}
+}
+
+// where names the address in use, or all of them (reading only addrs,
+// fixed before run starts, so any goroutine may ask for all).
+func (c *netClient) where(all bool) string {
+	if !all || len(c.addrs) == 1 {
+		return c.addrs[c.cur]
+	}
+	return strings.Join(c.addrs, " or ")
 }
 
 // enqueue adds ids to the end of the queue; it never blocks on the network.
@@ -137,11 +162,32 @@ func (nc *netConn) close() {
 	<-nc.gone
 }
 
+// dial connects to the network program: at the address that answered last,
+// else at the others in turn. Connecting (without writing) is harmless to
+// the original program; only an empty connection would hang it.
 func (c *netClient) dial(deadline time.Time) (net.Conn, error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var d net.Dialer
-	return d.DialContext(ctx, "tcp", c.addr)
+	var first error
+	for k := range c.addrs {
+		i := (c.cur + k) % len(c.addrs)
+		conn, err := d.DialContext(ctx, "tcp", c.addrs[i])
+		if err == nil {
+			if i != c.cur {
+				c.log.Info().Msgf("network program found at %s", c.addrs[i])
+				c.cur = i
+			}
+			return conn, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
 }
 
 func (c *netClient) dialReuse(deadline time.Time) (*netConn, error) {
@@ -252,7 +298,7 @@ func (c *netClient) run(ctx context.Context) {
 		if err == nil {
 			if !downSince.IsZero() {
 				c.log.Info().Msgf("network program at %s reachable again after %v; %d messages queued",
-					c.addr, time.Since(downSince).Round(time.Millisecond), c.queued.Load())
+					c.where(false), time.Since(downSince).Round(time.Millisecond), c.queued.Load())
 				downSince = time.Time{}
 			}
 			backoff = c.retryMin
@@ -261,18 +307,18 @@ func (c *netClient) run(ctx context.Context) {
 		}
 		c.up.Store(false)
 		if !stopBy.IsZero() {
-			c.log.Warn().Msgf("stopping: %d messages not handed to the network program at %s: %v", c.queued.Load(), c.addr, err)
+			c.log.Warn().Msgf("stopping: %d messages not handed to the network program at %s: %v", c.queued.Load(), c.where(true), err)
 			return
 		}
 		if downSince.IsZero() {
 			downSince = time.Now()
 			c.log.Warn().Msgf("network program at %s unreachable (%v), retrying every %v or sooner; %d messages queued",
-				c.addr, err, c.retryMax, c.queued.Load())
+				c.where(true), err, c.retryMax, c.queued.Load())
 		}
 		if !sleepCtx(ctx, backoff) {
 			n := c.queued.Load()
 			if n > 0 {
-				c.log.Warn().Msgf("stopping: %d messages not handed to the network program at %s (unreachable)", n, c.addr)
+				c.log.Warn().Msgf("stopping: %d messages not handed to the network program at %s (unreachable)", n, c.where(true))
 			}
 			return
 		}

@@ -7,6 +7,7 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/internal/netutil"
 	"totalorder/middleware/core"
 	"totalorder/middleware/wire"
@@ -45,11 +47,15 @@ const maxBatch = 4096
 type Config struct {
 	ID, N    int
 	Protocol core.Protocol // default core.DefaultProtocol (raft)
-	// Host is the host the data and control listeners bind (default 127.0.0.1).
+	// Host is the host the data and control listeners bind (default
+	// 127.0.0.1; when empty the data port also listens on the host's own
+	// IPv4 addresses, where the original network program sends).
 	Host string
 	// DataPort is where the network program delivers (default 8081+ID).
 	DataPort int
-	// NetAddr is the network program's address (default 127.0.0.1:8081).
+	// NetAddr is the network program's address. Empty (or with an empty
+	// host, ":port") it is looked for on 127.0.0.1 and on the host's own
+	// IPv4 addresses, where the original network program listens.
 	NetAddr string
 	// ControlPort is where peers connect their control links (default 9081+ID).
 	ControlPort int
@@ -70,6 +76,9 @@ type Config struct {
 	// Fsync flushes the state log to disk before anything that depends on
 	// it goes out (survives a power cut, not only kill -9; slower).
 	Fsync bool
+	// EventsControl also logs every control message sent and received,
+	// and leader changes (for the timeline; see eventLog.controlOut).
+	EventsControl bool
 	// Logger receives the operational log; the zero Logger is silent.
 	Logger zerolog.Logger
 	// Core overrides the core's timing; ID, N, Protocol are taken from
@@ -93,6 +102,20 @@ type Config struct {
 	// MaxControlQueue caps the control messages queued per peer while it
 	// is unreachable (default 1<<20); the oldest are dropped beyond it.
 	MaxControlQueue int
+
+	// GroupKey is the lab's group secret (see LoadGroupKey): every control
+	// link proves it both ways before it is used. Empty means the
+	// well-known default secret, which is allowed on loopback only.
+	GroupKey []byte
+	// HandshakeTimeout is how long a connection to the control port has
+	// to prove the secret (default 2s).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps the control connections still proving the secret
+	// (default 64); a new one beyond it closes the oldest.
+	MaxHandshakes int
+
+	// Set by withDefaults: Host, NetAddr's host were left to the default.
+	defaultHost, defaultNetHost bool
 }
 
 func (c *Config) withDefaults() error {
@@ -111,7 +134,7 @@ func (c *Config) withDefaults() error {
 	}
 	c.Protocol = p
 	if c.Host == "" {
-		c.Host = DefaultHost
+		c.Host, c.defaultHost = DefaultHost, true
 	}
 	if c.DataPort == 0 {
 		c.DataPort = DataPortBase + c.ID
@@ -120,7 +143,10 @@ func (c *Config) withDefaults() error {
 		c.ControlPort = ControlPortBase + c.ID
 	}
 	if c.NetAddr == "" {
-		c.NetAddr = DefaultNetAddr
+		c.NetAddr, c.defaultNetHost = DefaultNetAddr, true
+	}
+	if h, p, err := net.SplitHostPort(c.NetAddr); err == nil && h == "" {
+		c.NetAddr, c.defaultNetHost = net.JoinHostPort(DefaultHost, p), true
 	}
 	peers := make(map[int]string, c.N)
 	for j := 1; j <= c.N; j++ {
@@ -137,6 +163,22 @@ func (c *Config) withDefaults() error {
 		peers[j] = addr
 	}
 	c.PeerAddrs = peers
+	if len(c.GroupKey) == 0 {
+		if !isLoopbackHost(c.Host) {
+			return fmt.Errorf("listening on %s without a group secret would let anyone on the network join: pass -group-key-file F (the same file for every middleware)", c.Host)
+		}
+		for j, addr := range peers {
+			if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+				return fmt.Errorf("Middleware %d is at %s: linking across machines needs a group secret, pass -group-key-file F (the same file for every middleware)", j, addr)
+			}
+		}
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = DefaultMaxHandshakes
+	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = DefaultRetryMax
 	}
@@ -198,7 +240,6 @@ type Node struct {
 	lastLatency time.Duration
 	garbage     logLimiter
 	misrouted   logLimiter
-	eventErrs   logLimiter
 	wasIsolated bool
 	stateErr    error // the state log failed: this middleware no longer takes part
 }
@@ -238,6 +279,13 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	var hostIPs []net.IP
+	if cfg.defaultNetHost || (cfg.defaultHost && cfg.DataListener == nil) {
+		hostIPs = hostaddr.IPv4s()
+	}
+	if cfg.defaultHost && cfg.DataListener == nil {
+		dataLn = alsoOnHostName(dataLn, hostIPs, cfg.DataPort, n.log)
+	}
 	controlLn := cfg.ControlListener
 	if controlLn == nil {
 		var err error
@@ -254,6 +302,8 @@ func New(cfg Config) (*Node, error) {
 			controlLn.Close()
 			return nil, err
 		}
+		ev.oplog = n.log
+		ev.Control = cfg.EventsControl
 		n.events = ev
 	}
 
@@ -265,7 +315,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.StateDir != "" {
-		st, recs, err := openStateLog(filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d.state", cfg.ID)), cfg.Fsync)
+		st, recs, err := openStateLog(statePath(cfg), cfg.Fsync)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -286,17 +336,40 @@ func New(cfg Config) (*Node, error) {
 		ln: dataLn, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout, maxMessage: cfg.MaxMessage,
 		out: n.dataIn, log: n.log,
 	}
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
 	n.control = &controlListener{
 		ln: controlLn, self: cfg.ID, n: cfg.N, maxConns: cfg.MaxConns, idle: cfg.IdleTimeout,
+		key: key, handshake: cfg.HandshakeTimeout, gate: handshakeGate{max: cfg.MaxHandshakes},
 		out: n.controlIn, log: n.log, heard: make([]atomic.Int64, cfg.N+1),
 	}
+	n.control.refused.every = 10 * time.Second
+	n.control.evictions.every = time.Minute
+	n.control.overCap.every = time.Minute
 	n.net = newNetClient(cfg.NetAddr, cfg.Reuse, cfg.RetryMax, n.log)
+	if cfg.defaultNetHost {
+		n.net.also(hostaddr.JoinPort(hostIPs, cfg.NetAddr)...)
+	}
 	n.links = make([]*peerLink, cfg.N+1)
 	for j, addr := range cfg.PeerAddrs {
-		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, cfg.MaxControlQueue, cfg.RetryMax, n.log)
+		n.links[j] = newPeerLink(cfg.ID, j, addr, cfg.Core.Run, key, cfg.MaxControlQueue, cfg.RetryMax, n.log)
 	}
 	n.refreshStatus()
 	return n, nil
+}
+
+// statePath names middleware ID's state log after its group too (a hash of
+// the secret), so that a middleware of one lab never takes up the raft
+// state of another: mixing them could break consensus.
+func statePath(cfg Config) string {
+	key := cfg.GroupKey
+	if len(key) == 0 {
+		key = defaultGroupKey
+	}
+	sum := sha256.Sum256(append([]byte("total-order lab state\x00"), key...))
+	return filepath.Join(cfg.StateDir, fmt.Sprintf("middleware-%d-%x.state", cfg.ID, sum[:4]))
 }
 
 // listen binds host:port, turning "address in use" into advice.
@@ -349,7 +422,11 @@ func (n *Node) Run(ctx context.Context) error {
 		mode = "one kept-open connection"
 	}
 	n.log.Info().Msgf("Middleware %d of %d (%s, run %s): data on %s, control on %s, network program at %s (%s)",
-		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, n.data.ln.Addr(), n.control.ln.Addr(), n.cfg.NetAddr, mode)
+		n.cfg.ID, n.cfg.N, n.cfg.Protocol, n.cfg.Core.Run, hostaddr.Describe(n.data.ln), n.control.ln.Addr(), n.net.where(true), mode)
+
+	if len(n.cfg.GroupKey) == 0 {
+		n.log.Warn().Msgf("Middleware %d: no -group-key-file, so control links use the well-known default secret: anyone on this machine could join this group", n.cfg.ID)
+	}
 
 	n.loop(ctx)
 
@@ -428,6 +505,9 @@ func (n *Node) loop(ctx context.Context) {
 			}
 			n.core.Tick(start)
 			ticked = true
+			if n.events != nil {
+				n.events.flush(start) // retries a failed write even when idle
+			}
 			// If a tick got expensive (much pending under overload), space
 			// ticks out so that they cannot crowd out the inputs, but not
 			// beyond a few heartbeat periods: peers would think us dead.
@@ -474,6 +554,9 @@ func (n *Node) pruneReceived(now time.Time) {
 func (n *Node) handleControl(b *batch[core.Msg]) int {
 	now := time.Now()
 	if !n.isolated(now) {
+		if n.events != nil {
+			n.events.controlIn(b.items, now)
+		}
 		for i := range b.items {
 			n.core.ControlIn(now, b.items[i])
 		}
@@ -515,6 +598,9 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.net.enqueue(out.ToNetwork)
 	if len(out.Control) > 0 && n.stateErr == nil && !n.isolated(time.Now()) {
+		if n.events != nil {
+			n.events.controlOut(out.Control, time.Now())
+		}
 		for _, l := range n.links {
 			if l != nil {
 				l.enqueue(out.Control)
@@ -533,11 +619,7 @@ func (n *Node) dispatch() (changed bool) {
 	}
 	n.core.ClearOutput()
 	if n.events != nil {
-		if err := n.events.flush(); err != nil {
-			if ok, k := n.eventErrs.allow(time.Now()); ok {
-				n.log.Error().Int("suppressed", k).Msgf("events log %s: %v", n.cfg.EventsPath, err)
-			}
-		}
+		n.events.flush(time.Now())
 	}
 	return changed
 }
@@ -600,9 +682,15 @@ func (n *Node) refreshStatus() {
 	if n.stateErr != nil {
 		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
 	}
+	if n.events != nil {
+		s.EventsLog = n.events.problem()
+	}
 	n.statusMu.Lock()
 	n.status = s
 	n.statusMu.Unlock()
+	if n.events != nil {
+		n.events.leader(v.Leader, v.Term, time.Now())
+	}
 }
 
 // Send asks for count new messages to be multicast. It never blocks; the
@@ -698,8 +786,14 @@ func (n *Node) checkIsolation(now time.Time) bool {
 			}
 		}
 		n.log.Info().Msgf("Middleware %d: cut off from its peers", n.cfg.ID)
+		if n.events != nil {
+			n.events.mark("cut off", now)
+		}
 	} else if !iso && n.wasIsolated {
 		n.log.Info().Msgf("Middleware %d: reconnected to its peers", n.cfg.ID)
+		if n.events != nil {
+			n.events.mark("reconnected", now)
+		}
 	}
 	n.wasIsolated = iso
 	return !iso
@@ -739,6 +833,9 @@ func StatusLine(s Status) string {
 		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
 	if s.Waiting != "" {
 		b.WriteString(" waiting=" + strconv.Quote(s.Waiting))
+	}
+	if s.EventsLog != "" {
+		b.WriteString(" events-log=" + strconv.Quote(s.EventsLog))
 	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,5 +233,32 @@ func BenchmarkNodes(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			c.stop()
 		})
+	}
+}
+
+// Isolate cuts a middleware off (its status says so and it reaches no
+// quorum), marks the moment in its events log for the timeline, and
+// reconnects it.
+func TestIsolateMarksAndReconnects(t *testing.T) {
+	c := startCluster(t, clusterOpts{n: 3, protocol: core.Raft, reuse: true, events: true, logger: testLogger(t)})
+	waitFor(t, "a leader", 30*time.Second, func() bool { return c.nodes[1].Status().Leader != 0 })
+	c.nodes[1].Isolate(-1)
+	waitFor(t, "the cut-off status", 30*time.Second, func() bool {
+		s := c.nodes[1].Status()
+		return s.Isolated && s.PeersUp == 0 && strings.Contains(s.Waiting, "no quorum")
+	})
+	c.nodes[1].Isolate(0)
+	waitFor(t, "reconnection", 30*time.Second, func() bool {
+		s := c.nodes[1].Status()
+		return !s.Isolated && s.Waiting == "" && s.Leader != 0
+	})
+	c.stop()
+	b, err := os.ReadFile(c.events[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, back := strings.Index(string(b), `"label":"cut off"`), strings.Index(string(b), `"label":"reconnected"`)
+	if cut < 0 || back < cut {
+		t.Fatalf("events log lacks the cut-off and reconnection marks, in order:\n%s", b)
 	}
 }

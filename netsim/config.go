@@ -34,8 +34,10 @@ const (
 // means "use the default"; MaxSleep, Drop and Dup are taken literally
 // (0 is a meaningful value for each).
 type Config struct {
-	// Listen is the host to listen on (default 127.0.0.1; "0.0.0.0" for
-	// every interface). The port goes in Port.
+	// Listen is the host to listen on; "" (the default) listens on
+	// 127.0.0.1 and on this host's own addresses, the ones the lab's
+	// original program uses, so that programs written for it find this
+	// one; "0.0.0.0" is every interface. The port goes in Port.
 	Listen string
 	// Port is the TCP port senders connect to. 0 picks a free port (tests);
 	// the command line defaults it to 8081.
@@ -43,7 +45,9 @@ type Config struct {
 	// N is the number of destinations when Dests is empty: ports
 	// Port+1 … Port+N on DestHost (Port being the bound port). Default 5.
 	N int
-	// DestHost is the destinations' host (default 127.0.0.1).
+	// DestHost is the destinations' host; "" (the default) sends to
+	// 127.0.0.1 and, where nobody listens there, to this host's own
+	// addresses (where middlewares written for the original listen).
 	DestHost string
 	// Dests, when non-empty, lists the destination addresses ("host:port")
 	// explicitly and overrides N and DestHost.
@@ -98,6 +102,11 @@ type Config struct {
 	// exhaust memory.
 	MaxQueue int
 
+	// EventsPath, if set, is the events log for the timeline (JSON lines,
+	// appended): each message accepted, each copy handed over with its
+	// delay, each copy dropped (see eventsLog).
+	EventsPath string
+
 	// Logger receives the log. The zero Logger is silent.
 	Logger zerolog.Logger
 	// Quiet drops the per-message and per-copy lines: only lifecycle
@@ -114,17 +123,11 @@ func (c Config) Validate() error {
 
 // withDefaults fills zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
-	if c.Listen == "" {
-		c.Listen = DefaultHost
-	}
 	if _, _, err := net.SplitHostPort(c.Listen); err == nil {
 		return c, fmt.Errorf("listen address %q includes a port: give the host only and the port separately", c.Listen)
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return c, fmt.Errorf("port %d out of range 0-65535", c.Port)
-	}
-	if c.DestHost == "" {
-		c.DestHost = DefaultHost
 	}
 	if len(c.Dests) == 0 {
 		if c.N == 0 {

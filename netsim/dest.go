@@ -26,6 +26,12 @@ type dest struct {
 	s     *Server
 	index int
 	addr  string
+	// alts are where else the destination may listen (this host's own
+	// addresses, for middlewares written for the original program);
+	// current is the index, in addr then alts, of the one that last
+	// answered.
+	alts    []string
+	current atomic.Int32
 
 	mu        sync.Mutex
 	ready     []copyItem // due now, in acceptance order (the no-delay fast path)
@@ -300,6 +306,9 @@ func (d *dest) onDelivered(c copyItem) {
 	s.delivered.Add(1)
 	d.inFlight.Add(-1)
 	s.inFlight.Add(-1)
+	if s.events != nil {
+		s.events.write("copy", c.msg.id, c.msg.text(), d.index+1, c.delay, true)
+	}
 	if e := s.msgLog.Info(); e != nil {
 		e.Uint64("id", c.msg.id).Str("to", d.addr).Stringer("delay", c.delay.Round(time.Millisecond))
 		if late := time.Duration(s.now() - c.due); late > lateLogged {
@@ -429,10 +438,35 @@ func (d *dest) giveBack(c copyItem, err error) {
 	d.signal()
 }
 
+// dial connects to the destination: where it answered last, then at its
+// other addresses in turn.
+func (d *dest) dial() (net.Conn, error) {
+	dialer := net.Dialer{Timeout: d.s.cfg.DialTimeout}
+	cands := append([]string{d.addr}, d.alts...)
+	first := int(d.current.Load())
+	var firstErr error
+	for k := range cands {
+		i := (first + k) % len(cands)
+		conn, err := dialer.DialContext(d.s.hardCtx, "tcp", cands[i])
+		if err == nil {
+			if d.current.Swap(int32(i)) != int32(i) && k > 0 {
+				d.s.log.Info().Str("dest", d.addr).Str("at", cands[i]).Msg("destination found at another address of this host")
+			}
+			return conn, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if d.s.hardCtx.Err() != nil {
+			break
+		}
+	}
+	return nil, firstErr
+}
+
 // sendOne delivers one copy on a connection of its own.
 func (d *dest) sendOne(c copyItem) error {
-	dialer := net.Dialer{Timeout: d.s.cfg.DialTimeout}
-	conn, err := dialer.DialContext(d.s.hardCtx, "tcp", d.addr)
+	conn, err := d.dial()
 	if err != nil {
 		return err
 	}
@@ -490,8 +524,7 @@ func (d *dest) writeReuse(now int64) {
 }
 
 func (d *dest) connect() error {
-	dialer := net.Dialer{Timeout: d.s.cfg.DialTimeout}
-	conn, err := dialer.DialContext(d.s.hardCtx, "tcp", d.addr)
+	conn, err := d.dial()
 	if err != nil {
 		return err
 	}

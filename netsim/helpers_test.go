@@ -22,8 +22,9 @@ const waitLimit = 10 * time.Second
 
 // arrival is one message as a sink received it.
 type arrival struct {
-	msg string
-	at  time.Time
+	msg  string
+	tail string // bytes after its <EOM>, up to the end of its connection
+	at   time.Time
 }
 
 // sink is a destination standing in for a middleware: it accepts any
@@ -87,6 +88,7 @@ func (k *sink) read(c net.Conn) {
 		_ = c.Close()
 	}()
 	r := wire.NewReader(c, 0)
+	last := -1 // index in k.got of this connection's last message
 	for {
 		msg, err := r.Next()
 		if err != nil {
@@ -94,7 +96,12 @@ func (k *sink) read(c net.Conn) {
 		}
 		now := time.Now()
 		k.mu.Lock()
-		k.got = append(k.got, arrival{msg: string(msg), at: now})
+		if !r.Terminated() && last >= 0 {
+			k.got[last].tail = string(msg) // a tail: part of the message before it
+		} else {
+			k.got = append(k.got, arrival{msg: string(msg), at: now})
+			last = len(k.got) - 1
+		}
 		k.mu.Unlock()
 		select {
 		case k.notify <- struct{}{}:

@@ -5,11 +5,12 @@ import "time"
 // message is one accepted message, shared by all its copies.
 type message struct {
 	id    uint64
-	frame []byte // content followed by the terminator, ready to write
+	frame []byte // content, terminator and any tail the sender wrote after it, ready to write
+	n     int    // length of the content
 }
 
 // text is the message content without its terminator, for logs.
-func (m *message) text() []byte { return m.frame[:len(m.frame)-len(eomBytes)] }
+func (m *message) text() []byte { return m.frame[:m.n] }
 
 // copyItem is one copy of a message on its way to one destination. It is
 // a value type so queues hold no per-copy allocation.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/wire"
 )
 
@@ -107,6 +108,8 @@ type Server struct {
 	hurry      chan struct{}
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
+
+	events *eventsLog // nil without Config.EventsPath
 }
 
 // New checks cfg, applies defaults and binds the listener. A port in use
@@ -116,7 +119,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	host := cfg.Listen
+	var hostIPs []net.IP
+	if host == "" || cfg.DestHost == "" {
+		for _, ip := range hostaddr.IPv4s() {
+			if !ip.IsLoopback() || !ip.Equal(net.ParseIP(DefaultHost)) {
+				hostIPs = append(hostIPs, ip) // (127.0.0.1 is there already)
+			}
+		}
+	}
+	if host == "" {
+		host = DefaultHost
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if isAddrInUse(err) {
@@ -124,7 +139,31 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
+	var unbound []string
+	if cfg.Listen == "" {
+		// Also where the original listens, so that middlewares written for
+		// it find this one (one that cannot be bound is left out).
+		lns := []net.Listener{ln}
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		for _, ip := range hostIPs {
+			extra, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				unbound = append(unbound, ip.String())
+				continue
+			}
+			lns = append(lns, extra)
+		}
+		ln = hostaddr.Merge(lns...)
+	}
+	var events *eventsLog
+	if cfg.EventsPath != "" {
+		if events, err = openEventsLog(cfg.EventsPath); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	s := &Server{
+		events:    events,
 		cfg:       cfg,
 		seed:      cfg.Seed,
 		log:       cfg.Logger,
@@ -148,15 +187,26 @@ func New(cfg Config) (*Server, error) {
 	s.dropBits.Store(math.Float64bits(cfg.Drop))
 	s.dupBits.Store(math.Float64bits(cfg.Dup))
 
+	if len(unbound) > 0 {
+		s.log.Warn().Strs("hosts", unbound).Msg("cannot also listen on these addresses of this host: senders written for the original program may not reach this one")
+	}
 	addrs := cfg.Dests
+	destHost := cfg.DestHost
+	if destHost == "" {
+		destHost = DefaultHost
+	}
 	if len(addrs) == 0 {
 		port := ln.Addr().(*net.TCPAddr).Port
 		for i := 1; i <= cfg.N; i++ {
-			addrs = append(addrs, net.JoinHostPort(cfg.DestHost, strconv.Itoa(port+i)))
+			addrs = append(addrs, net.JoinHostPort(destHost, strconv.Itoa(port+i)))
 		}
 	}
 	for i, a := range addrs {
-		s.dests = append(s.dests, newDest(s, i, a))
+		d := newDest(s, i, a)
+		if len(cfg.Dests) == 0 && cfg.DestHost == "" {
+			d.alts = hostaddr.JoinPort(hostIPs, a)
+		}
+		s.dests = append(s.dests, d)
 	}
 	return s, nil
 }
@@ -280,6 +330,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Msg("netsim listening")
 
 	stopOnCancel := context.AfterFunc(ctx, func() { _ = s.Close() })
+	stopFlusher := s.flushEvents()
 	s.acceptLoop()
 	stopOnCancel()
 	_ = s.Close()
@@ -296,8 +347,41 @@ func (s *Server) Run(ctx context.Context) error {
 	s.workers.Wait()
 	graceOver.Stop()
 	s.hardCancel()
+	stopFlusher()
+	if s.events != nil {
+		if err := s.events.close(); err != nil {
+			s.log.Error().Err(err).Str("file", s.cfg.EventsPath).Msg("events log")
+		}
+	}
 	s.logSummary()
 	return nil
+}
+
+// flushEvents flushes the events log every eventsFlushEvery, so that a
+// live timeline follows closely, until the returned stop is called.
+func (s *Server) flushEvents() (stop func()) {
+	if s.events == nil {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(eventsFlushEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				if err := s.events.flush(); err != nil {
+					s.log.Error().Err(err).Str("file", s.cfg.EventsPath).Msg("events log: writing stopped")
+					<-quit
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 func (s *Server) modeName() string {
@@ -479,15 +563,37 @@ type draw struct {
 	dupDelay time.Duration
 }
 
+// serveConn reads one sender connection. Without reuse it reads like the
+// original program: bytes a sender writes after "<EOM>" and before it
+// closes (the lab's skeleton writes "...<EOM>\n", some students
+// "...<EOM>\n,N1<seq>") are that message's tail and travel with it,
+// forwarded as read, never as a message of their own. A message whose
+// terminator arrived with more bytes after it is therefore held until the
+// connection ends (those bytes were its tail) or another terminator
+// arrives (they began the next message). With reuse every unterminated
+// rest at close is a message, as before.
 func (s *Server) serveConn(c *inConn) {
 	defer s.handlers.Done()
 	defer s.forget(c)
 	from := c.RemoteAddr().String()
 	r := wire.NewReader(c, s.cfg.MaxMessage)
 	draws := make([]draw, len(s.dests))
+	var (
+		held    []byte // frame of a message whose tail may follow
+		heldLen int    // its content's length
+		framed  bool   // a terminated message came on this connection
+	)
+	release := func(tail []byte) {
+		if held != nil {
+			s.dispatch(append(held, tail...), heldLen, from, draws)
+			held = nil
+		}
+	}
+	defer release(nil)
 	for {
 		msg, err := r.Next()
 		if err != nil {
+			release(nil)
 			var tooLarge *wire.TooLargeError
 			switch {
 			case errors.As(err, &tooLarge):
@@ -504,12 +610,30 @@ func (s *Server) serveConn(c *inConn) {
 			}
 			return
 		}
+		if !s.cfg.Reuse && !r.Terminated() && framed {
+			if held == nil {
+				// The tail came in a later read than its message, which
+				// had gone already (the original would not have read it).
+				s.msgLog.Debug().Str("from", from).Int("bytes", len(msg)).Msg("bytes after <EOM> arrived late: ignored")
+			}
+			release(msg)
+			continue
+		}
+		release(nil)
+		if r.Terminated() {
+			framed = true
+		}
 		if len(msg) == 0 {
 			s.msgLog.Debug().Str("from", from).Msg("empty message ignored")
 			continue
 		}
 		c.sentAny.Store(true)
-		s.dispatch(msg, from, draws)
+		frame := wire.AppendFrame(make([]byte, 0, len(msg)+len(eomBytes)), msg)
+		if !s.cfg.Reuse && r.Buffered() > 0 {
+			held, heldLen = frame, len(msg)
+			continue
+		}
+		s.dispatch(frame, len(msg), from, draws)
 	}
 }
 
@@ -519,10 +643,12 @@ func (s *Server) reject(from string, size int64) {
 		Msg("message over the size limit dropped")
 }
 
-// dispatch queues one accepted message's copies. draws is scratch space
-// of one entry per destination.
-func (s *Server) dispatch(content []byte, from string, draws []draw) {
-	frame := wire.AppendFrame(make([]byte, 0, len(content)+len(eomBytes)), content)
+// dispatch queues the copies of one accepted message: frame is what every
+// destination gets (content, terminator, and any tail written after it),
+// the first n bytes the content. draws is scratch space of one entry per
+// destination.
+func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
+	content := frame[:n]
 	maxSleep := time.Duration(s.maxSleep.Load())
 	dropP, dupP := s.Drop(), s.Dup()
 	var id uint64
@@ -548,16 +674,22 @@ func (s *Server) dispatch(content []byte, from string, draws []draw) {
 		}
 		s.rngMu.Unlock()
 	}
-	m := &message{id: id, frame: frame}
+	m := &message{id: id, frame: frame, n: n}
 	if e := s.msgLog.Info(); e != nil {
 		e.Uint64("id", id).Str("from", from).Int("bytes", len(content)).
 			Bytes("msg", preview(content)).Msg("accepted")
+	}
+	if s.events != nil {
+		s.events.write("accepted", id, content, 0, 0, false)
 	}
 	now := s.now()
 	for i, d := range s.dests {
 		dr := draws[i]
 		if dr.drop {
 			s.dropped.Add(1)
+			if s.events != nil {
+				s.events.write("drop", id, content, i+1, 0, false)
+			}
 			if e := s.msgLog.Info(); e != nil {
 				e.Uint64("id", id).Str("to", d.addr).Msg("copy dropped (fault injection)")
 			}

@@ -50,7 +50,7 @@ func TestDeliverySamples(t *testing.T) {
 	// Middleware 2 had B at 250 but A, sent first, only at 400: the
 	// clairvoyant protocol delivers both at 400.
 	if want := us(20, 10, 300, 200); !slices.Equal(sendOrder, want) {
-		t.Errorf("send-order bound = %v, want %v", sendOrder, want)
+		t.Errorf("send-order reference = %v, want %v", sendOrder, want)
 	}
 
 	// The checker summarises the same definitions.
@@ -69,7 +69,7 @@ func TestDeliverySamples(t *testing.T) {
 		t.Errorf("mean latency %v, checker says %v", got, want)
 	}
 	if got, want := mean(sendOrder), rep.Overall.Latency.SendOrder.Mean; got != want {
-		t.Errorf("mean send-order bound %v, checker says %v", got, want)
+		t.Errorf("mean send-order reference %v, checker says %v", got, want)
 	}
 }
 
@@ -109,6 +109,11 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("count(%v) = %q, want %q", v, got, want)
 		}
 	}
+	for n, want := range map[int]string{999: "999", 9999: "9,999", 20_000: "20k", 22_250: "22k", 100_000: "100k", 1_000_000: "1M", 1_500_000: "1.5M", 1_049_999: "1M", 1_050_000: "1.1M"} {
+		if got := short(n); got != want {
+			t.Errorf("short(%d) = %q, want %q", n, got, want)
+		}
+	}
 	for d, want := range map[time.Duration]string{
 		250 * time.Microsecond: "0.250", 1500 * time.Microsecond: "1.50",
 		61800 * time.Microsecond: "61.8", 2113 * time.Millisecond: "2113",
@@ -142,37 +147,258 @@ func TestTable(t *testing.T) {
 	}
 }
 
-func TestTargets(t *testing.T) {
-	res := &results{
+// sampleResults is a run of every section with figures chosen to hit
+// each side of every target.
+func sampleResults() *results {
+	ms := time.Millisecond
+	lat := func(p string, fsync bool, maxSleep time.Duration, perSecond float64, mean, p50, p99 time.Duration, ratio float64) latencyRow {
+		return latencyRow{Protocol: p, Fsync: fsync, MaxSleep: maxSleep, PerSecond: perSecond, Messages: 500,
+			Latency: check.Latency{Ready: check.Stats{Mean: mean, P50: p50, P99: p99}, Ratio: ratio}, verdict: verdict{Verdict: "OK"}}
+	}
+	thr := func(p string, fsync bool, n int, reuse bool, ordered float64, p99 time.Duration) throughputRow {
+		return throughputRow{Protocol: p, Fsync: fsync, N: n, Reuse: reuse, Messages: 1000, Ordered: ordered,
+			Latency: check.Latency{Ready: check.Stats{P99: p99}}, verdict: verdict{Verdict: "OK"}}
+	}
+	// samples grow by perMessage bytes a message from 30 MB at 100k.
+	samples := func(perMessage int64, upTo int) []rssSample {
+		var out []rssSample
+		for d := 100_000; d <= upTo; d += 100_000 {
+			out = append(out, rssSample{Delivered: d, RSS: 30_000_000 + perMessage*int64(d-100_000)})
+		}
+		return out
+	}
+	mem := func(p string, messages int, s []rssSample) memoryRow {
+		return memoryRow{Protocol: p, Kind: "headless", Messages: messages, RSS: s[len(s)-1].RSS, Samples: s, verdict: verdict{Verdict: "OK"}}
+	}
+	return &results{
+		StateFS: "ext4",
 		Latency: []latencyRow{
-			{Protocol: protocolSequencer, MaxSleep: 500 * time.Millisecond, PerSecond: moderatePerSecond, Messages: 500,
-				Latency: check.Latency{Ratio: 1.03}},
-			{Protocol: protocolISIS, MaxSleep: 500 * time.Millisecond, PerSecond: moderatePerSecond, Messages: 500,
-				Latency: check.Latency{Ratio: 1.8}},
+			lat(protocolRaft, false, 500*ms, moderatePerSecond, 400*ms, 400*ms, 490*ms, 1.01),
+			lat(protocolRaft, false, 0, lightPerSecond, 900*time.Microsecond, 800*time.Microsecond, 3*ms, 1.5),
+			lat(protocolRaft, true, 0, lightPerSecond, 5*ms, 4*ms, 12*ms, 9),
+			lat(protocolSequencer, false, 500*ms, moderatePerSecond, 410*ms, 400*ms, 495*ms, 1.03),
+			lat(protocolSequencer, false, 0, lightPerSecond, 400*time.Microsecond, 300*time.Microsecond, 1*ms, 1.2),
+			lat(protocolISIS, false, 500*ms, moderatePerSecond, 720*ms, 700*ms, 900*ms, 1.8),
+			lat(protocolISIS, false, 0, lightPerSecond, 3*ms, 2500*time.Microsecond, 6*ms, 2),
 		},
-		Throughput: []throughputRow{{Protocol: protocolSequencer, N: 5, Reuse: true, Messages: 1, Ordered: 30000, Raw: 100000}},
+		Throughput: []throughputRow{
+			thr(protocolRaft, false, 5, true, 60_000, 100*ms),
+			thr(protocolRaft, true, 5, true, 10_000, 400*ms),
+			thr(protocolSequencer, false, 5, true, 30_000, 50*ms),
+		},
+		Scale: []throughputRow{
+			thr(protocolRaft, false, 3, true, 70_000, 20*ms),
+			thr(protocolSequencer, false, 3, true, 35_000, 20*ms),
+		},
+		Memory: []memoryRow{
+			mem(protocolRaft, 1_000_000, samples(2, 1_000_000)),
+			mem(protocolSequencer, 1_000_000, samples(50, 1_000_000)),
+			mem(protocolISIS, 100_000, []rssSample{{20_000, 20_000_000}, {100_000, 21_000_000}}),
+		},
+		Failover: []failoverRow{
+			{Protocol: protocolRaft, Resume: 400 * ms, Verdict: "OK"},
+			{Protocol: protocolRaft, Resume: 1200 * ms, Verdict: "OK"},
+			{Protocol: protocolRaft, Resume: 700 * ms, Verdict: "OK"},
+			{Protocol: protocolRaft, Verdict: runFailed},
+		},
 	}
-	tb := targetsTable(res)
-	// Rows nothing was measured for are left out.
-	if len(tb.Rows) != 3 {
-		t.Fatalf("rows = %q", tb.Rows)
+}
+
+func TestTargets(t *testing.T) {
+	tb := targetsTable(sampleResults())
+	if want := []string{"target", "raft", "sequencer", "isis"}; !slices.Equal(tb.Header, want) {
+		t.Errorf("header %q, want %q", tb.Header, want)
 	}
+	// No run at maxSleep 2s: that row is left out.
 	want := [][]string{
-		{"1.03× met", "1.80× MISSED"},
-		{"30,000/s met", "-"},
-		{"0.30 MISSED", "-"},
+		{"1.01× met", "1.03× MISSED", "1.80× MISSED"},
+		{"0.800 ms met", "0.300 ms met", "2.50 ms MISSED"},
+		// The -fsync run (10,000/s) is not raft's figure.
+		{"60,000/s met", "30,000/s MISSED", "-"},
+		// The median of the runs that completed; the failed one is left out.
+		{"700 ms met", cannotFailOver, cannotFailOver},
+		// (growth over the second half of the run)
+		{"31.8 MB (30.8 at 500k, peak 31.8; +2.0 B/msg) met",
+			"75.0 MB (50.0 at 500k, peak 75.0; +50.0 B/msg) not flat MISSED",
+			"21.0 MB (21.0 at 100k, peak 21.0; +0.0 B/msg) after 100k, not judged"},
+	}
+	if len(tb.Rows) != len(want) {
+		t.Fatalf("rows = %q", tb.Rows)
 	}
 	for i, w := range want {
 		if got := tb.Rows[i][1:]; !slices.Equal(got, w) {
-			t.Errorf("row %q: got %q, want %q", tb.Rows[i][0], got, w)
+			t.Errorf("row %q:\n got %q\nwant %q", tb.Rows[i][0], got, w)
 		}
 	}
+	for i, prefix := range []string{"mean latency ≤ 1.02× the send-order reference at maxSleep 500ms", "median latency < 2ms",
+		"≥ 50,000 ordered deliveries/s per mw at n=5", "median time until deliveries resume after kill -9 of the leader ≤ 1s",
+		"headless resident memory < 60 MB after 1,000,000 messages, and flat"} {
+		if !strings.HasPrefix(tb.Rows[i][0], prefix) {
+			t.Errorf("row %d is %q, want it to start %q", i, tb.Rows[i][0], prefix)
+		}
+	}
+
+	// Over 60 MB after a million, however flat, misses.
+	res := &results{Memory: []memoryRow{{Protocol: protocolRaft, Kind: "headless", Messages: 1_000_000, RSS: 61_000_000,
+		Samples: []rssSample{{100_000, 61_000_000}, {1_000_000, 61_000_000}}}}}
+	if got := targetsTable(res).Rows[0][1]; !strings.HasSuffix(got, " MISSED") || strings.Contains(got, "not flat") {
+		t.Errorf("61 MB flat: %q", got)
+	}
+	// The baselines' "cannot" alone is not a measurement.
+	if rows := targetsTable(&results{}).Rows; len(rows) != 0 {
+		t.Errorf("nothing measured, yet rows %q", rows)
+	}
+}
+
+func TestMemoryGrowth(t *testing.T) {
+	// Growth is judged over the second half: from the sample at half the
+	// messages (200 of 400) to the last; the first half fills windows.
+	r := memoryRow{Samples: []rssSample{{100, 500}, {200, 1000}, {300, 3000}, {400, 2000}}}
+	first, last, peak, perMessage := r.growth()
+	if first.RSS != 1000 || last.RSS != 2000 || peak.RSS != 3000 || perMessage != 5 {
+		t.Errorf("growth = %v %v %v %v", first, last, peak, perMessage)
+	}
+	if !r.flat() {
+		t.Error("5 B/message is flat")
+	}
+	r.Samples[3].RSS = 1000 + 11*200
+	if r.flat() {
+		t.Error("11 B/message is not flat")
+	}
+	if (memoryRow{Samples: r.Samples[:1]}).flat() {
+		t.Error("one sample says nothing about flatness")
+	}
+
+	// The sampler samples once per step passed, however far past.
+	s := &rssSampler{every: 10, next: 10}
+	for _, d := range []int{5, 12, 13, 35, 39, 40} {
+		if err := s.observe(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var at []int
+	for _, x := range s.samples {
+		at = append(at, x.Delivered)
+	}
+	if want := []int{12, 35, 40}; !slices.Equal(at, want) {
+		t.Errorf("sampled at %v, want %v", at, want)
+	}
+}
+
+func TestCostTable(t *testing.T) {
+	tb := costTable(sampleResults())
+	byName := map[string][]string{}
+	for _, r := range tb.Rows {
+		byName[r[0]] = r[1:]
+	}
+	want := map[string][]string{
+		"mean latency ms at maxSleep 500ms (÷ send-order reference)": {"400 (1.01×)", "410 (1.03×)", "720 (1.80×)", "0.98×", "0.56×"},
+		"median latency ms at light load":                            {"0.800", "0.300", "2.50", "2.67×", "0.32×"},
+		"ordered deliveries/s per mw, n=5, reuse connections":        {"60,000", "30,000", "-", "2.00×", "-"},
+		"p99 latency ms under saturation, n=5, reuse connections":    {"100", "50.0", "-", "2.00×", "-"},
+		"ordered deliveries/s per mw, n=3":                           {"70,000", "35,000", "-", "2.00×", "-"},
+		"deliveries resume after kill -9 of the leader (median)":     {"700 ms", cannotFailOver, cannotFailOver, "-", "-"},
+	}
+	for name, w := range want {
+		if got, ok := byName[name]; !ok || !slices.Equal(got, w) {
+			t.Errorf("%q:\n got %q\nwant %q", name, got, w)
+		}
+	}
+	// Nothing compares in the per-message mode: no row.
+	if _, ok := byName["ordered deliveries/s per mw, n=5, per message connections"]; ok {
+		t.Error("a row with nothing to compare")
+	}
+
+	p := consensusParagraph(sampleResults())
+	for _, s := range []string{"raft ordered 60,000 deliveries/s per middleware: 2.00× the sequencer's 30,000.",
+		"Its p99 latency under that load was 100 ms (the sequencer 50.0 ms).",
+		"At maxSleep 500ms its mean latency was 1.01× the send-order reference (the sequencer 1.03×, ISIS 1.80×)",
+		"median/p99 latency was 0.800/3.00 ms (the sequencer 0.300/1.00 ms, ISIS 2.50/6.00 ms)",
+		"deliveries resumed after 700 ms, median"} {
+		if !strings.Contains(p, s) {
+			t.Errorf("paragraph lacks %q:\n%s", s, p)
+		}
+	}
+	if p := consensusParagraph(&results{Latency: sampleResults().Latency[:1]}); p != "" {
+		t.Errorf("raft alone compares with nothing, yet: %q", p)
+	}
+}
+
+func TestFsyncTable(t *testing.T) {
+	res := sampleResults()
+	tb := fsyncTable(res)
+	want := [][]string{
+		{"median latency ms at light load (100 msg/s per mw, maxSleep 0)", "0.800", "4.00", "5.00×"},
+		{"p99 latency ms at light load (100 msg/s per mw, maxSleep 0)", "3.00", "12.0", "4.00×"},
+		{"ordered deliveries/s per mw, n=5, reuse connections", "60,000", "10,000", "0.17×"},
+		{"p99 latency ms under saturation", "100", "400", "4.00×"},
+	}
+	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
+		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)
+	}
+	if !strings.Contains(fsyncNote(res), "ext4") {
+		t.Errorf("note %q does not name the file system", fsyncNote(res))
+	}
+	res.StateFS = "tmpfs"
+	if !strings.Contains(fsyncNote(res), "understate") {
+		t.Errorf("tmpfs note %q does not warn", fsyncNote(res))
+	}
+	// Without -fsync runs, no table.
+	res = &results{Latency: res.Latency[:2]}
+	if rows := fsyncTable(res).Rows; len(rows) != 0 {
+		t.Errorf("rows without -fsync runs: %q", rows)
+	}
+}
+
+func TestFailoverTable(t *testing.T) {
+	tb := failoverTable(sampleResults().Failover)
+	want := [][]string{
+		{"raft", "1", "400", "0", "OK"},
+		{"raft", "2", "1200", "0", "OK"},
+		{"raft", "3", "700", "0", "OK"},
+		{"raft", "4", "-", "0", runFailed},
+		{"raft", "median", "700", "", ""},
+		{"sequencer", "-", cannotFailOver, "", ""},
+		{"isis", "-", cannotFailOver, "", ""},
+	}
+	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
+		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)
+	}
+	if rows := failoverTable(nil).Rows; len(rows) != 0 {
+		t.Errorf("no runs, yet rows %q", rows)
+	}
+}
+
+func TestReport(t *testing.T) {
+	res := sampleResults()
 	var md bytes.Buffer
-	writeMarkdown(&md, res, nil)
-	for _, s := range []string{"## Targets", "## Latency", "## Throughput", "| sequencer | reuse |"} {
+	writeMarkdown(&md, res, map[string]string{"memory-vs-messages.png": "memory-vs-messages.png"})
+	for _, s := range []string{"## Targets", "## What consensus costs", "## What -fsync costs", "## Latency", "## Throughput",
+		"## Memory", "## Fail-over", "| raft -fsync | reuse |", "| raft | 500ms |", "send-order reference", "lower bound",
+		"![Resident memory along the run](memory-vs-messages.png)", "100k: 30.0, 200k: 30.2"} {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
+	}
+	if strings.Contains(md.String(), "bound at") || strings.Contains(md.String(), "send-order bound") {
+		t.Error("the report still calls the send-order reference a bound")
+	}
+	// Raft comes first in every table that lists protocols.
+	for _, tb := range []table{latencyTable(res.Latency), throughputTable(res.Throughput), memoryTable(res.Memory)} {
+		if tb.Rows[0][0] != protocolRaft {
+			t.Errorf("%s: first row is %q", tb.Title, tb.Rows[0][0])
+		}
+	}
+	var text bytes.Buffer
+	writeTables(&text, res)
+	for _, s := range []string{"What consensus costs", "What -fsync costs", "Targets", "ext4"} {
+		if !strings.Contains(text.String(), s) {
+			t.Errorf("terminal output lacks %q", s)
+		}
+	}
+	c, ok := memoryChart(res)
+	if !ok || len(c.Series) != 3 || c.Series[0].Name != protocolRaft || len(c.Series[0].Points) != 10 {
+		t.Errorf("memory chart: %v series", len(c.Series))
 	}
 }
 
@@ -230,5 +456,73 @@ func TestFailedRunRow(t *testing.T) {
 	writeMarkdown(&md, &results{Failures: []failure{{Step: "s", What: "run failed: x", Logs: "/somewhere/logs"}}}, nil)
 	if strings.Contains(md.String(), "/somewhere") || !strings.Contains(md.String(), "- s: run failed: x") {
 		t.Errorf("failures in the report:\n%s", md.String())
+	}
+}
+
+func TestPlanSteps(t *testing.T) {
+	names := func(quick bool, only string) []string {
+		b := &bench{res: &results{}}
+		var out []string
+		for _, s := range planSteps(b, newPlan(quick), only, t.TempDir()) {
+			out = append(out, s.name)
+		}
+		return out
+	}
+	quick := names(true, "")
+	want := []string{
+		"raft latency maxSleep=100ms 10 msg/s", "raft latency maxSleep=0 100 msg/s", "raft -fsync latency maxSleep=0 100 msg/s",
+		"sequencer latency maxSleep=100ms 10 msg/s", "sequencer latency maxSleep=0 100 msg/s",
+		"isis latency maxSleep=100ms 10 msg/s", "isis latency maxSleep=0 100 msg/s",
+		"raft throughput n=5 reuse", "raft -fsync throughput n=5 reuse", "sequencer throughput n=5 reuse", "isis throughput n=5 reuse",
+		"raw relay reuse",
+		"raft memory headless 100,000 messages", "sequencer memory headless 100,000 messages", "isis memory headless 100,000 messages",
+		"raft leader fail-over 1 of 1",
+	}
+	if !slices.Equal(quick, want) {
+		t.Errorf("quick plan:\n%s\nwant:\n%s", strings.Join(quick, "\n"), strings.Join(want, "\n"))
+	}
+	// Asked for by name, -quick measures a short scale section.
+	if got, want := names(true, "scale"), []string{"raft throughput n=3 reuse", "raft throughput n=5 reuse",
+		"sequencer throughput n=3 reuse", "sequencer throughput n=5 reuse", "isis throughput n=3 reuse", "isis throughput n=5 reuse"}; !slices.Equal(got, want) {
+		t.Errorf("-quick -only scale: %q, want %q", got, want)
+	}
+
+	full := names(false, "")
+	count := func(prefix string) int {
+		n := 0
+		for _, s := range full {
+			if strings.HasPrefix(s, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	for prefix, want := range map[string]int{
+		"raft latency":         5, // four maxSleeps and light load
+		"raft -fsync latency":  1,
+		"sequencer latency":    5,
+		"isis latency":         5,
+		"raft throughput":      2 + 3, // both modes at n=5, then n=3, 9, 16
+		"raft -fsync":          2,     // light-load latency and throughput, kept-open connections
+		"sequencer throughput": 5,
+		"isis throughput":      5,
+		"raw relay":            2,
+		"raft memory headless 1,000,000 messages":      1,
+		"sequencer memory headless 1,000,000 messages": 1,
+		"isis memory headless 1,000,000 messages":      1,
+		"raft leader fail-over":                        5,
+		"sequencer leader":                             0,
+		"isis leader":                                  0,
+	} {
+		if got := count(prefix); got != want {
+			t.Errorf("full plan: %d steps start %q, want %d", got, prefix, want)
+		}
+	}
+	// Raft comes first in every section.
+	for _, section := range []string{" latency ", " throughput n=5 reuse", " memory headless"} {
+		first := slices.IndexFunc(full, func(s string) bool { return strings.Contains(s, section) })
+		if first < 0 || !strings.HasPrefix(full[first], "raft ") {
+			t.Errorf("section %q starts with %q", section, full[max(first, 0)])
+		}
 	}
 }

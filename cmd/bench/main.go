@@ -1,9 +1,12 @@
-// Command bench measures the lab on real processes over loopback: latency
-// against the checker's lower bounds, ordered throughput against the raw
-// relay, scaling with n, and the middleware's memory. It prints tables
-// and writes a Markdown report, results.json and PNG plots.
+// Command bench measures the lab on real processes over loopback, for each
+// protocol (raft, then the sequencer and ISIS baselines): latency against
+// the checker's send-order reference and content-arrival lower bound,
+// ordered throughput against the raw relay, scaling with n, memory along a
+// long run, raft with and without -fsync, and the time raft takes to
+// resume after its leader is killed. It prints tables and writes a
+// Markdown report, results.json and PNG plots.
 //
-//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-out bench/results] [-keep-logs]
+//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-protocol P] [-out bench/results] [-keep-logs]
 //
 // Every run is verified by the order checker (agreement on); a failed
 // check or run is reported loudly and makes the command exit 1.
@@ -28,6 +31,7 @@ import (
 
 	"totalorder/internal/lab"
 	"totalorder/internal/xvfb"
+	"totalorder/middleware/core"
 )
 
 // plan is what one invocation measures.
@@ -41,23 +45,27 @@ type plan struct {
 	modes                      []bool // connection reuse on/off
 	scaleNs                    []int
 	memoryMessages             int
-	memoryWindow               bool
-	failovers                  int // sequencer crashes measured
+	memorySampleEvery          int // deliveries between two memory samples
+	windowMessages             int // the window's memory run (0: none)
+	failovers                  int // raft leader crashes measured
 }
 
 func newPlan(quick bool) plan {
 	if quick {
 		return plan{
-			quick:         true,
-			latencySleeps: []time.Duration{0, 100 * time.Millisecond}, latencyDuration: 2 * time.Second,
-			throughputDuration: 1500 * time.Millisecond, warmup: 500 * time.Millisecond,
-			modes: []bool{true}, scaleNs: []int{3, 5}, memoryMessages: 10_000, failovers: 1,
+			quick: true,
+			// The scale runs are left out: each would be one more
+			// saturated run as in the throughput section.
+			latencySleeps: []time.Duration{100 * time.Millisecond}, latencyDuration: 1500 * time.Millisecond,
+			throughputDuration: time.Second, warmup: 300 * time.Millisecond,
+			modes: []bool{true}, memoryMessages: 100_000, memorySampleEvery: 20_000, failovers: 1,
 		}
 	}
 	return plan{
 		latencySleeps:   []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second},
 		latencyDuration: 10 * time.Second, throughputDuration: 8 * time.Second, warmup: 2 * time.Second,
-		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16}, memoryMessages: memoryTargetCount, memoryWindow: true,
+		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16},
+		memoryMessages: memoryTargetCount, memorySampleEvery: memoryTargetCount / 10, windowMessages: windowMessages,
 		failovers: 5,
 	}
 }
@@ -75,7 +83,16 @@ func main() {
 	only := flag.String("only", "", "run one section: "+strings.Join(sections, ", "))
 	out := flag.String("out", filepath.Join("bench", "results"), "where report.md, results.json and the plots go")
 	keepLogs := flag.Bool("keep-logs", false, "keep every run's events logs (logs of a failed check are always kept)")
+	protocol := flag.String("protocol", "", "measure one protocol only: raft, sequencer or isis (default: all three)")
 	flag.Parse()
+	if *protocol != "" {
+		p, err := core.ParseProtocol(*protocol)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -protocol: %v\n", err)
+			os.Exit(2)
+		}
+		protocols = []string{string(p)}
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q (see -help)\n", flag.Arg(0))
 		os.Exit(2)
@@ -119,7 +136,8 @@ func run(ctx context.Context, p plan, only, outDir string, keepLogs bool) (int, 
 		return 1, err
 	}
 
-	res := &results{Quick: p.quick, Started: time.Now(), Cores: runtime.NumCPU(), GoVersion: runtime.Version()}
+	res := &results{Quick: p.quick, Started: time.Now(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
+		StateFS: fsType(tmp)}
 	b.res = res
 	steps := planSteps(b, p, only, tmp)
 	b.prog = newProgress(os.Stderr, len(steps))
@@ -189,6 +207,7 @@ func run(ctx context.Context, p plan, only, outDir string, keepLogs bool) (int, 
 }
 
 // planSteps lists the measurements of p (one section if only is set).
+// Every section measures raft first, then the baselines.
 func planSteps(b *bench, p plan, only, tmp string) []step {
 	res := b.res
 	want := func(section string) bool { return only == "" || only == section }
@@ -209,21 +228,25 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 		if slices.Contains(p.latencySleeps, 500*time.Millisecond) {
 			res.CDFMaxSleep = 500 * time.Millisecond
 		}
+		type load struct {
+			maxSleep  time.Duration
+			perSecond float64
+			fsync     bool
+		}
 		for _, protocol := range protocols {
-			type load struct {
-				maxSleep  time.Duration
-				perSecond float64
-			}
 			var loads []load
 			for _, s := range p.latencySleeps {
-				loads = append(loads, load{s, moderatePerSecond})
+				loads = append(loads, load{s, moderatePerSecond, false})
 			}
-			loads = append(loads, load{0, lightPerSecond})
+			loads = append(loads, load{0, lightPerSecond, false})
+			if protocol == protocolRaft {
+				loads = append(loads, load{0, lightPerSecond, true}) // what -fsync costs
+			}
 			for _, ld := range loads {
-				name := fmt.Sprintf("%s latency maxSleep=%s %g msg/s", protocol, sleepName(ld.maxSleep), ld.perSecond)
+				name := fmt.Sprintf("%s latency maxSleep=%s %g msg/s", label(protocol, ld.fsync), sleepName(ld.maxSleep), ld.perSecond)
 				add(name, func(ctx context.Context) (string, error) {
-					keep := ld.maxSleep == res.CDFMaxSleep && ld.perSecond == moderatePerSecond
-					row, err := b.latencyRun(ctx, name, protocol, ld.maxSleep, ld.perSecond, p.latencyDuration, keep)
+					keep := ld.maxSleep == res.CDFMaxSleep && ld.perSecond == moderatePerSecond && !ld.fsync
+					row, err := b.latencyRun(ctx, name, protocol, ld.fsync, ld.maxSleep, ld.perSecond, p.latencyDuration, keep)
 					if err != nil {
 						row.verdict = failedRun
 						res.Latency = append(res.Latency, row)
@@ -232,17 +255,17 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 					res.Latency = append(res.Latency, row)
 					failed(name, row.verdict)
 					l := row.Latency
-					return fmt.Sprintf("mean %s ms, p50 %s, p99 %s; send-order bound %s ms (%s); check %s",
+					return fmt.Sprintf("mean %s ms, p50 %s, p99 %s; send-order reference %s ms (mean %s of it); check %s",
 						ms(l.Ready.Mean), ms(l.Ready.P50), ms(l.Ready.P99), ms(l.SendOrder.Mean), ratio(l.Ratio), row.checkCell()), nil
 				})
 			}
 		}
 	}
 
-	throughput := func(protocol string, n int, reuse bool, into *[]throughputRow) {
-		name := fmt.Sprintf("%s throughput n=%d %s", protocol, n, modeName(reuse))
+	throughput := func(protocol string, fsync bool, n int, reuse bool, into *[]throughputRow) {
+		name := fmt.Sprintf("%s throughput n=%d %s", label(protocol, fsync), n, modeName(reuse))
 		add(name, func(ctx context.Context) (string, error) {
-			row, err := b.throughputRun(ctx, name, protocol, n, reuse, p.throughputDuration, p.warmup)
+			row, err := b.throughputRun(ctx, name, protocol, fsync, n, reuse, p.throughputDuration, p.warmup)
 			if err != nil {
 				row.verdict = failedRun
 				*into = append(*into, row)
@@ -257,7 +280,10 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 	if want("throughput") {
 		for _, reuse := range p.modes {
 			for _, protocol := range protocols {
-				throughput(protocol, 5, reuse, &res.Throughput)
+				throughput(protocol, false, 5, reuse, &res.Throughput)
+				if protocol == protocolRaft && reuse {
+					throughput(protocol, true, 5, reuse, &res.Throughput) // what -fsync costs
+				}
 			}
 			add("raw relay "+modeName(reuse), func(ctx context.Context) (string, error) {
 				// As many messages as the larger ordered run of this mode.
@@ -283,13 +309,20 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			})
 		}
 	}
+	if want("scale") && len(p.scaleNs) == 0 && only != "scale" {
+		res.Notes = append(res.Notes, "The scale runs (several n) are in the full run only.")
+	}
 	if want("scale") {
+		ns := p.scaleNs
+		if len(ns) == 0 && only == "scale" { // asked for by name in -quick: a short version
+			ns = []int{3, 5}
+		}
 		for _, protocol := range protocols {
-			for _, n := range p.scaleNs {
+			for _, n := range ns {
 				if n == 5 && want("throughput") && slices.Contains(p.modes, true) {
 					continue // the throughput section's reuse run is this point
 				}
-				throughput(protocol, n, true, &res.Scale)
+				throughput(protocol, false, n, true, &res.Scale)
 			}
 		}
 	}
@@ -298,7 +331,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 		for _, protocol := range protocols {
 			name := fmt.Sprintf("%s memory headless %s messages", protocol, count(float64(p.memoryMessages)))
 			add(name, func(ctx context.Context) (string, error) {
-				row, err := b.memoryRun(ctx, name, protocol, p.memoryMessages, labSpec{}, nil, []int{1, 2, 3, 4, 5}, nil)
+				row, err := b.memoryRun(ctx, name, protocol, p.memoryMessages, p.memorySampleEvery, labSpec{}, nil, []int{1, 2, 3, 4, 5}, nil)
 				if err != nil {
 					row.verdict = failedRun
 					res.Memory = append(res.Memory, row)
@@ -306,18 +339,20 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 				}
 				res.Memory = append(res.Memory, row)
 				failed(name, row.verdict)
-				return fmt.Sprintf("RSS %s MiB (Middleware %d), peak %s MiB; check %s", mb(row.RSS), row.MW, mb(row.Peak), row.checkCell()), nil
+				first, last, peak, perMessage := row.growth()
+				return fmt.Sprintf("RSS %s MB (Middleware %d); along the run %s → %s MB, largest sample %s MB (%+.0f B/message); check %s",
+					mb(row.RSS), row.MW, mb(first.RSS), mb(last.RSS), mb(peak.RSS), perMessage, row.checkCell()), nil
 			})
 		}
 		switch _, err := exec.LookPath("Xvfb"); {
-		case !p.memoryWindow:
+		case p.windowMessages == 0:
 			res.Notes = append(res.Notes, "The window's memory is measured in the full run only.")
 		case err != nil:
 			res.Notes = append(res.Notes, "Xvfb is not installed: the window's memory was not measured (apt-get install xvfb).")
 		default:
-			name := fmt.Sprintf("sequencer memory window %s messages", count(float64(p.memoryMessages)))
+			name := fmt.Sprintf("%s memory window %s messages", protocolRaft, count(float64(p.windowMessages)))
 			add(name, func(ctx context.Context) (string, error) {
-				row, err := b.windowMemory(ctx, name, p.memoryMessages, filepath.Join(tmp, "window"))
+				row, err := b.windowMemory(ctx, name, p.windowMessages, p.windowMessages/10, filepath.Join(tmp, "window"))
 				if err != nil {
 					row.verdict = failedRun
 					res.Memory = append(res.Memory, row)
@@ -325,23 +360,30 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 				}
 				res.Memory = append(res.Memory, row)
 				failed(name, row.verdict)
-				return fmt.Sprintf("RSS %s MiB, peak %s MiB; check %s", mb(row.RSS), mb(row.Peak), row.checkCell()), nil
+				return fmt.Sprintf("RSS %s MB, peak %s MB; check %s", mb(row.RSS), mb(row.Peak), row.checkCell()), nil
 			})
 		}
 	}
 	if want("failover") {
+		// Only raft fails over: the sequencer and ISIS stop by design
+		// when a member dies, so there is nothing of theirs to time.
 		for k := 1; k <= p.failovers; k++ {
-			name := fmt.Sprintf("sequencer fail-over %d of %d", k, p.failovers)
+			name := fmt.Sprintf("%s leader fail-over %d of %d", protocolRaft, k, p.failovers)
 			add(name, func(ctx context.Context) (string, error) {
-				r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: filepath.Join(tmp, fmt.Sprintf("failover-%d", k)),
+				dir := filepath.Join(b.logs, slug(name))
+				r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: dir, Protocol: protocolRaft,
 					N: 5, Reuse: true, MaxSleep: 100 * time.Millisecond})
-				row := failoverRow{Resume: r.Resume, InFlight: r.InFlight, Verdict: r.Verdict}
+				row := failoverRow{Protocol: protocolRaft, Resume: r.Resume, InFlight: r.InFlight, Verdict: r.Verdict}
 				if err != nil {
 					row.Verdict = runFailed
-					res.Failures = append(res.Failures, failure{Step: name, What: err.Error()})
+					res.Failover = append(res.Failover, row)
+					return "", err // the logs stay for the failure report
 				}
 				res.Failover = append(res.Failover, row)
-				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight", ms(r.Resume), r.InFlight), err
+				if !b.keepLogs {
+					os.RemoveAll(dir)
+				}
+				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight; check %s", ms(r.Resume), r.InFlight, r.Verdict), nil
 			})
 		}
 	}
@@ -350,7 +392,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 
 // windowMemory runs Middleware 1 as the real window under an Xvfb of its
 // own and measures its memory once every middleware delivered messages.
-func (b *bench) windowMemory(ctx context.Context, name string, messages int, binDir string) (memoryRow, error) {
+func (b *bench) windowMemory(ctx context.Context, name string, messages, sampleEvery int, binDir string) (memoryRow, error) {
 	b.prog.detail("building the middleware with its window (cgo)")
 	if err := lab.BuildWindow(ctx, binDir); err != nil {
 		return memoryRow{}, err
@@ -367,15 +409,15 @@ func (b *bench) windowMemory(ctx context.Context, name string, messages int, bin
 		}
 		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.Display}}
 	}}
-	return b.memoryRun(ctx, name, protocolSequencer, messages, spec, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{1})
+	return b.memoryRun(ctx, name, protocolRaft, messages, sampleEvery, spec, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{1})
 }
 
-// finishScale adds the throughput section's n=5 reuse rows to the scale
-// section where it skipped that point, and orders the rows by protocol
-// and n.
+// finishScale adds the throughput section's n=5 reuse rows (without
+// -fsync) to the scale section where it skipped that point, and orders
+// the rows by protocol and n.
 func finishScale(res *results) {
 	for _, r := range res.Throughput {
-		if r.Reuse && r.N == 5 && len(res.Scale) > 0 &&
+		if r.Reuse && !r.Fsync && r.N == 5 && len(res.Scale) > 0 &&
 			!slices.ContainsFunc(res.Scale, func(s throughputRow) bool { return s.Protocol == r.Protocol && s.N == 5 }) {
 			res.Scale = append(res.Scale, r)
 		}

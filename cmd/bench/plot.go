@@ -44,14 +44,16 @@ type chart struct {
 }
 
 var (
-	colorBlack  = color.RGBA{0, 0, 0, 255}
-	colorGrid   = color.RGBA{225, 225, 225, 255}
-	colorWhite  = color.RGBA{255, 255, 255, 255}
-	colorBlue   = color.RGBA{31, 119, 180, 255}
-	colorOrange = color.RGBA{230, 110, 10, 255}
-	colorNavy   = color.RGBA{10, 50, 110, 255}
-	colorBrown  = color.RGBA{140, 60, 0, 255}
-	face        = basicfont.Face7x13
+	colorBlack     = color.RGBA{0, 0, 0, 255}
+	colorGrid      = color.RGBA{225, 225, 225, 255}
+	colorWhite     = color.RGBA{255, 255, 255, 255}
+	colorBlue      = color.RGBA{31, 119, 180, 255}
+	colorOrange    = color.RGBA{230, 110, 10, 255}
+	colorNavy      = color.RGBA{10, 50, 110, 255}
+	colorBrown     = color.RGBA{140, 60, 0, 255}
+	colorGreen     = color.RGBA{40, 150, 60, 255}
+	colorDarkGreen = color.RGBA{15, 85, 30, 255}
+	face           = basicfont.Face7x13
 )
 
 // Plot area margins in pixels.

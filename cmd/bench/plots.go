@@ -13,24 +13,30 @@ const plotWidth, plotHeight = 900, 560
 
 // protocolColor keeps each protocol's colour the same in every plot.
 func protocolColor(protocol string) color.RGBA {
-	if protocol == protocolISIS {
+	switch protocol {
+	case protocolRaft:
+		return colorGreen
+	case protocolISIS:
 		return colorOrange
 	}
 	return colorBlue
 }
 
-// boundColor is a darker shade of the protocol's colour for its run's
-// lower bound, drawn dashed over the latency line so both stay visible
-// where they coincide.
-func boundColor(protocol string) color.RGBA {
-	if protocol == protocolISIS {
+// referenceColor is a darker shade of the protocol's colour for its
+// run's send-order reference, drawn dashed over the latency line so both
+// stay visible where they coincide.
+func referenceColor(protocol string) color.RGBA {
+	switch protocol {
+	case protocolRaft:
+		return colorDarkGreen
+	case protocolISIS:
 		return colorBrown
 	}
 	return colorNavy
 }
 
 // latencyCDFChart plots, per protocol, the CDF of delivery latency and of
-// the send-order bound in the runs at res.CDFMaxSleep.
+// the send-order reference in the runs at res.CDFMaxSleep.
 func latencyCDFChart(res *results) (chart, bool) {
 	c := chart{
 		Title:  fmt.Sprintf("Delivery latency CDF, n=5, maxSleep %v, 10 msg/s per middleware", res.CDFMaxSleep),
@@ -44,16 +50,16 @@ func latencyCDFChart(res *results) (chart, bool) {
 		}
 		return pts
 	}
-	var bounds []series
+	var references []series
 	for _, r := range res.Latency {
 		if len(r.samples) == 0 {
 			continue
 		}
 		c.Series = append(c.Series, series{Name: r.Protocol + " latency", Color: protocolColor(r.Protocol), Points: toPoints(r.samples)})
-		bounds = append(bounds, series{Name: r.Protocol + " run's send-order bound", Color: boundColor(r.Protocol), Dashed: true,
+		references = append(references, series{Name: r.Protocol + " run's send-order reference", Color: referenceColor(r.Protocol), Dashed: true,
 			Points: toPoints(r.sendOrderSamples)})
 	}
-	c.Series = append(c.Series, bounds...)
+	c.Series = append(c.Series, references...)
 	return c, len(c.Series) > 0
 }
 
@@ -85,13 +91,37 @@ func throughputVsNChart(res *results) (chart, bool) {
 	return c, len(c.Series) > 0
 }
 
+// memoryChart plots the resident memory along each headless memory run
+// against the messages delivered, one line per protocol: flat lines are
+// what the memory target asks for.
+func memoryChart(res *results) (chart, bool) {
+	c := chart{
+		Title:  "Resident memory along the run (headless, largest middleware, n=5, maxSleep 0)",
+		XLabel: "messages delivered", YLabel: "VmRSS (MB)",
+		Width: plotWidth, Height: plotHeight, YFrom0: true, LegendTop: true,
+	}
+	for _, p := range protocols {
+		r := memoryOf(res, p, "headless")
+		if r == nil || len(r.Samples) < 2 {
+			continue
+		}
+		s := series{Name: p, Color: protocolColor(p), Markers: true}
+		for _, x := range r.Samples {
+			s.Points = append(s.Points, [2]float64{float64(x.Delivered), float64(x.RSS) / 1e6})
+		}
+		c.Series = append(c.Series, s)
+	}
+	return c, len(c.Series) > 0
+}
+
 // writePlots writes the plots there is data for into dir and returns
 // their file names (relative to dir, for the report) by name.
 func writePlots(dir string, res *results) (map[string]string, error) {
 	out := map[string]string{}
 	for name, build := range map[string]func(*results) (chart, bool){
-		"latency-cdf.png":     latencyCDFChart,
-		"throughput-vs-n.png": throughputVsNChart,
+		"latency-cdf.png":        latencyCDFChart,
+		"throughput-vs-n.png":    throughputVsNChart,
+		"memory-vs-messages.png": memoryChart,
 	} {
 		c, ok := build(res)
 		if !ok {

@@ -22,8 +22,11 @@ type results struct {
 	Steps      []stepRecord    `json:"steps"`
 	// CDFMaxSleep is the maxSleep of the runs plotted in latency-cdf.png.
 	CDFMaxSleep time.Duration `json:"cdf_max_sleep_ns"`
-	Notes       []string      `json:"notes,omitempty"`    // what was skipped and why
-	Failures    []failure     `json:"failures,omitempty"` // failed checks and runs
+	// StateFS is the file system the middlewares' durable state was on
+	// (what -fsync flushes to), e.g. "ext4" or "tmpfs"; "" if unknown.
+	StateFS  string    `json:"state_fs,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`    // what was skipped and why
+	Failures []failure `json:"failures,omitempty"` // failed checks and runs
 }
 
 // failure is a run that failed or did not pass the order checker.
@@ -65,6 +68,7 @@ func (v verdict) checkCell() string {
 // latencyRow is one latency run: five senders at a steady pace.
 type latencyRow struct {
 	Protocol  string        `json:"protocol"`
+	Fsync     bool          `json:"fsync,omitempty"` // the middlewares ran with -fsync
 	MaxSleep  time.Duration `json:"max_sleep_ns"`
 	PerSecond float64       `json:"per_second_per_sender"`
 	Duration  time.Duration `json:"duration_ns"`
@@ -77,6 +81,7 @@ type latencyRow struct {
 // throughputRow is one saturated run.
 type throughputRow struct {
 	Protocol string `json:"protocol"`
+	Fsync    bool   `json:"fsync,omitempty"` // the middlewares ran with -fsync
 	N        int    `json:"n"`
 	Reuse    bool   `json:"reuse"`
 	Messages int    `json:"messages"`
@@ -108,8 +113,65 @@ type memoryRow struct {
 	RSS      int64  `json:"rss_bytes"`      // VmRSS of the largest measured middleware
 	MW       int    `json:"mw"`             // which one that was
 	Peak     int64  `json:"peak_bytes"`     // largest VmHWM among them
-	Note     string `json:"note,omitempty"`
+	// Samples is the resident memory along the run, the largest VmRSS
+	// among the measured middlewares every so many deliveries, the last
+	// one once every middleware delivered everything: whether memory
+	// stays flat shows here.
+	Samples []rssSample `json:"samples,omitempty"`
+	Note    string      `json:"note,omitempty"`
 	verdict
+}
+
+// rssSample is the resident memory once a number of messages were
+// delivered.
+type rssSample struct {
+	Delivered int   `json:"delivered"`
+	RSS       int64 `json:"rss_bytes"`
+}
+
+// growth is how the resident memory grew over the second half of the run,
+// once the fixed-size windows (the raft log kept behind a snapshot, the
+// last positions kept for catching up, the garbage collector's headroom)
+// have filled: first (the first sample at or past half the messages),
+// last, the largest sample, and bytes per message delivered in between (0
+// with fewer than two samples).
+func (r memoryRow) growth() (first, last, peak rssSample, perMessage float64) {
+	if len(r.Samples) == 0 {
+		return
+	}
+	last = r.Samples[len(r.Samples)-1]
+	first = r.Samples[0]
+	for _, s := range r.Samples {
+		if 2*s.Delivered >= last.Delivered {
+			first = s
+			break
+		}
+	}
+	for _, s := range r.Samples {
+		if s.RSS > peak.RSS {
+			peak = s
+		}
+	}
+	if d := last.Delivered - first.Delivered; d > 0 {
+		perMessage = float64(last.RSS-first.RSS) / float64(d)
+	}
+	return
+}
+
+// flat reports whether memory stayed flat along the run: over the
+// samples it grew by at most flatBytesPerMessage a message (the maps
+// that grew without end used to take about 190 B a message).
+func (r memoryRow) flat() bool {
+	_, _, _, perMessage := r.growth()
+	return len(r.Samples) >= 2 && perMessage <= flatBytesPerMessage
+}
+
+// label names the protocol of a run, with -fsync when it was on.
+func label(protocol string, fsync bool) string {
+	if fsync {
+		return protocol + " -fsync"
+	}
+	return protocol
 }
 
 // stepRecord is how long one step took and how loaded the machine was.
@@ -121,10 +183,11 @@ type stepRecord struct {
 	Error    string        `json:"error,omitempty"`
 }
 
-// failoverRow is one sequencer crash: five middlewares streaming, the
-// sequencer killed with SIGKILL.
+// failoverRow is one leader crash: five middlewares streaming, the raft
+// leader killed with SIGKILL.
 type failoverRow struct {
-	Resume   time.Duration `json:"resume_ns"` // kill until deliveries resumed at Middleware 1
+	Protocol string        `json:"protocol"`
+	Resume   time.Duration `json:"resume_ns"` // kill until deliveries resumed at the first survivor
 	InFlight int           `json:"in_flight"` // sent before the kill, delivered after it
 	Verdict  string        `json:"verdict"`
 }

@@ -25,6 +25,7 @@ type bench struct {
 // labSpec describes one lab for one run.
 type labSpec struct {
 	protocol string
+	fsync    bool // -fsync: durable state flushed to disk before it is acted on
 	n        int
 	maxSleep time.Duration
 	reuse    bool
@@ -50,7 +51,7 @@ func (b *bench) startLab(ctx context.Context, name string, spec labSpec, headles
 		return nil, "", err
 	}
 	l, err := lab.Start(lab.Config{
-		Bin: b.bin, Dir: dir, N: spec.n, Protocol: spec.protocol,
+		Bin: b.bin, Dir: dir, N: spec.n, Protocol: spec.protocol, Fsync: spec.fsync,
 		MaxSleep: spec.maxSleep, Reuse: spec.reuse, Launch: spec.launch,
 	})
 	if err != nil {
@@ -103,9 +104,9 @@ func (b *bench) finish(ctx context.Context, l *lab.Lab, dir string, want int, ti
 
 // latencyRun measures delivery latency under a paced load: every
 // middleware sends perSecond messages a second for duration.
-func (b *bench) latencyRun(ctx context.Context, name, protocol string, maxSleep time.Duration, perSecond float64, duration time.Duration, keepSamples bool) (latencyRow, error) {
-	row := latencyRow{Protocol: protocol, MaxSleep: maxSleep, PerSecond: perSecond, Duration: duration}
-	l, dir, err := b.startLab(ctx, name, labSpec{protocol: protocol, n: 5, maxSleep: maxSleep, reuse: true}, nil)
+func (b *bench) latencyRun(ctx context.Context, name, protocol string, fsync bool, maxSleep time.Duration, perSecond float64, duration time.Duration, keepSamples bool) (latencyRow, error) {
+	row := latencyRow{Protocol: protocol, Fsync: fsync, MaxSleep: maxSleep, PerSecond: perSecond, Duration: duration}
+	l, dir, err := b.startLab(ctx, name, labSpec{protocol: protocol, fsync: fsync, n: 5, maxSleep: maxSleep, reuse: true}, nil)
 	if err != nil {
 		return row, err
 	}
@@ -132,9 +133,9 @@ func (b *bench) latencyRun(ctx context.Context, name, protocol string, maxSleep 
 // throughputRun keeps every sender busy at maxSleep 0 for duration and
 // measures deliveries per second per middleware after warmup, until the
 // senders stop (the backlog keeps the pipeline full up to then).
-func (b *bench) throughputRun(ctx context.Context, name, protocol string, n int, reuse bool, duration, warmup time.Duration) (throughputRow, error) {
-	row := throughputRow{Protocol: protocol, N: n, Reuse: reuse}
-	l, dir, err := b.startLab(ctx, name, labSpec{protocol: protocol, n: n, reuse: reuse}, nil)
+func (b *bench) throughputRun(ctx context.Context, name, protocol string, fsync bool, n int, reuse bool, duration, warmup time.Duration) (throughputRow, error) {
+	row := throughputRow{Protocol: protocol, Fsync: fsync, N: n, Reuse: reuse}
+	l, dir, err := b.startLab(ctx, name, labSpec{protocol: protocol, fsync: fsync, n: n, reuse: reuse}, nil)
 	if err != nil {
 		return row, err
 	}
@@ -188,9 +189,10 @@ func (b *bench) throughputRun(ctx context.Context, name, protocol string, n int,
 }
 
 // memoryRun delivers messages (in total, from every sender) at maxSleep 0
-// as fast as the lab goes and then reads the resident memory of the
-// middlewares measured (all when measure is nil).
-func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages int, spec labSpec, headless, senders, measure []int) (memoryRow, error) {
+// as fast as the lab goes, samples the resident memory of the middlewares
+// measured (all when measure is nil) every sampleEvery deliveries, and
+// reads it once more when every middleware delivered everything.
+func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages, sampleEvery int, spec labSpec, headless, senders, measure []int) (memoryRow, error) {
 	row := memoryRow{Protocol: protocol, Kind: "headless", Messages: messages}
 	spec.protocol, spec.n, spec.reuse = protocol, 5, true
 	l, dir, err := b.startLab(ctx, name, spec, headless)
@@ -209,6 +211,8 @@ func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages i
 		row.Idle = max(row.Idle, rss)
 	}
 	gen := newLoadGen(l, senders[len(senders)-1], senders, backlogPerSender*spec.n)
+	smp := &rssSampler{lab: l, measure: measure, every: sampleEvery, next: sampleEvery}
+	gen.observe = smp.observe
 	if spec.launch != nil {
 		row.Kind = "window"
 		// The window reads stdin commands only in newer builds: if it
@@ -231,8 +235,14 @@ func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages i
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		err = l.WaitReady(wctx, l.IDs(), messages, func(least int) {
 			b.prog.detail(fmt.Sprintf("delivered %d/%d everywhere", least, messages))
+			if smp.err == nil && least < messages { // the last sample is taken below
+				smp.observe(least)
+			}
 		})
 		cancel()
+	}
+	if err == nil {
+		err = smp.err
 	}
 	if err != nil {
 		l.Stop()
@@ -255,6 +265,10 @@ func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages i
 		}
 		row.Peak = max(row.Peak, peak)
 	}
+	if k := len(smp.samples); k > 0 && smp.samples[k-1].Delivered >= messages {
+		smp.samples = smp.samples[:k-1] // the sample below replaces it
+	}
+	row.Samples = append(smp.samples, rssSample{Delivered: messages, RSS: row.RSS})
 	out, err := b.finish(ctx, l, dir, messages, time.Minute)
 	if err != nil {
 		return row, err
@@ -323,6 +337,39 @@ const perMessageLimit = 20_000
 // sendChunk is how many messages one "send K" asks for.
 const sendChunk = 250
 
+// rssSampler records the largest resident memory among the measured
+// middlewares each time the deliveries observed pass a multiple of every.
+// The first error stops it and stays in err.
+type rssSampler struct {
+	lab     *lab.Lab
+	measure []int
+	every   int // 0: no samples along the run
+	next    int // deliveries at which the next sample is due
+	samples []rssSample
+	err     error
+}
+
+// observe takes a sample if delivered passed the next multiple of every.
+func (s *rssSampler) observe(delivered int) error {
+	if s.err != nil || s.every <= 0 || delivered < s.next {
+		return s.err
+	}
+	var largest int64
+	for _, i := range s.measure {
+		rss, _, err := lab.RSS(s.lab.PID(i))
+		if err != nil {
+			s.err = fmt.Errorf("Middleware %d: reading its memory: %w", i, err)
+			return s.err
+		}
+		largest = max(largest, rss)
+	}
+	s.samples = append(s.samples, rssSample{Delivered: delivered, RSS: largest})
+	for s.next <= delivered {
+		s.next += s.every
+	}
+	return nil
+}
+
 // loadGen drives the senders of a lab with stdin commands.
 type loadGen struct {
 	lab *lab.Lab
@@ -334,6 +381,9 @@ type loadGen struct {
 	senders []int
 	backlog int // messages requested but not yet delivered at watch
 	total   int // messages requested so far
+	// observe, if set, is told watch's deliveries at every poll; an error
+	// ends saturate.
+	observe func(delivered int) error
 }
 
 func newLoadGen(l *lab.Lab, watch int, senders []int, backlog int) *loadGen {
@@ -351,6 +401,11 @@ func (g *loadGen) saturate(ctx context.Context, until time.Time, limit int, prog
 		c, err := g.lab.Counts(g.watch)
 		if err != nil {
 			return err
+		}
+		if g.observe != nil {
+			if err := g.observe(c.Ready); err != nil {
+				return err
+			}
 		}
 		for _, i := range g.senders {
 			k := sendChunk

@@ -10,11 +10,11 @@ import (
 
 // deliverySamples returns, for every delivery of a message whose send is
 // logged, its latency (ready − sent) and, for the deliveries whose content
-// the same incarnation received, the clairvoyant send-order bound: the
-// delivery could not have happened before this message and every message
-// sent before it that this incarnation received had arrived. These are the
-// checker's definitions; the checker only keeps summaries, and the CDF
-// plot needs every sample.
+// the same incarnation received, the send-order reference: when a
+// clairvoyant protocol delivering in global send order would deliver it,
+// once this message and every message sent before it that this
+// incarnation received had arrived. These are the checker's definitions;
+// the checker only keeps summaries, and the CDF plot needs every sample.
 func deliverySamples(incs []check.Incarnation) (latency, sendOrder []time.Duration) {
 	sentAt := make(map[string]int64)
 	for _, inc := range incs {

@@ -1,6 +1,6 @@
 // Command checkorder checks the events logs of a lab run: total order,
 // contiguous seq numbers, integrity and agreement, then prints latencies
-// against two lower bounds.
+// against the lower bound (content arrival) and a reference (send order).
 //
 //	go run ./cmd/checkorder logs/*.jsonl
 //
@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"totalorder/middleware/check"
+	"totalorder/timeline"
 )
 
 // defaultLogs is where the lab writes its events logs.
@@ -35,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	allowUnsent := fs.Bool("allow-unsent", false, "accept deliveries of messages no log shows as sent (for runs with missing logs)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "print only the verdict line")
+	shiviz := fs.String("shiviz", "", "also write the run as a ShiViz log (hosts and vector clocks) to `file`; a network program log (netsim.jsonl) among the files adds its host")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: checkorder [flags] [file or glob ...]   (default %s)\n", defaultLogs)
 		fs.PrintDefaults()
@@ -67,7 +69,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "checkorder:", err)
 		return 2
 	}
-	incs, warnings, err := check.ParseFiles(paths)
+	// The network program's events log is for the timeline and ShiViz,
+	// not for the checker.
+	var mwPaths []string
+	for _, p := range paths {
+		if !strings.Contains(strings.ToLower(filepath.Base(p)), "netsim") {
+			mwPaths = append(mwPaths, p)
+		}
+	}
+	if *shiviz != "" {
+		if err := writeShiViz(*shiviz, paths); err != nil {
+			fmt.Fprintln(stderr, "checkorder: -shiviz:", err)
+			return 2
+		}
+	}
+	incs, warnings, err := check.ParseFiles(mwPaths)
 	if err != nil {
 		fmt.Fprintln(stderr, "checkorder:", err)
 		return 2
@@ -100,6 +116,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeShiViz writes the run in paths as a ShiViz log (see package
+// timeline, which draws the same data).
+func writeShiViz(path string, paths []string) error {
+	m, err := timeline.Load(timeline.NewFileSource(paths))
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = timeline.WriteShiViz(f, m)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // parseIDs reads "2,4" into {2, 4}.

@@ -128,6 +128,11 @@ func TestJSONReport(t *testing.T) {
 	if l := rep.Overall.Latency.Ready; l.Count != 18 || l.MeanNS != 200_000 {
 		t.Errorf("overall latency %+v, want 18 samples of 200µs", l)
 	}
+	// Content arrival is the lower bound; send order only a reference.
+	if !strings.Contains(out, `"content_arrival_bound"`) || !strings.Contains(out, `"send_order_reference"`) ||
+		strings.Contains(out, "send_order_bound") {
+		t.Errorf("latency keys: want content_arrival_bound and send_order_reference in\n%s", out)
+	}
 }
 
 func TestDefaultsToLogsDir(t *testing.T) {
@@ -139,5 +144,38 @@ func TestDefaultsToLogsDir(t *testing.T) {
 	writeLogs(t, "logs", false)
 	if code, out, _ := runCmd("-q"); code != 0 || !strings.HasPrefix(out, "OK:") {
 		t.Fatalf("with logs: exit %d, stdout %q", code, out)
+	}
+}
+
+// -shiviz writes the run for ShiViz; the network program's log among the
+// files feeds ShiViz, not the checker (no warning about it).
+func TestShiVizExport(t *testing.T) {
+	dir := t.TempDir()
+	writeLogs(t, dir, false)
+	net := `{"event":"accepted","id":1,"msg":"Msg #1 from Middleware 1","ts_us":50}` + "\n" +
+		`{"event":"copy","id":1,"msg":"Msg #1 from Middleware 1","to":2,"delay_us":40,"ts_us":90}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "netsim.jsonl"), []byte(net), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run.shiviz")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-shiviz", out, filepath.Join(dir, "*.jsonl")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "netsim") {
+		t.Errorf("the checker read the network program's log:\n%s", stdout.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if lines[0] != `(?<host>\S*) (?<clock>{.*})\n(?<event>.*)` || lines[1] != "" {
+		t.Errorf("header %q %q", lines[0], lines[1])
+	}
+	for _, want := range []string{"Network {", "accept Msg #1 from Middleware 1", "ready #6 Msg #2 from Middleware 3"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("no %q in the ShiViz log", want)
+		}
 	}
 }

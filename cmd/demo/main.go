@@ -49,7 +49,7 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 	}
 	os.RemoveAll(dir)
 	fmt.Printf("starting the network program (maxSleepTime %v, one connection per message like the original) and %d headless middlewares (%s)…\n", maxSleep, n, protocol)
-	l, err := lab.Start(lab.Config{Bin: bin, Dir: dir, N: n, Protocol: protocol, MaxSleep: maxSleep})
+	l, err := lab.Start(lab.Config{Bin: bin, Dir: dir, N: n, Protocol: protocol, MaxSleep: maxSleep, Timeline: true})
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,7 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 	fmt.Println()
 	rep.WriteText(os.Stdout)
 	fmt.Printf("\nthe events logs are in %s/; check them again with: go run ./cmd/checkorder %s/*.jsonl\n", dir, dir)
+	fmt.Printf("draw them: ./run.sh timeline %s (or -png timeline.png, -shiviz run.log)\n", dir)
 	return verr
 }
 

@@ -9,7 +9,8 @@
 //
 //	launch [-bin bin] [-n 5] [-port 8081] [-control-base 9081] [-v]
 //	       [-max-sleep 2s] [-drop P] [-dup P] [-seed S]   (network program)
-//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync]  (middlewares)
+//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync]
+//	       [-group-key-file F]                            (middlewares)
 package main
 
 import (
@@ -56,7 +57,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on control-base+i")
 	fs.BoolVar(&o.verbose, "v", false, "the programs log what they do, not only errors")
 	netFlags := []string{"max-sleep", "drop", "dup", "seed"}
-	mwFlags := []string{"protocol", "suspect-after", "recover-after"}
+	mwFlags := []string{"protocol", "suspect-after", "recover-after", "group-key-file"}
 	for _, name := range netFlags {
 		fs.String(name, "", "passed to the network program")
 	}

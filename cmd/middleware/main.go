@@ -2,9 +2,11 @@
 // "Middleware I" by default, or a headless process driven by stdin commands.
 //
 //	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
-//	           [-headless] [-events FILE] [-reuse] [-host 127.0.0.1]
-//	           [-net-host 127.0.0.1] [-data-port P] [-control-port P]
+//	           [-headless] [-events FILE] [-reuse] [-host H]
+//	           [-net-host H] [-data-port P] [-control-port P]
 //	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-v]
+//	           [-group-key-file F]
+//	middleware -new-group-key-file F   (write a fresh random group secret and exit)
 package main
 
 import (
@@ -33,6 +35,7 @@ import (
 type options struct {
 	headless bool
 	verbose  bool
+	newKey   string // -new-group-key-file: write a secret there and exit
 	cfg      middleware.Config
 }
 
@@ -44,6 +47,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "middleware: %v (see -help)\n", err)
 		os.Exit(2)
+	}
+	if opt.newKey != "" {
+		if err := middleware.WriteGroupKey(opt.newKey); err != nil {
+			fmt.Fprintf(os.Stderr, "middleware: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	log := newLogger(opt.verbose)
 	opt.cfg.Logger = log
@@ -80,6 +90,7 @@ func parseFlags(args []string) (options, error) {
 		protocol string
 		peers    string
 		suspect  time.Duration
+		keyFile  string
 		fs       = flag.NewFlagSet("middleware", flag.ContinueOnError)
 		cfg      = &opt.cfg
 	)
@@ -87,12 +98,13 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&cfg.ID, "id", 0, "this middleware's id, 1..n (required)")
 	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
 	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")
-	fs.StringVar(&netHost, "net-host", middleware.DefaultHost, "the network program's host")
+	fs.StringVar(&netHost, "net-host", "", "the network program's host (default 127.0.0.1, else the host's own IPv4 addresses, where the original program listens)")
 	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), "ordering protocol: raft, sequencer or isis")
 	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, isolate [DURATION|off], quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
+	fs.BoolVar(&cfg.EventsControl, "events-control", false, "also log every control message sent and received, and leader changes, in the events log (for the timeline)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
-	fs.StringVar(&cfg.Host, "host", middleware.DefaultHost, "host to listen on for data and control")
+	fs.StringVar(&cfg.Host, "host", "", "host to listen on for data and control (default 127.0.0.1, and for data also the host's own IPv4 addresses, where the original program sends)")
 	fs.IntVar(&cfg.DataPort, "data-port", 0, "data port (default net-port+id)")
 	fs.IntVar(&cfg.ControlPort, "control-port", 0, "control port (default 9081+id)")
 	fs.StringVar(&peers, "peers", "", "control addresses of peers, `\"1=host:port,2=host:port\"` (default 127.0.0.1:9081+j)")
@@ -102,6 +114,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
 	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
 	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
+	fs.StringVar(&keyFile, "group-key-file", "", "the lab's group secret, in a `file` only you can read (the same for every middleware); without it a well-known secret is used and only loopback is allowed")
+	fs.StringVar(&opt.newKey, "new-group-key-file", "", "write a fresh random group secret to `file` (readable by you only) and exit")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -113,6 +127,15 @@ func parseFlags(args []string) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return opt, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if opt.newKey != "" {
+		return opt, nil
+	}
+	if keyFile != "" {
+		var err error
+		if cfg.GroupKey, err = middleware.LoadGroupKey(keyFile); err != nil {
+			return opt, err
+		}
 	}
 	if cfg.N < 2 || cfg.N > 16 {
 		return opt, fmt.Errorf("-n %d: want 2..16", cfg.N)

@@ -5,6 +5,9 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +26,13 @@ func TestParseFlags(t *testing.T) {
 	}
 	c := opt.cfg
 	if c.ID != 3 || c.N != 5 || c.Protocol != core.Raft || c.StateDir != "state" || !opt.headless || c.DataPort != 7003 ||
-		c.NetAddr != "127.0.0.1:7000" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
+		c.NetAddr != ":7000" || c.Host != "" || c.PeerAddrs[1] != "10.0.0.1:9000" || c.PeerAddrs[2] != "h:1" ||
 		c.Core.SuspectAfter != time.Second || c.ControlPort != 0 {
 		t.Fatalf("parsed %+v", opt)
+	}
+	opt, err = parseFlags([]string{"-id", "2", "-net-host", "10.0.0.9", "-host", "10.0.0.2"})
+	if err != nil || opt.cfg.NetAddr != "10.0.0.9:8081" || opt.cfg.Host != "10.0.0.2" {
+		t.Fatalf("parsed %+v, %v", opt, err)
 	}
 
 	for _, args := range [][]string{
@@ -155,5 +162,33 @@ func TestHeadlessEndOfInputKeepsRunning(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("cancelling did not stop the middleware")
+	}
+}
+
+func TestGroupKeyFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "group.key")
+	if err := middleware.WriteGroupKey(path); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := parseFlags([]string{"-id", "1", "-group-key-file", path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opt.cfg.GroupKey) != 64 {
+		t.Fatalf("group key of %d bytes, want 64", len(opt.cfg.GroupKey))
+	}
+	if runtime.GOOS != "windows" {
+		os.Chmod(path, 0o644)
+		_, err := parseFlags([]string{"-id", "1", "-group-key-file", path})
+		if err == nil || !strings.Contains(err.Error(), "chmod 600") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("a key file others can read: %v", err)
+		}
+	}
+	if _, err := parseFlags([]string{"-id", "1", "-group-key-file", path + ".missing"}); err == nil {
+		t.Fatal("a missing key file was accepted")
+	}
+	opt, err = parseFlags([]string{"-new-group-key-file", path + ".new"})
+	if err != nil || opt.newKey != path+".new" {
+		t.Fatalf("-new-group-key-file: %v %+v", err, opt)
 	}
 }

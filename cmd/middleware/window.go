@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 
@@ -16,6 +17,7 @@ import (
 	"totalorder/gui"
 	"totalorder/internal/display"
 	"totalorder/middleware"
+	"totalorder/timeline"
 
 	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
@@ -29,6 +31,10 @@ func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.R
 	}
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, id)
+	if p := node.EventsPath(); p != "" {
+		// A message clicked in the timeline is selected here too.
+		w.FollowSelection(filepath.Join(filepath.Dir(p), timeline.SelectionFile))
+	}
 
 	if commands != nil {
 		go readCommands(commands, node, os.Stdout, log, func() { fyne.Do(a.Quit) })

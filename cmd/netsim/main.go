@@ -117,10 +117,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	cfg = netsim.Config{MaxSleep: netsim.DefaultMaxSleep}
 	fs := flag.NewFlagSet("netsim", flag.ContinueOnError)
 	fs.BoolVar(&withWindow, "gui", false, "open the Network window (maxSleepTime slider, fault injection, counters)")
-	fs.StringVar(&cfg.Listen, "listen", netsim.DefaultHost, "`host` to listen on (0.0.0.0 for every interface)")
+	fs.StringVar(&cfg.Listen, "listen", "", "`host` to listen on (default 127.0.0.1 and this host's own addresses, as the original uses; 0.0.0.0 for every interface)")
 	fs.IntVar(&cfg.Port, "port", netsim.DefaultPort, "`port` senders connect to")
 	fs.IntVar(&cfg.N, "n", netsim.DefaultN, "number of destinations: ports port+1 … port+n")
-	fs.StringVar(&cfg.DestHost, "dest-host", netsim.DefaultHost, "`host` of the destinations")
+	fs.StringVar(&cfg.DestHost, "dest-host", "", "`host` of the destinations (default 127.0.0.1, else this host's own addresses where a destination listens only there)")
 	fs.Var(destsFlag{&cfg.Dests}, "dests", "explicit destinations `host:port,...` (overrides -n and -dest-host)")
 	fs.Var(maxSleepFlag{&cfg.MaxSleep}, "max-sleep", "upper bound of each copy's random delay: a duration (2s, 500ms) or milliseconds")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed for reproducible delays (0: random; delays follow the order messages are accepted)")
@@ -131,6 +131,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", netsim.DefaultIdleTimeout, "close sender connections idle this long (0: never)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", netsim.DefaultMaxConns, "cap on concurrent sender connections")
 	fs.DurationVar(&cfg.ShutdownGrace, "grace", netsim.DefaultShutdownGrace, "at shutdown, time allowed to deliver the copies still in flight")
+	fs.StringVar(&cfg.EventsPath, "events", "", "append the timeline's events (message accepted, each copy with its delay) as JSON lines to `file`, e.g. logs/netsim.jsonl")
 	fs.BoolVar(&cfg.Quiet, "quiet", false, "with -v: log warnings and lifecycle lines, not every message and copy")
 	verbose := fs.Bool("v", false, "log what happens: start, stop, warnings, every message and copy (by default only errors)")
 	fs.SetOutput(io.Discard) // errors are reported as one line below

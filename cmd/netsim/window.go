@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2/app"
@@ -32,5 +34,15 @@ func runWindow(ctx context.Context, srv *netsim.Server) error {
 	}
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
+	// The timeline reads the lab's logs: beside the events log, or logs/.
+	logs := "logs"
+	if p := srv.EventsPath(); p != "" {
+		logs = filepath.Dir(p)
+	}
+	var opt gui.TimelineOptions
+	if os.Getenv("TIMELINE_STATS") != "" {
+		opt.Stats = os.Stderr // redraws a second, for measurements
+	}
+	w.EnableTimeline(a, logs, opt)
 	return gui.RunWhile(ctx, a, w.Window(), srv.Run)
 }

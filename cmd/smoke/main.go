@@ -174,6 +174,9 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 		return err
 	}
 	fmt.Println("smoke: screenshot", shot)
+	if err := timelineShot(ctx, env, display, script, shot); err != nil {
+		return err
+	}
 
 	fmt.Println("smoke: stopping the lab with Ctrl-C…")
 	syscall.Kill(-labCmd.Process.Pid, syscall.SIGINT)
@@ -214,6 +217,43 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 	}
 	fmt.Println("smoke:", rep.Verdict)
 	return nil
+}
+
+// timelineShot opens the Timeline over the lab's logs (its live mode, as
+// the Network window's button does), waits for its window and takes a
+// picture of it next to shot (smoke-timeline.png).
+func timelineShot(ctx context.Context, env []string, display, script, shot string) error {
+	bin := filepath.Join(filepath.Dir(script), "bin", "timeline")
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-live", "logs")
+	cmd.Env, cmd.Stdout, cmd.Stderr = append(env, "TIMELINE_STATS=1"), &out, &out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("timeline: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	id, err := waitWindow(ctx, env, "Timeline", done, &out)
+	if err != nil {
+		return err
+	}
+	xdo(env, "windowmove", id, "0", "0")
+	xdo(env, "windowsize", id, "1600", "640")
+	time.Sleep(2 * time.Second) // a few live frames (no event to wait for under Xvfb)
+	path := strings.TrimSuffix(shot, filepath.Ext(shot)) + "-timeline.png"
+	if b, err := exec.Command("import", "-display", display, "-window", id, path).CombinedOutput(); err != nil {
+		return fmt.Errorf("timeline screenshot: %v: %s", err, b)
+	}
+	if err := notBlank(path); err != nil {
+		return err
+	}
+	fmt.Println("smoke: timeline screenshot", path, strings.TrimSpace(lastLine(out.String())))
+	return nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }
 
 func xdo(env []string, args ...string) error {

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/middleware"
 	"totalorder/middleware/check"
 )
 
@@ -67,12 +68,24 @@ type Config struct {
 	BasePort int
 	// SuspectAfter passes -suspect-after to the middlewares (0: default).
 	SuspectAfter time.Duration
+	// Fsync passes -fsync: the middlewares flush their durable state to
+	// disk before acting on it.
+	Fsync bool
 	// Later lists middlewares Start leaves out, for a test to start with
 	// StartMW (a staggered start).
 	Later []int
+	// Timeline also writes what the timeline draws: the network
+	// program's events log (Dir/netsim.jsonl) and the middlewares'
+	// control messages (-events-control).
+	Timeline bool
 	// Launch, when set, may change how middleware i is started (for
 	// example a window under Xvfb); the zero MWLaunch keeps the default.
 	Launch func(i int) MWLaunch
+	// GroupKeyFile is the lab's group secret; Start writes a fresh one to
+	// Dir/group.key (readable by the user only) when it is empty.
+	GroupKeyFile string
+	// StateDir holds the middlewares' durable state (default Dir/state).
+	StateDir string
 }
 
 // MWLaunch overrides how one middleware is started.
@@ -108,6 +121,15 @@ func Start(cfg Config) (*Lab, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.Dir, "state")
+	}
+	if cfg.GroupKeyFile == "" {
+		cfg.GroupKeyFile = filepath.Join(cfg.Dir, "group.key")
+		if err := middleware.WriteGroupKey(cfg.GroupKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	pick := cfg.BasePort == 0
 	for try := 1; ; try++ {
@@ -225,6 +247,9 @@ func (l *Lab) StartNet() error {
 	if l.cfg.Dup > 0 {
 		args = append(args, "-dup", strconv.FormatFloat(l.cfg.Dup, 'f', -1, 64))
 	}
+	if l.cfg.Timeline {
+		args = append(args, "-events", filepath.Join(l.cfg.Dir, "netsim.jsonl"))
+	}
 	p, err := l.start("netsim", args...)
 	if err != nil {
 		return err
@@ -260,6 +285,9 @@ func (p *proc) output() string {
 	return strings.TrimSpace(w.w.String())
 }
 
+// GroupKeyFile is the file holding the lab's group secret.
+func (l *Lab) GroupKeyFile() string { return l.cfg.GroupKeyFile }
+
 // LogPath is middleware i's events log.
 func (l *Lab) LogPath(i int) string { return filepath.Join(l.cfg.Dir, fmt.Sprintf("mw-%d.jsonl", i)) }
 
@@ -279,12 +307,18 @@ func (l *Lab) StartMW(i int) error {
 	args := []string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(l.cfg.N), "-quiet",
 		"-net-port", strconv.Itoa(l.cfg.BasePort), "-protocol", l.cfg.Protocol,
 		"-control-port", strconv.Itoa(l.cfg.BasePort + 100 + i), "-peers", strings.Join(peers, ","),
-		"-events", l.LogPath(i), "-state-dir", filepath.Join(l.cfg.Dir, "state")}
+		"-events", l.LogPath(i), "-state-dir", l.cfg.StateDir, "-group-key-file", l.cfg.GroupKeyFile}
 	if l.cfg.Reuse {
 		args = append(args, "-reuse")
 	}
 	if l.cfg.SuspectAfter > 0 {
 		args = append(args, "-suspect-after", l.cfg.SuspectAfter.String())
+	}
+	if l.cfg.Fsync {
+		args = append(args, "-fsync")
+	}
+	if l.cfg.Timeline {
+		args = append(args, "-events-control")
 	}
 	if !launch.Window {
 		args = append(args, "-headless")

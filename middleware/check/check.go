@@ -2,7 +2,8 @@
 // they delivered messages in one total order, with contiguous sequence
 // numbers, without duplicates or invented messages, and (at quiescence)
 // that every survivor delivered the same messages. It also measures
-// delivery latency against two lower bounds.
+// delivery latency against its lower bound, content arrival, and against
+// a reference, delivery in send order.
 //
 // It imports nothing from this repository so that the protocol core's
 // simulation tests can call Check on in-memory logs.
@@ -12,8 +13,11 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind says which list of a middleware an entry was added to.
@@ -43,6 +47,10 @@ type Entry struct {
 	Msg  string // the human part, "Msg #k from Middleware i"; names must be unique per run
 	TS   int64  // unix microseconds
 	Seq  uint64 // Ready only: agreed position, 1, 2, 3…
+	// Recovered marks a Received whose content did not come from the
+	// network program ("recovered":true: from the committed log;
+	// "fetched":true: from a peer). Informational: Check ignores it.
+	Recovered bool
 }
 
 // Incarnation is everything one run of one middleware process logged, in
@@ -52,6 +60,9 @@ type Incarnation struct {
 	MW      int
 	Run     string // incarnation id; informational only
 	Entries []Entry
+	// Gaps are the stretches its log could not write; checks do not
+	// blame anyone for what may be in them.
+	Gaps []Gap
 }
 
 // Options say what the run was allowed to do. The zero value checks total
@@ -78,16 +89,57 @@ const (
 	PropAgreement     = "agreement"
 )
 
-// Violation is a broken property; Check returns the first one it finds.
+// Violation is one kind of failure of a property: how many times it
+// happened and the first examples. Check reports every kind it finds.
 type Violation struct {
 	Property string `json:"property"`
-	Detail   string `json:"detail"`
+	// Detail is the example itself when there is one, else the count
+	// and the first example: "274 positions carry different messages at
+	// different middlewares; first: …".
+	Detail   string   `json:"detail"`
+	Count    int      `json:"count"`
+	Examples []string `json:"examples,omitempty"` // the first few, earliest first
+	what     string   // the plural summary of this kind
 }
 
 func (v *Violation) Error() string { return "VIOLATION " + v.Property + ": " + v.Detail }
 
+// maxExamples is how many examples a Violation keeps.
+const maxExamples = 3
+
+// Violations is Check's error: every kind of failure found, in the order
+// of the checks. errors.As finds the first *Violation in it.
+type Violations []*Violation
+
+func (vs Violations) Error() string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.Error()
+	}
+	return strings.Join(parts, " | ")
+}
+
+func (vs Violations) Unwrap() []error {
+	errs := make([]error, len(vs))
+	for i, v := range vs {
+		errs[i] = v
+	}
+	return errs
+}
+
+// Gap is a stretch of an events log its writer could not write (the log
+// says so with a "lost" line).
+type Gap struct {
+	After  int    // number of the incarnation's entries logged before the gap
+	Count  int    // events not written
+	FromTS int64  // ts_us of the first and last event not written
+	ToTS   int64  //
+	Error  string // why, e.g. "no space left"
+}
+
 // msgInfo is what Check knows about one distinct message.
 type msgInfo struct {
+	id     int32
 	name   string
 	sentTS int64 // first sent event; valid when sentBy >= 0
 	sentBy int32 // incarnation index of the first sent event, -1 if never sent
@@ -114,23 +166,88 @@ type checker struct {
 	info  []incInfo
 	order []int32 // message ids by delivery order, see byOrder
 	warns []string
+	found Violations
+	kinds map[string]*Violation   // by property and summary
+	ranks map[*Violation][]uint64 // ranks of the examples kept, see fail
+	// unsentInGap counts deliveries with no sent event whose sender's log
+	// has a gap.
+	unsentInGap int
+	// undeliveredInGap counts messages no log shows delivered, whose
+	// deliveries gaps may hold.
+	undeliveredInGap int
+	// delivered[s][id], when the seq ranges cannot be trusted (an earlier
+	// check failed), says whether survivor s delivered message id.
+	delivered map[int][]bool
 }
 
 // Check verifies the logs of one run. It returns the report and, when a
-// property fails, a *Violation naming the first failure; the report is
-// filled in either way (Report.Violation and Report.Verdict say which).
+// property fails, Violations naming every kind of failure found (with
+// counts and first examples); the report is filled in either way
+// (Report.Violations and Report.Verdict say which). Logs with gaps (a
+// "lost" line) are reported in Report.Incomplete and checked around the
+// gaps.
 func Check(incs []Incarnation, opt Options) (*Report, error) {
-	c := &checker{incs: incs, opt: opt}
+	c := &checker{incs: incs, opt: opt, kinds: map[string]*Violation{}}
 	c.index()
 	rep := c.stats()
-	v := c.verify()
+	c.verify()
 	rep.Warnings = append(rep.Warnings, c.warns...)
-	rep.Violation = v
+	rep.Incomplete = c.incomplete()
+	rep.Violations = c.found
+	if len(c.found) > 0 {
+		rep.Violation = c.found[0]
+	}
 	rep.Verdict = rep.verdict()
-	if v != nil {
-		return rep, v
+	if len(c.found) > 0 {
+		return rep, c.found
 	}
 	return rep, nil
+}
+
+// fail records one failure of a kind: what is its plural summary ("%d
+// positions carry …"), example its description. Failures are recorded in
+// the order found, except where rank is not nil: then the examples kept are
+// those of lowest rank (the earliest seqs).
+func (c *checker) fail(prop, what string, rank *uint64, example string) {
+	key := prop + "\x00" + what
+	v := c.kinds[key]
+	if v == nil {
+		v = &Violation{Property: prop, what: what}
+		c.kinds[key] = v
+		c.found = append(c.found, v)
+	}
+	v.Count++
+	if rank == nil {
+		if len(v.Examples) < maxExamples {
+			v.Examples = append(v.Examples, example)
+		}
+	} else {
+		c.ranked(v, *rank, example)
+	}
+	v.Detail = v.Examples[0]
+	if v.Count > 1 {
+		v.Detail = fmt.Sprintf(v.what+"; first: %s", v.Count, v.Examples[0])
+	}
+}
+
+func (c *checker) ranked(v *Violation, rank uint64, example string) {
+	if c.ranks == nil {
+		c.ranks = map[*Violation][]uint64{}
+	}
+	r := c.ranks[v]
+	i := 0
+	for i < len(r) && r[i] <= rank {
+		i++
+	}
+	if i >= maxExamples {
+		return
+	}
+	r = append(r[:i], append([]uint64{rank}, r[i:]...)...)
+	v.Examples = append(v.Examples[:i], append([]string{example}, v.Examples[i:]...)...)
+	if len(r) > maxExamples {
+		r, v.Examples = r[:maxExamples], v.Examples[:maxExamples]
+	}
+	c.ranks[v] = r
 }
 
 // index interns message names and records who sent what and which
@@ -207,7 +324,7 @@ func (c *checker) intern(name string) int32 {
 	}
 	id := int32(len(c.msgs))
 	c.ids[name] = id
-	c.msgs = append(c.msgs, msgInfo{name: name, sentBy: -1, seqBy: -1})
+	c.msgs = append(c.msgs, msgInfo{id: id, name: name, sentBy: -1, seqBy: -1})
 	return id
 }
 
@@ -225,69 +342,89 @@ func (c *checker) label(i int) string {
 	return s + ")"
 }
 
-func violation(prop, format string, args ...any) *Violation {
-	return &Violation{Property: prop, Detail: fmt.Sprintf(format, args...)}
-}
-
-// verify runs the property checks in a fixed order: per-incarnation
-// (duplicates, contiguity), then across incarnations (total order), then
-// integrity and agreement. Each check relies on the ones before it.
-func (c *checker) verify() *Violation {
-	if v := c.verifyLocal(); v != nil {
-		return v
-	}
-	if v := c.verifyTotalOrder(); v != nil {
-		return v
-	}
+// verify runs the property checks: per incarnation (duplicates,
+// contiguity), then across incarnations (total order), then integrity and
+// agreement. Every check runs, whatever the ones before found.
+func (c *checker) verify() {
+	c.verifyLocal()
+	c.verifyTotalOrder()
+	clean := len(c.found) == 0
 	if !c.opt.AllowUnsent {
-		if v := c.verifyIntegrity(); v != nil {
-			return v
-		}
+		c.verifyIntegrity()
 	}
 	if c.opt.Agreement {
-		if v := c.verifyAgreement(); v != nil {
-			return v
+		c.verifyAgreement(clean)
+	}
+}
+
+// gapBefore reports whether incarnation i's log has a gap between its
+// entries j0 (exclusive; -1 for the start) and j (exclusive).
+func (c *checker) gapBefore(i, j0, j int) bool {
+	for _, g := range c.incs[i].Gaps {
+		if g.After > j0 && g.After <= j {
+			return true
 		}
 	}
-	return nil
+	return false
 }
+
+// Summaries of the kinds of failure.
+const (
+	whatTwice     = "%d deliveries of a message the same middleware had already delivered"
+	whatNoSeq     = "%d deliveries without a seq number"
+	whatStart     = "%d middlewares started delivering at a seq other than 1"
+	whatJump      = "%d deliveries not numbered right after the one before"
+	whatSlot      = "%d positions carry different messages at different middlewares"
+	whatTwoSeqs   = "%d messages were delivered at different positions by different middlewares"
+	whatUnsent    = "%d delivered messages no log shows sent"
+	whatAgreement = "%d messages not delivered by every survivor that had to"
+)
 
 // verifyLocal checks each incarnation alone: no message delivered twice,
 // every delivery numbered, numbers contiguous, and a middleware's first
 // incarnation starting at 1 (later ones rejoin mid-run and may start
-// anywhere).
-func (c *checker) verifyLocal() *Violation {
+// anywhere). A gap in the log excuses a jump in the numbers across it.
+func (c *checker) verifyLocal() {
 	delivered := make([]int32, len(c.msgs)) // incarnation index+1 that delivered it last
 	for i := range c.incs {
 		info := &c.info[i]
 		stamp := int32(i + 1)
 		var prev uint64
+		prevAt := -1 // entry index of the previous Ready
 		for j, e := range c.incs[i].Entries {
 			if e.Kind != Ready {
 				continue
 			}
 			id := c.msgOf[i][j]
 			if delivered[id] == stamp {
-				return violation(PropIntegrity, "%s delivered %q twice (again at seq %d)", c.label(i), e.Msg, e.Seq)
+				c.fail(PropIntegrity, whatTwice, nil, fmt.Sprintf("%s delivered %q twice (again at seq %d)", c.label(i), e.Msg, e.Seq))
+				if e.Seq > 0 {
+					prev, prevAt = e.Seq, j // it took a position
+				}
+				continue
 			}
 			delivered[id] = stamp
 			switch {
 			case e.Seq == 0:
-				return violation(PropContiguousSeq, "%s delivered %q without a seq number", c.label(i), e.Msg)
+				c.fail(PropContiguousSeq, whatNoSeq, nil, fmt.Sprintf("%s delivered %q without a seq number", c.label(i), e.Msg))
+				if info.delivered {
+					prev, prevAt = prev+1, j // it presumably took the next position
+				}
+				continue
 			case !info.delivered:
-				if info.nth == 1 && e.Seq != 1 {
-					return violation(PropContiguousSeq, "%s started delivering at seq %d (%q), not at seq 1", c.label(i), e.Seq, e.Msg)
+				if info.nth == 1 && e.Seq != 1 && !c.gapBefore(i, -1, j) {
+					c.fail(PropContiguousSeq, whatStart, nil, fmt.Sprintf("%s started delivering at seq %d (%q), not at seq 1", c.label(i), e.Seq, e.Msg))
 				}
 				info.start = e.Seq
-			case e.Seq != prev+1:
-				return violation(PropContiguousSeq, "%s delivered %q at seq %d right after seq %d", c.label(i), e.Msg, e.Seq, prev)
+			case e.Seq != prev+1 && !(e.Seq > prev && c.gapBefore(i, prevAt, j)):
+				c.fail(PropContiguousSeq, whatJump, nil, fmt.Sprintf("%s delivered %q at seq %d right after seq %d", c.label(i), e.Msg, e.Seq, prev))
 			}
 			info.delivered = true
-			info.end = e.Seq
-			prev = e.Seq
+			info.start = min(info.start, e.Seq)
+			info.end = max(info.end, e.Seq)
+			prev, prevAt = e.Seq, j
 		}
 	}
-	return nil
 }
 
 // seqSlot records which message was delivered at a seq, and by whom first.
@@ -298,7 +435,7 @@ type seqSlot struct{ msg, inc int32 }
 // incarnation (verifyLocal) this implies that every pair of Ready lists
 // orders their common messages alike. It reports the conflict at the
 // lowest seq.
-func (c *checker) verifyTotalOrder() *Violation {
+func (c *checker) verifyTotalOrder() {
 	var lo, hi uint64 = ^uint64(0), 0
 	var readyCount uint64
 	for i := range c.info {
@@ -308,7 +445,7 @@ func (c *checker) verifyTotalOrder() *Violation {
 		}
 	}
 	if readyCount == 0 {
-		return nil
+		return
 	}
 	// Seqs are dense in any sane log, so a slice indexed by seq is the fast
 	// path; a map guards against absurd numbers in a broken one.
@@ -319,16 +456,11 @@ func (c *checker) verifyTotalOrder() *Violation {
 	} else {
 		sparse = make(map[uint64]seqSlot)
 	}
-	var best *Violation
-	bestSeq := ^uint64(0)
-	found := func(seq uint64, v *Violation) {
-		if seq < bestSeq {
-			best, bestSeq = v, seq
-		}
-	}
+	badSeq := map[uint64]bool{}         // positions already counted
+	badMsg := make([]bool, len(c.msgs)) // messages already counted
 	for i := range c.incs {
 		for j, e := range c.incs[i].Entries {
-			if e.Kind != Ready {
+			if e.Kind != Ready || e.Seq == 0 {
 				continue
 			}
 			id := c.msgOf[i][j]
@@ -339,25 +471,31 @@ func (c *checker) verifyTotalOrder() *Violation {
 				slot = sparse[e.Seq]
 			}
 			m := &c.msgs[id]
-			switch {
-			case slot.msg != 0 && slot.msg-1 != id:
-				found(e.Seq, violation(PropTotalOrder, "%s delivered %q at seq %d but %s delivered %q at seq %d",
+			if slot.msg != 0 && slot.msg-1 != id && !badSeq[e.Seq] {
+				badSeq[e.Seq] = true
+				seq := e.Seq
+				c.fail(PropTotalOrder, whatSlot, &seq, fmt.Sprintf("%s delivered %q at seq %d but %s delivered %q at seq %d",
 					c.label(int(slot.inc)), c.msgs[slot.msg-1].name, e.Seq, c.label(i), e.Msg, e.Seq))
-			case m.seqBy >= 0 && m.seq != e.Seq:
-				found(min(m.seq, e.Seq), violation(PropTotalOrder, "%s delivered %q at seq %d but %s delivered it at seq %d",
+			}
+			if m.seqBy >= 0 && m.seq != e.Seq && !badMsg[id] {
+				badMsg[id] = true
+				seq := min(m.seq, e.Seq)
+				c.fail(PropTotalOrder, whatTwoSeqs, &seq, fmt.Sprintf("%s delivered %q at seq %d but %s delivered it at seq %d",
 					c.label(int(m.seqBy)), e.Msg, m.seq, c.label(i), e.Seq))
-			case slot.msg == 0:
+			}
+			if slot.msg == 0 {
 				slot = seqSlot{msg: id + 1, inc: int32(i)}
 				if dense != nil {
 					dense[e.Seq-lo] = slot
 				} else {
 					sparse[e.Seq] = slot
 				}
+			}
+			if m.seqBy < 0 {
 				m.seq, m.seqBy = e.Seq, int32(i)
 			}
 		}
 	}
-	return best
 }
 
 // orderKey sorts message ids by a numeric key, then by name; sorting these
@@ -404,16 +542,70 @@ func (c *checker) byOrder() []int32 {
 }
 
 // verifyIntegrity checks that everything delivered was sent by someone
-// (duplicates were ruled out by verifyLocal).
-func (c *checker) verifyIntegrity() *Violation {
+// (duplicates are verifyLocal's). A message whose sender's log has a gap
+// may have lost its sent event there: it is counted, not blamed.
+func (c *checker) verifyIntegrity() {
 	for _, id := range c.byOrder() {
 		m := &c.msgs[id]
-		if m.seqBy >= 0 && m.sentBy < 0 {
-			return violation(PropIntegrity, "%s delivered %q at seq %d but no log shows it sent (use -allow-unsent if some logs are missing)",
-				c.label(int(m.seqBy)), m.name, m.seq)
+		if m.seqBy < 0 || m.sentBy >= 0 {
+			continue
+		}
+		if c.senderLogHasGap(m.name) {
+			c.unsentInGap++
+			continue
+		}
+		c.fail(PropIntegrity, whatUnsent, nil, fmt.Sprintf("%s delivered %q at seq %d but no log shows it sent (use -allow-unsent if some logs are missing)",
+			c.label(int(m.seqBy)), m.name, m.seq))
+	}
+}
+
+var senderName = regexp.MustCompile(`from Middleware (\d+)$`)
+
+// senderLogHasGap reports whether a log that could hold the sent event of
+// the message named name has a gap: its sender's, or any when the name
+// does not say who sent it.
+func (c *checker) senderLogHasGap(name string) bool {
+	mw := -1
+	if sm := senderName.FindStringSubmatch(name); sm != nil {
+		mw, _ = strconv.Atoi(sm[1])
+	}
+	for i := range c.incs {
+		if len(c.incs[i].Gaps) > 0 && (mw < 0 || c.incs[i].MW == mw) {
+			return true
 		}
 	}
-	return nil
+	return false
+}
+
+// incomplete describes every log with gaps, for the report.
+func (c *checker) incomplete() []string {
+	var out []string
+	for i := range c.incs {
+		for _, g := range c.incs[i].Gaps {
+			why := ""
+			if g.Error != "" {
+				why = " (" + g.Error + ")"
+			}
+			span := "from " + tsString(g.FromTS) + " to " + tsString(g.ToTS)
+			if g.FromTS == g.ToTS {
+				span = "at " + tsString(g.FromTS)
+			}
+			out = append(out, fmt.Sprintf("%s's events log is incomplete: %d events %s (UTC) were not written%s; the checks skip that gap",
+				c.label(i), g.Count, span, why))
+		}
+	}
+	if c.undeliveredInGap > 0 {
+		out = append(out, fmt.Sprintf("%d sent messages have no ready event in any log, which the incomplete logs may have lost", c.undeliveredInGap))
+	}
+	if c.unsentInGap > 0 {
+		out = append(out, fmt.Sprintf("%d delivered messages have no sent event, which their senders' incomplete logs may have lost", c.unsentInGap))
+	}
+	return out
+}
+
+// tsString renders unix microseconds as a UTC time of day.
+func tsString(us int64) string {
+	return time.UnixMicro(us).UTC().Format("15:04:05.000000")
 }
 
 // survivors lists the incarnations that ran to the end, by middleware id.
@@ -432,6 +624,11 @@ func (c *checker) survivors() []int {
 // and verifyTotalOrder a seq range fully describes a Ready list.
 func (c *checker) deliveredBy(s int, m *msgInfo) bool {
 	info := &c.info[s]
+	if c.delivered != nil {
+		// A gap in s's log may hide the delivery: its seq range vouches.
+		inRange := len(c.incs[s].Gaps) > 0 && info.delivered && m.seqBy >= 0 && info.start <= m.seq && m.seq <= info.end
+		return c.delivered[s][m.id] || inRange
+	}
 	return info.delivered && m.seqBy >= 0 && info.start <= m.seq && m.seq <= info.end
 }
 
@@ -441,6 +638,9 @@ func (c *checker) deliveredBy(s int, m *msgInfo) bool {
 // its own messages are required of it.
 func (c *checker) excused(s int, m *msgInfo) bool {
 	info := &c.info[s]
+	if m.seqBy < 0 && c.gapAfter(s, m) {
+		return true // its delivery may be in the gap
+	}
 	if info.nth == 1 || int(m.sentBy) == s {
 		return false
 	}
@@ -448,6 +648,18 @@ func (c *checker) excused(s int, m *msgInfo) bool {
 		return !info.delivered || m.seq < info.start
 	}
 	return m.sentTS < info.firstTS
+}
+
+// gapAfter reports whether survivor s's log has a gap that may hold the
+// delivery of m (a message no log shows delivered): one that ends after m
+// was sent, or any when the send is not logged.
+func (c *checker) gapAfter(s int, m *msgInfo) bool {
+	for _, g := range c.incs[s].Gaps {
+		if m.sentBy < 0 || g.ToTS >= m.sentTS {
+			return true
+		}
+	}
+	return false
 }
 
 // lastSeq says where a survivor stopped, for agreement violations: a
@@ -464,10 +676,25 @@ func (c *checker) lastSeq(s int) string {
 // nobody known, with AllowUnsent) reached all survivors or none. As a
 // message one survivor delivered is required of all, survivors must also
 // end at the same seq: a survivor that stops early is reported here.
-func (c *checker) verifyAgreement() *Violation {
+//
+// When an earlier check failed, seq ranges no longer describe Ready lists,
+// so each survivor's actual deliveries are used instead.
+func (c *checker) verifyAgreement(clean bool) {
 	surv := c.survivors()
 	if len(surv) == 0 {
-		return nil
+		return
+	}
+	if !clean {
+		c.delivered = map[int][]bool{}
+		for _, s := range surv {
+			d := make([]bool, len(c.msgs))
+			for j, e := range c.incs[s].Entries {
+				if e.Kind == Ready {
+					d[c.msgOf[s][j]] = true
+				}
+			}
+			c.delivered[s] = d
+		}
 	}
 	for _, id := range c.byOrder() {
 		m := &c.msgs[id]
@@ -489,22 +716,26 @@ func (c *checker) verifyAgreement() *Violation {
 			}
 		}
 		if len(missing) == 0 {
+			if holder < 0 && m.seqBy < 0 {
+				c.undeliveredInGap++
+			}
 			continue
 		}
 		who := strings.Join(missing, ", ")
+		var ex string
 		switch {
 		case fromSurvivor && holder < 0:
-			return violation(PropAgreement, "%q sent by %s was never delivered by %s", m.name, c.label(int(m.sentBy)), who)
+			ex = fmt.Sprintf("%q sent by %s was never delivered by %s", m.name, c.label(int(m.sentBy)), who)
 		case fromSurvivor:
-			return violation(PropAgreement, "%s never delivered %q (sent by %s, seq %d at %s)",
+			ex = fmt.Sprintf("%s never delivered %q (sent by %s, seq %d at %s)",
 				who, m.name, c.label(int(m.sentBy)), m.seq, c.label(holder))
 		case m.sentBy >= 0:
-			return violation(PropAgreement, "%q sent by crashed %s was delivered by %s (seq %d) but not by %s: it must reach all survivors or none",
+			ex = fmt.Sprintf("%q sent by crashed %s was delivered by %s (seq %d) but not by %s: it must reach all survivors or none",
 				m.name, c.label(int(m.sentBy)), c.label(holder), m.seq, who)
 		default:
-			return violation(PropAgreement, "%q (sender unknown) was delivered by %s (seq %d) but not by %s: it must reach all survivors or none",
+			ex = fmt.Sprintf("%q (sender unknown) was delivered by %s (seq %d) but not by %s: it must reach all survivors or none",
 				m.name, c.label(holder), m.seq, who)
 		}
+		c.fail(PropAgreement, whatAgreement, nil, ex)
 	}
-	return nil
 }

@@ -1,8 +1,11 @@
 package check
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +101,7 @@ func expectViolation(t *testing.T, incs []Incarnation, opt Options, property str
 	if v.Property != property {
 		t.Fatalf("got %v, want a %s violation", v, property)
 	}
-	if rep == nil || rep.Violation != v || rep.Verdict != v.Error() {
+	if rep == nil || rep.Violation != v || !strings.HasPrefix(rep.Verdict, v.Error()) || len(rep.Violations) == 0 || rep.Violations[0] != v {
 		t.Fatalf("report does not carry the violation: %+v", rep)
 	}
 	t.Log(v)
@@ -127,12 +130,127 @@ func TestTotalOrderSwap(t *testing.T) {
 	r := readies(&incs[2])
 	r[1].Msg, r[2].Msg = r[2].Msg, r[1].Msg
 	v := expectViolation(t, incs, agree, PropTotalOrder)
-	want := `Middleware 1 delivered "Msg #1 from Middleware 2" at seq 2 but Middleware 3 delivered "Msg #1 from Middleware 3" at seq 2`
-	if v.Detail != want {
-		t.Errorf("detail\n %s\nwant\n %s", v.Detail, want)
+	first := `Middleware 1 delivered "Msg #1 from Middleware 2" at seq 2 but Middleware 3 delivered "Msg #1 from Middleware 3" at seq 2`
+	want := "2 positions carry different messages at different middlewares; first: " + first
+	if v.Detail != want || v.Count != 2 || len(v.Examples) != 2 || v.Examples[0] != first {
+		t.Errorf("detail\n %s\nwant\n %s\n(count %d, examples %q)", v.Detail, want, v.Count, v.Examples)
 	}
 	if got := v.Error(); got != "VIOLATION total order: "+want {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestEveryFailureReported breaks several properties at once, many times:
+// each kind is reported with its count and its earliest examples, and the
+// error carries them all.
+func TestEveryFailureReported(t *testing.T) {
+	order := roundRobin(3, 600)
+	incs := group(t, 3, order)
+	r := readies(&incs[2])
+	for k := 505; k+1 < 600; k += 2 { // swap pairs from seq 506 on: 94 positions
+		r[k].Msg, r[k+1].Msg = r[k+1].Msg, r[k].Msg
+	}
+	dropReady(&incs[1], 590) // Middleware 2 stops early: agreement
+	rep, err := Check(incs, agree)
+	var vs Violations
+	if !errors.As(err, &vs) {
+		t.Fatalf("Check: %v, want Violations", err)
+	}
+	var v *Violation
+	if !errors.As(err, &v) || v != vs[0] {
+		t.Fatal("errors.As does not find the first violation")
+	}
+	got := map[string]*Violation{}
+	for _, v := range vs {
+		got[v.Property+": "+fmt.Sprintf(v.what, v.Count)] = v
+	}
+	slot := got["total order: 94 positions carry different messages at different middlewares"]
+	if slot == nil {
+		t.Fatalf("no count of the positions that differ: %v", err)
+	}
+	if !strings.Contains(slot.Examples[0], "at seq 506") || !strings.Contains(slot.Examples[1], "at seq 507") || len(slot.Examples) != 3 {
+		t.Errorf("the first examples are not the earliest seqs: %q", slot.Examples)
+	}
+	if !strings.HasPrefix(slot.Detail, "94 positions carry different messages at different middlewares; first: ") {
+		t.Errorf("detail %q", slot.Detail)
+	}
+	if got["agreement: 11 messages not delivered by every survivor that had to"] == nil {
+		t.Errorf("agreement not reported with its count: %v", err)
+	}
+	if len(rep.Violations) != len(vs) || !strings.Contains(rep.Verdict, "agreement") || !strings.Contains(rep.Verdict, "total order") {
+		t.Errorf("the report does not carry every violation: %q", rep.Verdict)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "VIOLATION total order: 94 positions") || !strings.Contains(text.String(), "  e.g. ") {
+		t.Errorf("text report:\n%s", text.String())
+	}
+	js, _ := json.Marshal(rep)
+	if !strings.Contains(string(js), `"count":94`) || !strings.Contains(string(js), `"examples":[`) {
+		t.Errorf("JSON lacks counts or examples: %s", js)
+	}
+}
+
+// TestGapInLogIsIncomplete: Middleware 2's log lost events (a full disk)
+// in the middle, including sent and ready events. The checker says its
+// log is incomplete and names the gap; it blames nobody.
+// cutGap removes inc's entries logged in [from, to) and marks the gap.
+func cutGap(inc *Incarnation, from, to int64) {
+	slices.SortStableFunc(inc.Entries, func(a, b Entry) int { return cmp.Compare(a.TS, b.TS) }) // log order
+	var kept []Entry
+	var first, last int64
+	lost := 0
+	for _, e := range inc.Entries {
+		if e.TS >= from && e.TS < to {
+			if lost == 0 {
+				first = e.TS
+			}
+			last = e.TS
+			lost++
+			continue
+		}
+		if e.TS >= to && len(inc.Gaps) == 0 {
+			inc.Gaps = append(inc.Gaps, Gap{After: len(kept), Count: lost, FromTS: first, ToTS: last, Error: "no space left"})
+		}
+		kept = append(kept, e)
+	}
+	inc.Entries = kept
+}
+
+func TestGapInLogIsIncomplete(t *testing.T) {
+	order := roundRobin(3, 30)
+	incs := group(t, 3, order)
+	inc := &incs[1]
+	cutGap(inc, 10000, 20000)
+	rep := expectOK(t, incs, agree)
+	if len(rep.Incomplete) == 0 || !strings.Contains(rep.Incomplete[0], "Middleware 2's events log is incomplete") ||
+		!strings.Contains(rep.Incomplete[0], "no space left") {
+		t.Fatalf("incomplete: %q", rep.Incomplete)
+	}
+	if !strings.Contains(rep.Verdict, "incomplete logs") {
+		t.Errorf("verdict %q does not mention the incomplete log", rep.Verdict)
+	}
+	// Without the gap the same logs blame Middleware 2.
+	inc.Gaps = nil
+	if _, err := Check(incs, agree); err == nil {
+		t.Fatal("the logs pass without their gap: the test shows nothing")
+	}
+
+	// Every log loses the same stretch (one full disk under all of them):
+	// some messages then have no ready event anywhere.
+	incs = group(t, 3, order)
+	for i := range incs {
+		cutGap(&incs[i], 10300, 20000)
+	}
+	rep = expectOK(t, incs, agree)
+	if !strings.Contains(strings.Join(rep.Incomplete, "\n"), "have no ready event in any log") {
+		t.Errorf("incomplete: %q", rep.Incomplete)
+	}
+	for i := range incs {
+		incs[i].Gaps = nil
+	}
+	if _, err := Check(incs, agree); err == nil {
+		t.Fatal("the logs pass without their gaps: the test shows nothing")
 	}
 }
 
@@ -313,7 +431,8 @@ func TestEmptyInput(t *testing.T) {
 	}
 }
 
-// TestBounds checks latency and both bounds on a run small enough to work
+// TestBounds checks latency, the content-arrival bound and the send-order
+// reference on a run small enough to work
 // out by hand (times in µs):
 //
 //	sent:      a by 1 at 0, b by 2 at 10, c by 1 at 20
@@ -371,10 +490,16 @@ func TestBounds(t *testing.T) {
 	}
 	var text strings.Builder
 	rep.WriteText(&text)
-	for _, want := range []string{"0.237 / 0.300 / 0.300", "0.223 / 0.280 / 0.290", "1.06x", rep.Verdict} {
+	for _, want := range []string{"0.237 / 0.300 / 0.300", "0.223 / 0.280 / 0.290", "1.06x", rep.Verdict,
+		"Lower bound: content arrival", "Reference: delivery in send order (not a bound",
+		"content arrival (lower bound)", "send order (reference)"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
+	}
+	// Only content arrival is a bound: a middleware may beat send order.
+	if l := strings.ToLower(text.String()); strings.Count(l, "bound") != strings.Count(l, "lower bound")+strings.Count(l, "not a bound") {
+		t.Errorf("the text report calls something other than content arrival a bound:\n%s", text.String())
 	}
 }
 

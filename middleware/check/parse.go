@@ -82,9 +82,22 @@ type logLine struct {
 	Seq   uint64          `json:"seq"`
 	MW    *int            `json:"mw"`
 	Run   json.RawMessage `json:"run"`
+	// A "lost" line: events its writer could not write.
+	Count  int    `json:"count"`
+	FromTS int64  `json:"from_ts_us"`
+	ToTS   int64  `json:"to_ts_us"`
+	Error  string `json:"error"`
+	// Recovered and Fetched say where a received message's content came
+	// from when not from the network program.
+	Recovered bool `json:"recovered"`
+	Fetched   bool `json:"fetched"`
 }
 
 var kinds = map[string]Kind{"sent": Sent, "received": Received, "ready": Ready}
+
+// quietEvents are records of the events log that are not list changes and
+// are expected there (read by the timeline): skipped without a warning.
+var quietEvents = map[string]bool{"control": true, "leader": true, "mark": true}
 
 // maxLine bounds one log line; messages are limited to 64 KiB on the data
 // path, so anything near this is corrupt.
@@ -126,11 +139,14 @@ func (p *parser) read(r io.Reader, name string) error {
 			continue
 		}
 		kind, ok := kinds[l.Event]
-		if !ok {
-			other++
+		lost := l.Event == "lost"
+		if !ok && !lost {
+			if !quietEvents[l.Event] {
+				other++
+			}
 			continue
 		}
-		if l.Msg == nil || l.TS == nil {
+		if lost && l.TS == nil || !lost && (l.Msg == nil || l.TS == nil) {
 			bad++
 			if firstBad == 0 {
 				firstBad = lineNo
@@ -156,8 +172,14 @@ func (p *parser) read(r io.Reader, name string) error {
 			p.incs = append(p.incs, Incarnation{MW: key.mw, Run: key.run})
 			p.starts = append(p.starts, *l.TS)
 		}
+		if lost {
+			inc := &p.incs[i]
+			inc.Gaps = append(inc.Gaps, Gap{After: len(inc.Entries), Count: l.Count, FromTS: l.FromTS, ToTS: l.ToTS, Error: l.Error})
+			continue
+		}
 		p.starts[i] = min(p.starts[i], *l.TS)
-		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq})
+		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq,
+			Recovered: kind == Received && (l.Recovered || l.Fetched)})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: after line %d: %w", name, lineNo, err)

@@ -161,3 +161,48 @@ func TestParsedRunChecks(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestParseLostLine: the marker a middleware writes after events it could
+// not write becomes a gap, and the checker reports the log as incomplete
+// instead of blaming its writer for the seq numbers it skips.
+func TestParseLostLine(t *testing.T) {
+	ev := func(kind, m string, ts, seq int, mw int) string {
+		s := `{"level":"info","event":"` + kind + `","msg":"` + m + `","ts_us":` + strconv.Itoa(ts)
+		if seq > 0 {
+			s += `,"seq":` + strconv.Itoa(seq)
+		}
+		return s + `,"mw":` + strconv.Itoa(mw) + `,"run":"r` + strconv.Itoa(mw) + `"}` + "\n"
+	}
+	m1, m2, m3 := "Msg #1 from Middleware 1", "Msg #2 from Middleware 1", "Msg #3 from Middleware 1"
+	one := ev("sent", m1, 1, 0, 1) + ev("sent", m2, 2, 0, 1) + ev("sent", m3, 3, 0, 1) +
+		ev("ready", m1, 10, 1, 1) + ev("ready", m2, 11, 2, 1) + ev("ready", m3, 12, 3, 1)
+	two := ev("ready", m1, 10, 1, 2) +
+		`{"level":"warn","event":"lost","count":1,"from_ts_us":11,"to_ts_us":11,"error":"no space left","mw":2,"run":"r2","ts_us":20}` + "\n" +
+		ev("ready", m3, 12, 3, 2)
+	dir := t.TempDir()
+	var paths []string
+	for i, log := range []string{one, two} {
+		path := filepath.Join(dir, "middleware-"+strconv.Itoa(i+1)+".jsonl")
+		if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	incs, warns, err := ParseFiles(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("warnings: %q", warns)
+	}
+	if want := []Gap{{After: 1, Count: 1, FromTS: 11, ToTS: 11, Error: "no space left"}}; !reflect.DeepEqual(incs[1].Gaps, want) {
+		t.Fatalf("gaps %+v, want %+v", incs[1].Gaps, want)
+	}
+	rep, err := Check(incs, Options{Agreement: true})
+	if err != nil {
+		t.Fatalf("a log with a gap is blamed: %v", err)
+	}
+	if len(rep.Incomplete) != 1 || !strings.Contains(rep.Incomplete[0], "Middleware 2's events log is incomplete: 1 events at 00:00:00.000011 (UTC) were not written (no space left)") {
+		t.Fatalf("incomplete: %q", rep.Incomplete)
+	}
+}

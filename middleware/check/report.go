@@ -11,6 +11,9 @@ import (
 
 // verdict is the one-line outcome printed last.
 func (r *Report) verdict() string {
+	if len(r.Violations) > 0 {
+		return Violations(r.Violations).Error()
+	}
 	if r.Violation != nil {
 		return r.Violation.Error()
 	}
@@ -33,6 +36,9 @@ func (r *Report) verdict() string {
 	if r.AllowUnsent {
 		notes = append(notes, "unsent deliveries allowed")
 	}
+	if len(r.Incomplete) > 0 {
+		notes = append(notes, "incomplete logs: see above")
+	}
 	if len(notes) > 0 {
 		s += " (" + strings.Join(notes, "; ") + ")"
 	}
@@ -40,7 +46,8 @@ func (r *Report) verdict() string {
 }
 
 // WriteText writes the report for humans: a table of counts and latency
-// per middleware, the lower bounds, warnings, and the verdict last.
+// per middleware, the lower bound and the reference, warnings, and the
+// verdict last.
 func (r *Report) WriteText(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "MW\tinc\tlast\tsent\treceived\tdup\tready\tlatency ms mean / p50 / p99\t")
@@ -60,10 +67,11 @@ func (r *Report) WriteText(w io.Writer) {
 	tw.Flush()
 
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Lower bounds (no protocol beats content arrival; send order is a clairvoyant protocol):")
+	fmt.Fprintln(w, "Lower bound: content arrival (no protocol delivers before the content is there).")
+	fmt.Fprintln(w, "Reference: delivery in send order (not a bound: another total order may deliver sooner).")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MW\tcontent arrival ms mean / p50 / p99\tsend order ms mean / p50 / p99\tlatency / send order\t")
-	bounds := func(name string, l *Latency) {
+	fmt.Fprintln(tw, "MW\tcontent arrival (lower bound) ms mean / p50 / p99\tsend order (reference) ms mean / p50 / p99\tlatency / send order\t")
+	compare := func(name string, l *Latency) {
 		ratio := "-"
 		if l.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", l.Ratio)
@@ -71,15 +79,30 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, ms(l.ContentArrival), ms(l.SendOrder), ratio)
 	}
 	for i := range r.PerMW {
-		bounds(strconv.Itoa(r.PerMW[i].MW), &r.PerMW[i].Latency)
+		compare(strconv.Itoa(r.PerMW[i].MW), &r.PerMW[i].Latency)
 	}
-	bounds("all", &r.Overall.Latency)
+	compare("all", &r.Overall.Latency)
 	tw.Flush()
 
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 		for _, warn := range r.Warnings {
 			fmt.Fprintln(w, "warning:", warn)
+		}
+	}
+	if len(r.Incomplete) > 0 {
+		fmt.Fprintln(w)
+		for _, s := range r.Incomplete {
+			fmt.Fprintln(w, "incomplete:", s)
+		}
+	}
+	if len(r.Violations) > 1 || len(r.Violations) == 1 && r.Violations[0].Count > 1 {
+		fmt.Fprintln(w)
+		for _, v := range r.Violations {
+			fmt.Fprintf(w, "VIOLATION %s: "+v.what+"\n", v.Property, v.Count)
+			for _, ex := range v.Examples {
+				fmt.Fprintln(w, "  e.g.", ex)
+			}
 		}
 	}
 	fmt.Fprintln(w)

@@ -16,8 +16,9 @@ type Stats struct {
 	Max   time.Duration `json:"max_ns"`
 }
 
-// Latency compares measured delivery latency with two lower bounds that no
-// protocol can beat on the same run.
+// Latency compares measured delivery latency with the lower bound no
+// protocol can beat on the same run (content arrival) and with a reference
+// (send order), which a protocol may beat.
 type Latency struct {
 	// Ready is ready − sent for every delivery of a message whose send is
 	// logged.
@@ -26,11 +27,12 @@ type Latency struct {
 	// (received by that incarnation): no protocol delivers before the
 	// content is there.
 	ContentArrival Stats `json:"content_arrival_bound"`
-	// SendOrder is the clairvoyant protocol that delivers in global send
-	// order: message k goes out once it and every earlier-sent message this
-	// incarnation received have arrived.
-	SendOrder Stats `json:"send_order_bound"`
-	// Ratio is Ready.Mean / SendOrder.Mean; 0 when there is no bound.
+	// SendOrder is a reference, not a bound: the protocol that delivers
+	// in global send order, message k once it and every earlier-sent
+	// message this incarnation received have arrived. Another total order
+	// can deliver sooner.
+	SendOrder Stats `json:"send_order_reference"`
+	// Ratio is Ready.Mean / SendOrder.Mean; 0 when there is no reference.
 	Ratio float64 `json:"ratio"`
 }
 
@@ -60,9 +62,15 @@ type Report struct {
 	AllowUnsent bool  `json:"allow_unsent"`
 	Crashed     []int `json:"crashed,omitempty"`
 
-	Warnings  []string   `json:"warnings,omitempty"`
-	Violation *Violation `json:"violation,omitempty"`
-	Verdict   string     `json:"verdict"` // the one-line outcome, "OK: …" or "VIOLATION …"
+	Warnings []string `json:"warnings,omitempty"`
+	// Incomplete names the logs with gaps (events their writer could not
+	// write) and what the checks made of them.
+	Incomplete []string `json:"incomplete,omitempty"`
+	// Violations lists every kind of failure found, each with a count and
+	// its first examples; Violation is the first of them.
+	Violations []*Violation `json:"violations,omitempty"`
+	Violation  *Violation   `json:"violation,omitempty"`
+	Verdict    string       `json:"verdict"` // the one-line outcome, "OK: …" or "VIOLATION …"
 }
 
 // samples collects latencies in microseconds for one middleware.
@@ -94,7 +102,7 @@ func (c *checker) stats() *Report {
 	}
 	perMW := make([]samples, len(rep.PerMW))
 
-	// Messages in global send order, for the send-order bound.
+	// Messages in global send order, for the send-order reference.
 	var keys []orderKey
 	for id := range c.msgs {
 		if m := &c.msgs[id]; m.sentBy >= 0 {

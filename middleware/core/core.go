@@ -130,9 +130,6 @@ func (c *Core) rewrite(recs [][]byte) {
 // ID is this middleware's id.
 func (c *Core) ID() int { return c.cfg.ID }
 
-// Restarted reports whether the core took up an earlier incarnation's state.
-func (c *Core) Restarted() bool { return c.restarted }
-
 // maxOutstanding bounds this middleware's own messages sent but not yet
 // delivered here. Sends beyond it wait, so a burst of "send 100000" paces
 // itself to the group instead of flooding every queue.

@@ -6,6 +6,14 @@
 // across reads, and an unterminated message at connection close (returned
 // as one last message). A message longer than the size limit is dropped
 // up to its terminator and reported as ErrTooLarge; reading goes on after it.
+//
+// The lab's original network program reads a connection until the text
+// holds "<EOM>" and forwards the whole buffer as read, so bytes a sender
+// writes after "<EOM>" (the lab's skeleton writes "...<EOM>\n", some
+// students "...<EOM>\n,N1<seq>") travel with that message. Callers tell
+// such a tail from a message with Terminated and Buffered: unterminated
+// bytes at the end of a connection that already carried a message are the
+// tail of that message, never a message of their own.
 package wire
 
 import (
@@ -53,10 +61,11 @@ func AppendFrame(dst, msg []byte) []byte {
 
 // Reader splits a byte stream into messages.
 type Reader struct {
-	r    *bufio.Reader
-	max  int
-	buf  []byte
-	done bool
+	r          *bufio.Reader
+	max        int
+	buf        []byte
+	done       bool
+	terminated bool // the message last returned ended with EOM
 }
 
 // NewReader reads messages of at most max bytes (DefaultMaxMessage if max <= 0).
@@ -73,6 +82,7 @@ func NewReader(r io.Reader, max int) *Reader {
 // and io.EOF after the last message. An unterminated, non-empty tail at end
 // of stream is returned as a message before io.EOF.
 func (m *Reader) Next() ([]byte, error) {
+	m.terminated = false
 	if m.done {
 		return nil, io.EOF
 	}
@@ -103,6 +113,7 @@ func (m *Reader) Next() ([]byte, error) {
 				m.buf = m.buf[:0]
 				return nil, &TooLargeError{Limit: m.max, Dropped: dropped - int64(len(eom))}
 			}
+			m.terminated = true
 			return m.buf[:len(m.buf)-len(eom)], nil
 		}
 		if dropped == 0 && len(m.buf) > m.max+len(eom) {
@@ -131,3 +142,13 @@ func (m *Reader) Next() ([]byte, error) {
 		}
 	}
 }
+
+// Terminated reports whether the message Next returned last ended with the
+// terminator; it is false for the unterminated rest of a stream returned
+// before io.EOF (and after an error).
+func (m *Reader) Terminated() bool { return m.terminated }
+
+// Buffered is the number of bytes read from the stream that Next has not
+// returned yet: after a message, whatever the same reads brought after its
+// terminator.
+func (m *Reader) Buffered() int { return m.r.Buffered() }

@@ -88,3 +88,40 @@ func FuzzReaderRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestTerminatedAndBuffered pins what callers use to tell a tail written
+// after <EOM> (the lab's skeleton writes "...<EOM>\n") from a message.
+func TestTerminatedAndBuffered(t *testing.T) {
+	type step struct {
+		msg        string
+		terminated bool
+		buffered   int
+	}
+	for _, tc := range []struct {
+		name, in string
+		want     []step
+	}{
+		{"skeleton newline", "Msg #1 from Middleware 1<EOM>\n", []step{{"Msg #1 from Middleware 1", true, 1}, {"\n", false, 0}}},
+		{"student field", "m<EOM>\n,N17", []step{{"m", true, 5}, {"\n,N17", false, 0}}},
+		{"no tail", "m<EOM>", []step{{"m", true, 0}}},
+		{"two messages", "a<EOM>b<EOM>", []step{{"a", true, 6}, {"b", true, 0}}},
+		{"only unterminated", "x", []step{{"x", false, 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.in), 0)
+			for i, w := range tc.want {
+				m, err := r.Next()
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if string(m) != w.msg || r.Terminated() != w.terminated || r.Buffered() != w.buffered {
+					t.Errorf("step %d: got %q terminated=%v buffered=%d, want %q %v %d",
+						i, m, r.Terminated(), r.Buffered(), w.msg, w.terminated, w.buffered)
+				}
+			}
+			if _, err := r.Next(); err != io.EOF || r.Terminated() {
+				t.Errorf("after the last message: err %v terminated %v, want io.EOF false", err, r.Terminated())
+			}
+		})
+	}
+}
