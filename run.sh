@@ -126,12 +126,14 @@ ticker_start() {
 	ticker_pid=$!
 }
 
+# (bash may already have reaped a ticker that ended on its own; its
+# "No record of process" warning is not for the user.)
 ticker_stop() {
 	[ -n "$ticker_pid" ] || return 0
 	kill -TERM "$ticker_pid" 2>/dev/null || true
 	wait "$ticker_pid" 2>/dev/null || true
 	ticker_pid=""
-}
+} 2>/dev/null
 
 # go_build builds the lab's programs into bin/.
 go_build() {

@@ -136,8 +136,8 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 	fmt.Println("smoke: clicking Send…")
 	for c := 0; c < clicks; c++ {
 		for i := 1; i <= n; i++ {
-			// The Send button is the first in the toolbar, top left.
-			if err := xdo(env, "mousemove", "--window", wins[fmt.Sprintf("Middleware %d", i)], "45", "22", "click", "1"); err != nil {
+			// The Send button is the first in the toolbar, under the heading.
+			if err := xdo(env, "mousemove", "--window", wins[fmt.Sprintf("Middleware %d", i)], "40", "75", "click", "1"); err != nil {
 				return err
 			}
 			time.Sleep(20 * time.Millisecond) // a quick hand: messages cross in the network
