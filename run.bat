@@ -70,7 +70,7 @@ go vet %TAGS% ./...
 if errorlevel 1 goto test_failed
 go test %TAGS% -short ./...
 if errorlevel 1 goto test_failed
-go test %TAGS% ./middleware/core/
+go test %TAGS% -timeout 60m ./middleware/core/
 if errorlevel 1 goto test_failed
 echo all tests passed
 goto end
