@@ -3,7 +3,6 @@ module totalorder
 go 1.26
 
 require (
-	envfix v0.0.0
 	fyne.io/fyne/v2 v2.7.1
 	github.com/cockroachdb/datadriven v1.0.2
 	github.com/jeandeaual/go-locale v0.0.0-20250612000132-0ef82f21eade
@@ -11,6 +10,7 @@ require (
 	github.com/rs/zerolog v1.35.1
 	go.etcd.io/raft/v3 v3.7.0
 	golang.org/x/image v0.24.0
+	golang.org/x/sys v0.30.0
 	golang.org/x/text v0.22.0
 	google.golang.org/protobuf v1.36.11
 )
@@ -44,8 +44,5 @@ require (
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/yuin/goldmark v1.7.8 // indirect
 	golang.org/x/net v0.35.0 // indirect
-	golang.org/x/sys v0.30.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
-
-replace envfix => ./envfix

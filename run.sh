@@ -11,13 +11,16 @@
 #   ./run.sh timeline [logs]  the last run as a space-time diagram; with
 #                         -png F, -svg F or -shiviz F it writes a file instead
 #
-# Options pass through: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the
-# network program; -protocol isis -recover-after 10s -fsync go to the
-# middlewares; -n 5 goes to both.
+# Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
+# program; -protocol isis -suspect-after 2s -recover-after 10s -fsync go to
+# the middlewares; -n 5 goes to both. -port 8181 moves the network program
+# (and the data ports to 8182…), -control-base 9181 the control ports (to
+# 9182…). -v: the programs log what they do, not only errors.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 say() { printf '%s\n' "$*" >&2; }
+exec 3>&2 # progress lines go here, even from a step whose output is sent elsewhere
 
 # --- set-up -----------------------------------------------------------------
 
@@ -26,6 +29,7 @@ need_go() {
 		say "Go is not installed: get Go 1.26 or later from https://go.dev/dl/ and run this again."
 		exit 1
 	fi
+	install_debs "${BASE_DEBS[@]}" || exit 1
 }
 
 as_root() {
@@ -35,41 +39,115 @@ as_root() {
 	fi
 }
 
+# Debian/Ubuntu packages, by what needs them.
+# Go fetches modules over HTTPS (without these: x509 errors).
+BASE_DEBS=(ca-certificates)
+# The C compiler, pkg-config and the X11/GL headers Fyne's window driver
+# (GLFW, cgo) builds against.
+GUI_DEBS=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+# The tests: pgrep (leftover processes), the real-window smoke test
+# (Xvfb, xdotool, a screenshot) and the Windows cross-build (mingw-w64).
+TEST_DEBS=(procps xvfb xauth xdotool imagemagick gcc-mingw-w64-x86-64)
+
 apt_updated=""
 # install_debs installs the Debian/Ubuntu packages named that are missing.
 install_debs() {
 	command -v dpkg-query >/dev/null 2>&1 || return 0 # not Debian-like: nothing we can do
-	local missing=()
+	local missing=() p
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing ${missing[*]}…"
+	if ! as_root true 2>/dev/null; then
+		say "missing packages; as root (or with sudo) run:"
+		say "  apt-get install -y ${missing[*]}"
+		return 1
+	fi
+	local log
+	log=$(mktemp)
 	if [ -z "$apt_updated" ]; then
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || {
-			say "cannot install packages (need root or sudo). Run:"
-			say "  sudo apt-get install -y ${missing[*]}"
+		if ! step "apt-get update" "reading the package lists" \
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			say "apt-get update failed (above): check the network and /etc/apt/sources.list"
 			return 1
-		}
+		fi
 		apt_updated=1
 	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
-		say "could not install ${missing[*]}. Run:"
+	if ! step "installing ${missing[*]}" "apt-get downloads and unpacks them with their dependencies" \
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		say "could not install ${missing[*]} (above). Run:"
 		say "  sudo apt-get install -y ${missing[*]}"
 		return 1
-	}
+	fi
+	rm -f "$log"
 }
 
-# The C compiler and the X11/GL headers Fyne's window driver builds against.
-GUI_DEBS=(gcc libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
-# What the real-window smoke test needs.
-XVFB_DEBS=(xvfb xauth x11-utils xdotool imagemagick)
+# --- progress -------------------------------------------------------------------
 
-build_gui() {
-	need_go
+ticker_pid=""
+# step WHAT WHY CMD...: runs CMD; if it takes more than 3 s, says WHAT it
+# is doing and WHY that takes long, then every 15 s how long it has been
+# going. Quick steps (a build with a warm cache) say nothing.
+step() {
+	local what=$1 why=$2
+	shift 2
+	ticker_start "$what" "$why"
+	local rc=0
+	"$@" || rc=$?
+	ticker_stop
+	return "$rc"
+}
+
+# ticker_start starts the background ticker that step stops. It owns one
+# sleep at a time and kills it when told to stop, so nothing outlives it.
+ticker_start() {
+	local what=$1 why=$2
+	(
+		s=""
+		trap '[ -z "$s" ] || kill "$s" 2>/dev/null; exit 0' TERM
+		t=0 wait_s=3
+		while :; do
+			sleep "$wait_s" </dev/null >/dev/null 2>&1 &
+			s=$!
+			wait "$s"
+			t=$((t + wait_s))
+			if [ "$wait_s" = 3 ]; then
+				printf '%s (%s)…\n' "$what" "$why" >&3
+				wait_s=15
+			else
+				printf '  … %d:%02d still %s\n' $((t / 60)) $((t % 60)) "$what" >&3
+			fi
+		done
+	) &
+	ticker_pid=$!
+}
+
+# (bash may already have reaped a ticker that ended on its own; its
+# "No record of process" warning is not for the user.)
+ticker_stop() {
+	[ -n "$ticker_pid" ] || return 0
+	kill -TERM "$ticker_pid" 2>/dev/null || true
+	wait "$ticker_pid" 2>/dev/null || true
+	ticker_pid=""
+} 2>/dev/null
+
+# go_build builds the lab's programs into bin/.
+go_build() {
 	install_debs "${GUI_DEBS[@]}" || exit 1
-	say "building into bin/ (the first build of the window driver takes a few minutes)…"
-	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder
+	go_download
+	step "building into bin/" "the first build compiles Fyne's window driver, GLFW and OpenGL in C, for several minutes; later builds take seconds" \
+		go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/timeline
+}
+
+# go_download fetches the modules first, so that the build's long silence
+# is not mistaken for a download, or the other way round.
+go_download() {
+	step "fetching Go modules" "Fyne and its dependencies, about 60 MB the first time" \
+		go mod download
 }
 
 # A UTF-8 locale Fyne can parse, so it does not print "Error parsing user locale C".
@@ -82,15 +160,53 @@ fix_locale() {
 
 # --- the lab ----------------------------------------------------------------
 
-pids=()
+pids=() names=()
 stop_all() {
-	trap - INT TERM EXIT
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	local p
+	for p in ${pids[@]+"${pids[@]}"}; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in ${pids[@]+"${pids[@]}"}; do wait "$p" 2>/dev/null || true; done
+	pids=() names=()
+}
+
+cleanup() {
+	ticker_stop
+	stop_all
+}
+trap cleanup EXIT
+
+# start NAME CMD...: starts a program of the lab and says so in one line.
+start() {
+	local name=$1
+	shift
+	"$@" </dev/null &
+	pids+=($!)
+	names+=("$name")
+	say "started $name (pid $!)"
+}
+
+# wait_any waits until one program of the lab exits; it sets exited to its
+# index in pids (-1 if unknown) and status to its exit status.
+wait_any() {
+	exited=-1 status=0
+	local v=$((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1])) pid="" k
+	if [ "$v" -ge 501 ]; then
+		wait -n -p pid || status=$?
+	elif [ "$v" -ge 403 ]; then
+		wait -n || status=$?
+		for k in "${!pids[@]}"; do # the first one gone (bash reaps early: a guess if two went at once)
+			if ! kill -0 "${pids[$k]}" 2>/dev/null; then pid=${pids[$k]}; break; fi
+		done
+	else # bash before 4.3 (macOS's): only the network program is watched
+		wait "${pids[0]}" || status=$?
+		pid=${pids[0]}
+	fi
+	for k in "${!pids[@]}"; do
+		if [ "${pids[$k]}" = "$pid" ]; then exited=$k; fi
+	done
 }
 
 run_lab() {
-	local net_args=() mw_args=() n=5
+	local net_args=() mw_args=() n=5 port=8081 control_base=9081 verbose=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
@@ -99,7 +215,12 @@ run_lab() {
 		-protocol=* | -suspect-after=* | -recover-after=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
 		-n=*) n="${1#-n=}"; shift ;;
-		-h | -help | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-port) port="$2"; shift 2 ;;
+		-port=*) port="${1#-port=}"; shift ;;
+		-control-base) control_base="$2"; shift 2 ;;
+		-control-base=*) control_base="${1#-control-base=}"; shift ;;
+		-v) verbose=(-v); shift ;;
+		-h | -help | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -108,25 +229,48 @@ run_lab() {
 		say "Try ./run.sh demo, which runs the same lab without windows."
 		exit 1
 	fi
-	build_gui
+	need_go
+	go_build
 	fix_locale
 	mkdir -p logs
 	rm -f logs/middleware-*.jsonl logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
 	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
 	# A fresh group secret per lab, readable by this user only.
 	bin/middleware -new-group-key-file logs/group.key || exit 1
-	trap stop_all INT TERM EXIT
+
+	local peers="" i
+	for i in $(seq 1 "$n"); do peers+="${peers:+,}$i=127.0.0.1:$((control_base + i))"; done
+	trap 'exit 0' INT TERM # a normal stop: cleanup (on EXIT) stops the programs
 	# -events: what the Timeline (a button in the Network window) draws.
-	bin/netsim -gui -reuse -n "$n" -events logs/netsim.jsonl "${net_args[@]}" </dev/null &
-	local net_pid=$!
-	pids+=("$net_pid")
+	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl ${verbose[@]+"${verbose[@]}"} ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
-		bin/middleware -id "$i" -n "$n" -reuse -group-key-file logs/group.key -events-control "${mw_args[@]}" </dev/null &
-		pids+=($!)
+		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control \
+			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
-	wait "$net_pid" || true
-	stop_all
+
+	# The network program ending (its window closed) ends the lab. A
+	# program that exits with an error it reported (status 1 or 2: a port
+	# in use, bad options, no display) ends it too, with that status. A
+	# middleware closed or killed by hand does not: the others go on.
+	while :; do
+		wait_any
+		local name="a program"
+		[ "$exited" -lt 0 ] || name=${names[$exited]}
+		if [ "$status" = 1 ] || [ "$status" = 2 ]; then
+			say "$name failed (its error is above): stopping the lab."
+			say "If it says a port is in use: ./run.sh -port 8181 moves the network program and data ports, -control-base 9181 the control ports."
+			exit "$status"
+		fi
+		if [ "$exited" = 0 ]; then
+			[ "$status" = 0 ] || say "the network program stopped (status $status): stopping the lab."
+			exit "$status"
+		fi
+		if [ "$exited" -gt 0 ]; then
+			say "$name stopped (status $status); the others go on."
+			unset "pids[$exited]" "names[$exited]"
+		fi
+	done
 }
 
 # --- the timeline ---------------------------------------------------------------
@@ -158,32 +302,47 @@ run_timeline() {
 
 run_tests() {
 	need_go
-	install_debs "${GUI_DEBS[@]}" "${XVFB_DEBS[@]}" || say "continuing without the window tests' packages"
+	install_debs "${GUI_DEBS[@]}" "${TEST_DEBS[@]}" || exit 1
+	go_download
+	say "== modules: go.mod tidy, downloads verified"
+	go mod tidy -diff || { say "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	go mod verify >/dev/null || { say "go mod verify failed (above)"; exit 1; }
 	say "== gofmt / go vet"
 	local unformatted
-	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+	unformatted=$(gofmt -l .)
 	if [ -n "$unformatted" ]; then say "gofmt needed: $unformatted"; exit 1; fi
-	go vet ./...
+	step "go vet" "type-checks every package, the window driver's C code included" go vet ./...
+	say "== Windows build (cross-compiled with mingw-w64)"
+	windows_build
 	say "== unit, simulation and loopback tests (race detector, short simulations)"
-	go test -race -short -count=1 ./...
+	step "go test -race -short" "builds every package again with the race detector, then runs the simulations" \
+		go test -race -short -count=1 ./...
 	say "== full simulations (1,000 seeds per protocol and scenario)"
-	go test -count=1 -timeout 60m ./middleware/core/
+	step "full simulations" "thousands of simulated runs, each checked by the order checker" \
+		go test -count=1 -timeout 60m ./middleware/core/
 	say "== real windows under Xvfb"
-	if command -v Xvfb >/dev/null 2>&1; then
-		run_smoke
-	else
-		say "Xvfb is not installed: skipping the real-window smoke test"
-	fi
+	run_smoke
 	say "all tests passed"
 }
 
-# run_smoke starts the whole lab via this script under Xvfb, turns on
-# auto-send in every window, checks the events logs and a screenshot.
+# windows_build cross-compiles the Windows programs (cgo with mingw-w64)
+# into bin/windows/ and vets the code as Windows sees it.
+windows_build() {
+	local env=(GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc)
+	step "building for Windows into bin/windows/" "the first build compiles Fyne's window driver for Windows with mingw-w64, for several minutes" \
+		env "${env[@]}" go build -o bin/windows/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
+	step "go vet for Windows" "type-checks every package as built for Windows" \
+		env "${env[@]}" go vet ./...
+}
+
+# run_smoke starts the whole lab via this script under Xvfb, clicks Send
+# in every window, checks the events logs and a screenshot.
 run_smoke() {
 	need_go
-	install_debs "${GUI_DEBS[@]}" "${XVFB_DEBS[@]}" || exit 1
-	go build -o bin/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/timeline
-	go run ./cmd/smoke -script "$0" "$@"
+	install_debs "${GUI_DEBS[@]}" "${TEST_DEBS[@]}" || exit 1
+	go_build
+	step "smoke test" "five real windows under Xvfb, three clicks on Send in each, then a check of the order" \
+		go run ./cmd/smoke -script "$0" "$@"
 }
 
 case "${1:-}" in

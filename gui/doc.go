@@ -8,5 +8,5 @@
 //
 // The package does not import fyne.io/fyne/v2/app (the mains do), so its
 // tests run with Fyne's test driver, without a display or cgo. Mains
-// import envfix, which repairs an unusable locale before Fyne reads it.
+// import totalorder/internal/envfix, which repairs an unusable locale before Fyne reads it.
 package gui

@@ -17,12 +17,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"totalorder/internal/hostaddr"
+	"totalorder/internal/netutil"
 	"totalorder/middleware/core"
 	"totalorder/middleware/wire"
 )
@@ -378,7 +378,7 @@ func listen(host string, port int, what, flag string, base int) (net.Listener, e
 	if err == nil {
 		return ln, nil
 	}
-	if isAddrInUse(err) {
+	if netutil.IsAddrInUse(err) {
 		return nil, inUseError(what, port, flag, base)
 	}
 	return nil, fmt.Errorf("cannot listen on %s port %s: %v", what, net.JoinHostPort(host, strconv.Itoa(port)), shortErr(err))
@@ -394,15 +394,6 @@ func inUseError(what string, port int, flag string, base int) error {
 		guess = "is the network program running there?"
 	}
 	return fmt.Errorf("%s port %d is already in use (%s): stop it or pass %s", what, port, guess, flag)
-}
-
-func isAddrInUse(err error) bool {
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return true
-	}
-	// Windows reports WSAEADDRINUSE, which syscall does not name.
-	s := err.Error()
-	return strings.Contains(s, "address already in use") || strings.Contains(s, "Only one usage of each socket address")
 }
 
 // Run serves until ctx is done, then stops every goroutine it started,

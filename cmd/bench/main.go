@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"totalorder/internal/lab"
+	"totalorder/internal/xvfb"
 	"totalorder/middleware/core"
 )
 
@@ -397,16 +398,16 @@ func (b *bench) windowMemory(ctx context.Context, name string, messages, sampleE
 		return memoryRow{}, err
 	}
 	b.prog.detail("starting Xvfb")
-	x, err := startXvfb()
+	x, err := xvfb.Start(1280, 1024)
 	if err != nil {
 		return memoryRow{}, err
 	}
-	defer x.stop()
+	defer x.Stop()
 	spec := labSpec{launch: func(i int) lab.MWLaunch {
 		if i != 1 {
 			return lab.MWLaunch{}
 		}
-		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.display}}
+		return lab.MWLaunch{Bin: filepath.Join(binDir, "middleware"), Window: true, Env: []string{"DISPLAY=" + x.Display}}
 	}}
 	return b.memoryRun(ctx, name, protocolRaft, messages, sampleEvery, spec, []int{2, 3, 4, 5}, []int{2, 3, 4, 5}, []int{1})
 }

@@ -4,7 +4,7 @@
 //	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
 //	           [-headless] [-events FILE] [-reuse] [-host H]
 //	           [-net-host H] [-data-port P] [-control-port P]
-//	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-quiet]
+//	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-v]
 //	           [-group-key-file F]
 //	middleware -new-group-key-file F   (write a fresh random group secret and exit)
 package main
@@ -34,7 +34,7 @@ import (
 // options are the parsed command line.
 type options struct {
 	headless bool
-	quiet    bool
+	verbose  bool
 	newKey   string // -new-group-key-file: write a secret there and exit
 	cfg      middleware.Config
 }
@@ -55,7 +55,7 @@ func main() {
 		}
 		return
 	}
-	log := newLogger(opt.quiet)
+	log := newLogger(opt.verbose)
 	opt.cfg.Logger = log
 	if !opt.headless && opt.cfg.EventsPath == "" {
 		opt.cfg.EventsPath = fmt.Sprintf("logs/middleware-%d.jsonl", opt.cfg.ID)
@@ -112,7 +112,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&cfg.StateDir, "state-dir", "state", "`folder` for the durable protocol state; started again with the same folder, a middleware takes up where it stopped (\"\": none)")
 	fs.BoolVar(&cfg.Fsync, "fsync", false, "flush the state to disk before acting on it (survives a power cut, not only kill -9; slower)")
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
-	fs.BoolVar(&opt.quiet, "quiet", false, "log warnings and errors only")
+	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
+	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
 	fs.StringVar(&keyFile, "group-key-file", "", "the lab's group secret, in a `file` only you can read (the same for every middleware); without it a well-known secret is used and only loopback is allowed")
 	fs.StringVar(&opt.newKey, "new-group-key-file", "", "write a fresh random group secret to `file` (readable by you only) and exit")
 	fs.Usage = func() {}
@@ -196,15 +197,17 @@ func parsePeers(s string, n int) (map[int]string, error) {
 	return peers, nil
 }
 
-// newLogger logs to stderr: human-readable on a terminal, JSON otherwise.
-func newLogger(quiet bool) zerolog.Logger {
+// newLogger logs to stderr: human-readable on a terminal, JSON otherwise;
+// errors only unless verbose, so that a clean stop (peers going away at the
+// same moment) prints nothing.
+func newLogger(verbose bool) zerolog.Logger {
 	var w io.Writer = os.Stderr
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
 	}
-	level := zerolog.InfoLevel
-	if quiet {
-		level = zerolog.WarnLevel
+	level := zerolog.ErrorLevel
+	if verbose {
+		level = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

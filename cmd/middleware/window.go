@@ -15,16 +15,20 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
+	"totalorder/internal/display"
 	"totalorder/middleware"
 	"totalorder/timeline"
 
-	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
+	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // runWindow shows the window "Middleware <id>" over node until the window
 // is closed, ctx is done (a signal) or "quit" comes on commands (if not
 // nil), then stops node.
 func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.Reader, log zerolog.Logger) error {
+	if err := display.Check(); err != nil {
+		return err
+	}
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, id)
 	if p := node.EventsPath(); p != "" {

@@ -39,8 +39,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return code
 	}
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" // milliseconds: delays are that small
-	cfg.Logger = newLogger(stderr)
 	srv, err := netsim.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "netsim: %v\n", err)
@@ -134,7 +132,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	fs.IntVar(&cfg.MaxConns, "max-conns", netsim.DefaultMaxConns, "cap on concurrent sender connections")
 	fs.DurationVar(&cfg.ShutdownGrace, "grace", netsim.DefaultShutdownGrace, "at shutdown, time allowed to deliver the copies still in flight")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append the timeline's events (message accepted, each copy with its delay) as JSON lines to `file`, e.g. logs/netsim.jsonl")
-	fs.BoolVar(&cfg.Quiet, "quiet", false, "log only warnings, errors and lifecycle lines, not every message and copy")
+	fs.BoolVar(&cfg.Quiet, "quiet", false, "with -v: log warnings and lifecycle lines, not every message and copy")
+	verbose := fs.Bool("v", false, "log what happens: start, stop, warnings, every message and copy (by default only errors)")
 	fs.SetOutput(io.Discard) // errors are reported as one line below
 	fs.Usage = func() {}
 
@@ -175,6 +174,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 		fmt.Fprintf(stderr, "netsim: %v (netsim -h lists the flags)\n", err)
 		return cfg, false, exitUsage, false
 	}
+	// Quiet by default: a terminal shows errors only, so a clean stop
+	// (copies to middlewares that stopped first) prints nothing.
+	cfg.Quiet = cfg.Quiet || !*verbose
+	cfg.Logger = newLogger(stderr, *verbose)
 	return cfg, withWindow, exitOK, true
 }
 
@@ -183,10 +186,16 @@ func usageError(stderr io.Writer, format string, args ...any) (netsim.Config, bo
 	return netsim.Config{}, false, exitUsage, false
 }
 
-// newLogger writes readable lines to a terminal and JSON lines otherwise.
-func newLogger(w io.Writer) zerolog.Logger {
+// newLogger writes readable lines to a terminal and JSON lines otherwise:
+// errors only, unless verbose.
+func newLogger(w io.Writer, verbose bool) zerolog.Logger {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" // milliseconds: delays are that small
+	level := zerolog.ErrorLevel
+	if verbose {
+		level = zerolog.InfoLevel
+	}
 	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
 		w = zerolog.ConsoleWriter{Out: f, TimeFormat: "15:04:05.000"}
 	}
-	return zerolog.New(w).With().Timestamp().Logger()
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

@@ -105,8 +105,8 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, nil, &stdout, &stderr); code != exitOK {
 		t.Errorf("exit %d", code)
 	}
-	for _, flag := range []string{"-port", "-n", "-max-sleep", "-seed", "-reuse", "-drop", "-dup", "-retry-for", "-quiet", "-listen", "-dest-host"} {
-		if !strings.Contains(stdout.String(), flag+" ") && !strings.Contains(stdout.String(), flag+"\n") {
+	for _, flag := range []string{"-port", "-n", "-max-sleep", "-seed", "-reuse", "-drop", "-dup", "-retry-for", "-quiet", "-v", "-listen", "-dest-host"} {
+		if !strings.Contains(stdout.String(), flag+" ") && !strings.Contains(stdout.String(), flag+"\n") && !strings.Contains(stdout.String(), flag+"\t") {
 			t.Errorf("usage does not mention %s:\n%s", flag, stdout.String())
 		}
 	}
@@ -155,7 +155,7 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	defer cancel()
 	exit := make(chan int, 1)
 	go func() {
-		exit <- run(ctx, []string{"-port", "0", "-dests", sink.Addr().String(), "-max-sleep", "0", "-reuse"}, stdinR, stdout, stderr)
+		exit <- run(ctx, []string{"-port", "0", "-dests", sink.Addr().String(), "-max-sleep", "0", "-reuse", "-v"}, stdinR, stdout, stderr)
 	}()
 
 	var listening struct{ Addr string }

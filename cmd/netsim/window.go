@@ -11,9 +11,10 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
+	"totalorder/internal/display"
 	"totalorder/netsim"
 
-	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
+	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // networkView adapts the server to what the Network window shows.
@@ -28,6 +29,9 @@ func (v networkView) Stats() gui.NetworkStats {
 // runWindow serves while the Network window is open; closing it (or a
 // signal) stops the server, which delivers or reports what is in flight.
 func runWindow(ctx context.Context, srv *netsim.Server) error {
+	if err := display.Check(); err != nil {
+		return err
+	}
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
 	// The timeline reads the lab's logs: beside the events log, or logs/.

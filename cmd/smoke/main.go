@@ -1,10 +1,17 @@
+//go:build !windows
+
 // Command smoke is the real-window smoke test (run by ./run.sh test where
 // Xvfb is installed): it starts the whole lab through run.sh under Xvfb,
 // waits for the windows "Middleware 1".."Middleware n" and "Network",
 // clicks Send in each window, waits until every window has delivered
 // every message, takes a screenshot and checks it is not blank, stops the
 // lab with Ctrl-C and checks that no process is left and that the events
-// logs pass the order checker.
+// logs pass the order checker. It runs the lab on free ports (-port,
+// -control-base) so that a lab already running is not in the way, and
+// stops its Xvfb gracefully, so no display is left behind.
+//
+// Unix only (Xvfb, xdotool, process groups): on Windows it says so and
+// exits 0.
 package main
 
 import (
@@ -14,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/internal/xvfb"
 	"totalorder/middleware/check"
 )
 
@@ -31,26 +40,58 @@ func main() {
 	clicks := flag.Int("clicks", 3, "Send clicks per window")
 	shot := flag.String("shot", "logs/smoke.png", "where the screenshot goes")
 	maxSleep := flag.String("max-sleep", "1s", "the network program's maxSleepTime (larger: Received lists differ more)")
+	port := flag.Int("port", 0, "the network program's port (0: free ports found here)")
+	controlBase := flag.Int("control-base", 0, "control ports are this plus 1..n (0: free ports found here)")
 	flag.Parse()
-	if err := run(*script, *n, *clicks, *shot, *maxSleep); err != nil {
+	if *port == 0 || *controlBase == 0 {
+		p, c, err := freePorts(*n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "smoke: FAIL:", err)
+			os.Exit(1)
+		}
+		if *port == 0 {
+			*port = p
+		}
+		if *controlBase == 0 {
+			*controlBase = c
+		}
+	}
+	if _, err := exec.LookPath("pgrep"); err != nil {
+		fmt.Fprintln(os.Stderr, "smoke: FAIL: pgrep is missing, so leftover processes cannot be checked (apt-get install procps)")
+		os.Exit(1)
+	}
+	if err := run(*script, *n, *clicks, *shot, *maxSleep, *port, *controlBase); err != nil {
 		fmt.Fprintln(os.Stderr, "smoke: FAIL:", err)
 		os.Exit(1)
 	}
 	fmt.Println("smoke: OK")
 }
 
-func run(script string, n, clicks int, shot, maxSleep string) error {
+func run(script string, n, clicks int, shot, maxSleep string, port, controlBase int) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	display, xvfb, err := startXvfb(ctx)
+	x, err := xvfb.Start(1920, 1080)
 	if err != nil {
 		return err
 	}
-	defer func() { xvfb.Process.Kill(); xvfb.Wait() }()
-	env := append(os.Environ(), "DISPLAY="+display, "LANG=C", "LC_ALL=")
+	defer func() {
+		if e := x.Stop(); e != nil && err == nil {
+			err = e
+		}
+	}()
+	display := x.Display
+	// Fyne's preferences of its own, so that a lab running at the same
+	// time (same app IDs) does not write them under this one.
+	config, err := os.MkdirTemp("", "smoke-config-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(config)
+	env := append(os.Environ(), "DISPLAY="+display, "LANG=C", "LC_ALL=", "XDG_CONFIG_HOME="+config)
 
 	var out bytes.Buffer
-	labCmd := exec.Command(script, "-max-sleep", maxSleep, "-n", strconv.Itoa(n))
+	labCmd := exec.Command(script, "-max-sleep", maxSleep, "-n", strconv.Itoa(n),
+		"-port", strconv.Itoa(port), "-control-base", strconv.Itoa(controlBase))
 	labCmd.Env = env
 	labCmd.Stdout, labCmd.Stderr = &out, &out
 	labCmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -61,9 +102,14 @@ func run(script string, n, clicks int, shot, maxSleep string) error {
 	go func() { labDone <- labCmd.Wait() }()
 	stopped := false
 	defer func() {
-		if !stopped {
-			syscall.Kill(-labCmd.Process.Pid, syscall.SIGKILL)
-			<-labDone
+		if !stopped { // a failure: stop the lab as Ctrl-C would; kill only if that does not work
+			syscall.Kill(-labCmd.Process.Pid, syscall.SIGINT)
+			select {
+			case <-labDone:
+			case <-time.After(20 * time.Second):
+				syscall.Kill(-labCmd.Process.Pid, syscall.SIGKILL)
+				<-labDone
+			}
 		}
 	}()
 
@@ -90,8 +136,8 @@ func run(script string, n, clicks int, shot, maxSleep string) error {
 	fmt.Println("smoke: clicking Send…")
 	for c := 0; c < clicks; c++ {
 		for i := 1; i <= n; i++ {
-			// The Send button is the first in the toolbar, top left.
-			if err := xdo(env, "mousemove", "--window", wins[fmt.Sprintf("Middleware %d", i)], "45", "22", "click", "1"); err != nil {
+			// The Send button is the first in the toolbar, under the heading.
+			if err := xdo(env, "mousemove", "--window", wins[fmt.Sprintf("Middleware %d", i)], "40", "75", "click", "1"); err != nil {
 				return err
 			}
 			time.Sleep(20 * time.Millisecond) // a quick hand: messages cross in the network
@@ -135,8 +181,11 @@ func run(script string, n, clicks int, shot, maxSleep string) error {
 	fmt.Println("smoke: stopping the lab with Ctrl-C…")
 	syscall.Kill(-labCmd.Process.Pid, syscall.SIGINT)
 	select {
-	case <-labDone:
+	case err := <-labDone:
 		stopped = true
+		if err != nil {
+			return fmt.Errorf("the lab stopped with %v after Ctrl-C (want status 0)\n%s", err, out.String())
+		}
 	case <-time.After(20 * time.Second):
 		return fmt.Errorf("the lab did not stop within 20 s of Ctrl-C\n%s", out.String())
 	}
@@ -146,6 +195,13 @@ func run(script string, n, clicks int, shot, maxSleep string) error {
 	}
 	if strings.Contains(out.String(), "Error parsing user locale") {
 		return fmt.Errorf("Fyne's locale error reached the user:\n%s", out.String())
+	}
+	// Quiet terminals: one line per program started, the instruction
+	// line, nothing else (no warnings at a clean stop).
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.HasPrefix(line, "started ") && !strings.HasPrefix(line, "lab running:") {
+			return fmt.Errorf("the lab printed more than its start lines:\n%s", out.String())
+		}
 	}
 	var paths []string
 	for i := 1; i <= n; i++ {
@@ -200,28 +256,6 @@ func lastLine(s string) string {
 	return s[strings.LastIndexByte(s, '\n')+1:]
 }
 
-func startXvfb(ctx context.Context) (string, *exec.Cmd, error) {
-	for d := 99; d < 140; d++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", d)); err == nil {
-			continue
-		}
-		display := ":" + strconv.Itoa(d)
-		cmd := exec.CommandContext(ctx, "Xvfb", display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			return "", nil, fmt.Errorf("Xvfb: %v", err)
-		}
-		for k := 0; k < 100; k++ {
-			if exec.Command("xdpyinfo", "-display", display).Run() == nil {
-				return display, cmd, nil
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	return "", nil, errors.New("could not start Xvfb on any display :99..:139")
-}
-
 func xdo(env []string, args ...string) error {
 	cmd := exec.Command("xdotool", args...)
 	cmd.Env = env
@@ -243,7 +277,11 @@ func waitWindow(ctx context.Context, env []string, name string, labDone chan err
 		select {
 		case err := <-labDone:
 			labDone <- err
-			return "", fmt.Errorf("the lab exited (%v) before window %q appeared:\n%s", err, name, out.String())
+			how := "with status 0"
+			if err != nil {
+				how = "with " + err.Error()
+			}
+			return "", fmt.Errorf("the lab stopped (%s) before window %q appeared:\n%s", how, name, out.String())
 		case <-ctx.Done():
 			return "", fmt.Errorf("window %q did not appear: %w\n%s", name, ctx.Err(), out.String())
 		case <-time.After(250 * time.Millisecond):
@@ -282,4 +320,36 @@ func notBlank(path string) error {
 		return fmt.Errorf("screenshot %s looks blank: only %d colours", path, len(colors))
 	}
 	return nil
+}
+
+// freePorts finds a network port p with p..p+n free and a control base c
+// with c+1..c+n free, by binding them for a moment; another program could
+// take one before the lab does, which the lab then reports.
+func freePorts(n int) (port, controlBase int, err error) {
+	free := func(from, count int) bool {
+		var held []net.Listener
+		defer func() {
+			for _, l := range held {
+				l.Close()
+			}
+		}()
+		for p := from; p < from+count; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				return false
+			}
+			held = append(held, l)
+		}
+		return true
+	}
+	for p := 18081; p+n < 30000; p += 100 {
+		if port == 0 && free(p, n+1) {
+			port = p
+			continue
+		}
+		if port != 0 && free(p+1, n) {
+			return port, p, nil
+		}
+	}
+	return 0, 0, errors.New("no free ports for the lab between 18081 and 30000")
 }

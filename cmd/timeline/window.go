@@ -11,7 +11,7 @@ import (
 	"totalorder/gui"
 	"totalorder/timeline"
 
-	_ "envfix" // before Fyne: a locale it can parse (see package envfix)
+	_ "totalorder/internal/envfix" // before Fyne: a locale it can parse (see package envfix)
 )
 
 // runWindow shows the Timeline window until it is closed. A live window

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -220,55 +219,6 @@ func TestStaggeredStart(t *testing.T) {
 			}
 			sendFromAll(t, l, l.IDs(), 3, 20*time.Millisecond)
 			want := 3*len(tc.first) + 15
-			waitAll(t, l, l.IDs(), want, 60*time.Second)
-			rep := mustCheck(t, l, check.Options{Agreement: true})
-			if rep.Messages != want {
-				t.Fatalf("checker saw %d messages, want %d", rep.Messages, want)
-			}
-		})
-	}
-}
-
-// A middleware paused (SIGSTOP, as a debugger breakpoint does) while all
-// send: the leader, then a member. Nothing is counted as crashed.
-func TestPause(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		proto    string
-		leader   bool
-		duration time.Duration
-	}{
-		{"raft leader 3s", "raft", true, 3 * time.Second},
-		{"raft member 5s", "raft", false, 5 * time.Second},
-		{"raft leader 0.5s", "raft", true, 500 * time.Millisecond},
-		{"sequencer 2s", "sequencer", true, 2 * time.Second},
-		{"isis member 2s", "isis", false, 2 * time.Second},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			l := startLab(t, lab.Config{N: 5, Protocol: tc.proto, MaxSleep: 100 * time.Millisecond, Reuse: true})
-			victim := 2
-			if tc.proto != "isis" && tc.leader {
-				victim = leader(t, l)
-			} else if tc.proto != "isis" {
-				victim = others(l, leader(t, l))[0]
-			}
-			sendFromAll(t, l, l.IDs(), 3, 10*time.Millisecond)
-			if err := l.Signal(victim, syscall.SIGSTOP); err != nil {
-				t.Fatal(err)
-			}
-			// The others go on sending during the pause (the victim's
-			// commands wait in its stdin).
-			end := time.Now().Add(tc.duration)
-			rounds := 0
-			for time.Now().Before(end) {
-				sendFromAll(t, l, l.IDs(), 1, 50*time.Millisecond)
-				rounds++
-			}
-			if err := l.Signal(victim, syscall.SIGCONT); err != nil {
-				t.Fatal(err)
-			}
-			sendFromAll(t, l, l.IDs(), 3, 10*time.Millisecond)
-			want := 5 * (6 + rounds)
 			waitAll(t, l, l.IDs(), want, 60*time.Second)
 			rep := mustCheck(t, l, check.Options{Agreement: true})
 			if rep.Messages != want {

@@ -1,0 +1,250 @@
+// Command launch starts the lab: the network program with its window and
+// n middleware windows, each a program of its own writing to this
+// console, so that their errors stay on screen. It stops them all when
+// the network program ends (its window closed), when one of them fails
+// (status 1 or 2: a port in use, bad options, no display), or on Ctrl-C
+// or a closed console. It only ever stops the processes it started: on
+// Windows they are also in a job object that ends them if the launcher
+// itself is killed. run.bat runs it; run.sh does the same in shell.
+//
+//	launch [-bin bin] [-n 5] [-port 8081] [-control-base 9081] [-v]
+//	       [-max-sleep 2s] [-drop P] [-dup P] [-seed S]   (network program)
+//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync]
+//	       [-group-key-file F]                            (middlewares)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed command line.
+type options struct {
+	bin, launcher     string
+	n, port, ctrlBase int
+	verbose           bool
+	netArgs, mwArgs   []string
+	stopWait          time.Duration
+	stdoutOfPrograms  io.Writer
+	stderrOfPrograms  io.Writer
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	o := options{stopWait: 10 * time.Second}
+	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.bin, "bin", "bin", "`dir`ectory of netsim and middleware")
+	fs.StringVar(&o.launcher, "launcher", "run.bat", "the name that errors suggest to run again with other options")
+	fs.IntVar(&o.n, "n", 5, "middlewares")
+	fs.IntVar(&o.port, "port", 8081, "the network program's port; middleware i gets data on port+i")
+	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on control-base+i")
+	fs.BoolVar(&o.verbose, "v", false, "the programs log what they do, not only errors")
+	netFlags := []string{"max-sleep", "drop", "dup", "seed"}
+	mwFlags := []string{"protocol", "suspect-after", "recover-after", "group-key-file"}
+	for _, name := range netFlags {
+		fs.String(name, "", "passed to the network program")
+	}
+	for _, name := range mwFlags {
+		fs.String(name, "", "passed to every middleware")
+	}
+	fsync := fs.Bool("fsync", false, "passed to every middleware")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.n < 2 || o.n > 16 {
+		return o, fmt.Errorf("-n %d: want 2..16", o.n)
+	}
+	if *fsync {
+		o.mwArgs = append(o.mwArgs, "-fsync")
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case contains(netFlags, f.Name):
+			o.netArgs = append(o.netArgs, "-"+f.Name, f.Value.String())
+		case contains(mwFlags, f.Name):
+			o.mwArgs = append(o.mwArgs, "-"+f.Name, f.Value.String())
+		}
+	})
+	return o, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// program is one started process of the lab.
+type program struct {
+	name string
+	cmd  *exec.Cmd
+	done bool
+}
+
+// exited is what a waiter reports: which program, and how it ended.
+type exited struct {
+	k   int
+	err error
+}
+
+// run is main without the process: it returns the exit status. ctx ends
+// on Ctrl-C or a closed console.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "launch: %v\n", err)
+		return 2
+	}
+	if o.stdoutOfPrograms == nil {
+		o.stdoutOfPrograms, o.stderrOfPrograms = os.Stdout, os.Stderr
+	}
+	return launch(ctx, o, stdout, stderr)
+}
+
+func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
+	j, err := newJob()
+	if err != nil {
+		fmt.Fprintf(stderr, "launch: %v\n", err)
+		return 1
+	}
+	defer j.close()
+
+	var progs []*program
+	exits := make(chan exited, o.n+1) // one per program: the waiters never block
+	start := func(name, bin string, args ...string) error {
+		cmd := exec.Command(filepath.Join(o.bin, bin), args...)
+		cmd.Stdout, cmd.Stderr = o.stdoutOfPrograms, o.stderrOfPrograms
+		cmd.SysProcAttr = sysProcAttr()
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("cannot start %s: %v", name, err)
+		}
+		if err := j.add(cmd.Process); err != nil {
+			fmt.Fprintf(stderr, "launch: %s will not be stopped if this console is killed: %v\n", name, err)
+		}
+		k := len(progs)
+		progs = append(progs, &program{name: name, cmd: cmd})
+		go func() { exits <- exited{k, cmd.Wait()} }() // owner: launch; ends with the process
+		fmt.Fprintf(stdout, "started %s (pid %d)\n", name, cmd.Process.Pid)
+		return nil
+	}
+	var verbose []string
+	if o.verbose {
+		verbose = []string{"-v"}
+	}
+	var peers []string
+	for i := 1; i <= o.n; i++ {
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i, o.ctrlBase+i))
+	}
+
+	status := func() int {
+		if err := start("the network program", "netsim", append(append([]string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n)}, verbose...), o.netArgs...)...); err != nil {
+			fmt.Fprintf(stderr, "launch: %v (build it first: go build -o %s%c ./cmd/netsim ./cmd/middleware)\n", err, o.bin, filepath.Separator)
+			return 1
+		}
+		for i := 1; i <= o.n; i++ {
+			args := append([]string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(o.n), "-reuse", "-net-port", strconv.Itoa(o.port),
+				"-control-port", strconv.Itoa(o.ctrlBase + i), "-peers", strings.Join(peers, ",")}, verbose...)
+			if err := start(fmt.Sprintf("Middleware %d", i), "middleware", append(args, o.mwArgs...)...); err != nil {
+				fmt.Fprintf(stderr, "launch: %v\n", err)
+				return 1
+			}
+		}
+		fmt.Fprintf(stdout, "lab running: close the Network window or press Ctrl-C to stop everything; then %s check\n", o.launcher)
+		for {
+			select {
+			case <-ctx.Done():
+				return 0 // a normal stop
+			case e := <-exits:
+				p := progs[e.k]
+				p.done = true
+				code := exitCode(e.err)
+				switch {
+				case code == 1 || code == 2:
+					fmt.Fprintf(stderr, "%s failed (its error is above): stopping the lab.\n", p.name)
+					fmt.Fprintf(stderr, "If it says a port is in use: %s -port 8181 moves the network program and data ports, -control-base 9181 the control ports.\n", o.launcher)
+					return code
+				case e.k == 0:
+					if code != 0 {
+						fmt.Fprintf(stderr, "the network program stopped (status %d): stopping the lab.\n", code)
+					}
+					return code
+				default:
+					fmt.Fprintf(stderr, "%s stopped (status %d); the others go on.\n", p.name, code)
+				}
+			}
+		}
+	}()
+	stopAll(progs, exits, o.stopWait, stderr)
+	return status
+}
+
+// stopAll asks every program still running to stop (Ctrl-Break on
+// Windows, SIGTERM elsewhere: each stops cleanly), waits up to wait for
+// them, and kills those left.
+func stopAll(progs []*program, exits chan exited, wait time.Duration, stderr io.Writer) {
+	running := 0
+	for _, p := range progs {
+		if !p.done {
+			running++
+			if err := interrupt(p.cmd.Process); err != nil {
+				p.cmd.Process.Kill()
+			}
+		}
+	}
+	deadline := time.After(wait)
+	for running > 0 {
+		select {
+		case e := <-exits:
+			if !progs[e.k].done {
+				progs[e.k].done = true
+				running--
+			}
+		case <-deadline:
+			for _, p := range progs {
+				if !p.done {
+					fmt.Fprintf(stderr, "%s did not stop within %v: killed\n", p.name, wait)
+					p.cmd.Process.Kill()
+				}
+			}
+			deadline = nil // the kills end them; wait for the reports
+		}
+	}
+}
+
+// exitCode is the status of a finished program (-1 if unknown).
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as fake netsim and middleware programs: copied
+// into a bin directory under those names, it behaves as FAKE_NETSIM says
+// ("fail": a port in use, status 1; "exit": its window closed, status 0;
+// "serve": until stopped); once it handles signals it prints "ready" and,
+// stopped by a signal, leaves a file "stopped-<name>" in FAKE_DIR to show
+// it stopped cleanly. (A program signalled before it handles signals is
+// simply ended; either way launch returns only when all have ended.)
+func TestMain(m *testing.M) {
+	name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+	if name != "netsim" && name != "middleware" {
+		os.Exit(m.Run())
+	}
+	id := name
+	for i, a := range os.Args {
+		if a == "-id" && i+1 < len(os.Args) {
+			id += "-" + os.Args[i+1]
+		}
+	}
+	if name == "netsim" {
+		switch os.Getenv("FAKE_NETSIM") {
+		case "fail":
+			os.Stderr.WriteString("netsim: port 8081 is already in use (another netsim running?): stop it or pass -port\n")
+			os.Exit(1)
+		case "exit":
+			os.Exit(0)
+		}
+	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	os.Stdout.WriteString("ready " + id + "\n")
+	<-c
+	os.WriteFile(filepath.Join(os.Getenv("FAKE_DIR"), "stopped-"+id), nil, 0o644)
+	os.Exit(0)
+}
+
+// fakeBin makes a bin directory holding this test binary as netsim and
+// middleware.
+func fakeBin(t *testing.T) (bin, dir string) {
+	t.Helper()
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, dir = t.TempDir(), t.TempDir()
+	ext := ""
+	if runtime.GOOS == "windows" {
+		ext = ".exe"
+	}
+	for _, name := range []string{"netsim", "middleware"} {
+		if err := os.WriteFile(filepath.Join(bin, name+ext), self, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("FAKE_DIR", dir)
+	return bin, dir
+}
+
+// readyCounter counts the fakes' "ready" lines and closes all once it
+// has seen want of them.
+type readyCounter struct {
+	mu   sync.Mutex
+	n    int
+	want int
+	all  chan struct{}
+}
+
+func (r *readyCounter) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n += strings.Count(string(b), "ready ")
+	if r.n == r.want {
+		close(r.all)
+	}
+	return len(b), nil
+}
+
+func launchFakes(t *testing.T, ctx context.Context, bin string, ready io.Writer) (code int, out, errs string) {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	o, err := parse([]string{"-bin", bin, "-n", "3", "-max-sleep", "1s", "-protocol", "isis"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready == nil {
+		ready = io.Discard
+	}
+	var mu sync.Mutex
+	o.stdoutOfPrograms, o.stderrOfPrograms = ready, lockedWriter{&mu, &stderr}
+	code = launch(ctx, o, &stdout, lockedWriter{&mu, &stderr})
+	return code, stdout.String(), stderr.String()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func stoppedCleanly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, "stopped-"+n)); err != nil {
+			t.Errorf("%s was not stopped cleanly (by a signal it handled)", n)
+		}
+	}
+}
+
+func TestNetworkProgramFailsToStart(t *testing.T) {
+	bin, _ := fakeBin(t)
+	t.Setenv("FAKE_NETSIM", "fail")
+	code, out, errs := launchFakes(t, context.Background(), bin, nil)
+	if code != 1 {
+		t.Errorf("status %d, want 1", code)
+	}
+	if !strings.Contains(errs, "port 8081 is already in use") || !strings.Contains(errs, "the network program failed") ||
+		!strings.Contains(errs, "run.bat -port 8181") {
+		t.Errorf("stderr does not say which port and how to change it:\n%s", errs)
+	}
+	if strings.Count(out, "started ") != 4 {
+		t.Errorf("want one line per program started:\n%s", out)
+	}
+	// launch returned: every program it started has ended.
+}
+
+func TestNetworkWindowClosedStopsTheLab(t *testing.T) {
+	bin, _ := fakeBin(t)
+	t.Setenv("FAKE_NETSIM", "exit")
+	code, _, errs := launchFakes(t, context.Background(), bin, nil)
+	if code != 0 || errs != "" {
+		t.Errorf("status %d, stderr %q; want 0 and nothing", code, errs)
+	}
+	// launch returned: every program it started has ended.
+}
+
+func TestInterruptStopsEveryProgram(t *testing.T) {
+	bin, dir := fakeBin(t)
+	t.Setenv("FAKE_NETSIM", "serve")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errs string
+	ready := &readyCounter{want: 4, all: make(chan struct{})}
+	go func() {
+		code, _, e := launchFakes(t, ctx, bin, ready)
+		errs = e
+		done <- code
+	}()
+	select { // Ctrl-C once every program handles signals
+	case <-ready.all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fakes did not start")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || errs != "" {
+			t.Errorf("status %d, stderr %q; want 0 and nothing", code, errs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the launcher did not stop")
+	}
+	stoppedCleanly(t, dir, "netsim", "middleware-1", "middleware-2", "middleware-3")
+}

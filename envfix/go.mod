@@ -1,5 +1,0 @@
-module envfix
-
-go 1.26
-
-require golang.org/x/text v0.22.0

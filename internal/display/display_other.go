@@ -1,0 +1,5 @@
+//go:build !(linux || freebsd || openbsd || netbsd || dragonfly)
+
+package display
+
+func check() error { return nil }

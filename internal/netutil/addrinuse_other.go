@@ -1,0 +1,7 @@
+//go:build !windows
+
+package netutil
+
+import "syscall"
+
+const errAddrInUse = syscall.EADDRINUSE
