@@ -83,7 +83,7 @@ func (l *controlListener) run(ctx context.Context, wg *sync.WaitGroup) {
 func (l *controlListener) authenticate(ctx context.Context, conn net.Conn, br *bufio.Reader, until *time.Time) (from int, run string, ok bool) {
 	if l.gate.enter(conn) {
 		if ok, k := l.evictions.allow(time.Now()); ok {
-			l.log.Warn().Int("suppressed", k).Msgf("control port: %d connections are waiting to prove the group secret, the limit: closed the oldest (a flood?)", l.gate.max)
+			l.log.Error().Int("suppressed", k).Msgf("control port: %d connections are waiting to prove the group secret, the limit: closed the oldest (a flood?)", l.gate.max)
 		}
 	}
 	*until = time.Now().Add(l.handshake)
@@ -100,7 +100,7 @@ func (l *controlListener) authenticate(ctx context.Context, conn net.Conn, br *b
 				err = errors.New("closed before proving the group secret")
 			}
 			if ok, k := l.refused.allow(time.Now()); ok {
-				l.log.Warn().Int("suppressed", k).Msgf("control port: refused a connection from %s: %v", conn.RemoteAddr(), err)
+				l.log.Error().Int("suppressed", k).Msgf("control port: refused a connection from %s: %v", conn.RemoteAddr(), err)
 			}
 		}
 		return 0, "", false
@@ -110,7 +110,7 @@ func (l *controlListener) authenticate(ctx context.Context, conn net.Conn, br *b
 	if l.authed.Add(1) > int64(l.maxConns) {
 		l.authed.Add(-1)
 		if ok, k := l.overCap.allow(time.Now()); ok {
-			l.log.Warn().Int("suppressed", k).Msgf("control port: %d authenticated links open, the limit: refused Middleware %d's", l.maxConns, from)
+			l.log.Error().Int("suppressed", k).Msgf("control port: %d authenticated links open, the limit: refused Middleware %d's", l.maxConns, from)
 		}
 		return 0, "", false
 	}
@@ -398,7 +398,7 @@ func (l *peerLink) runLink(ctx context.Context) {
 			// Not our peer, or not yet listening properly: keep backing
 			// off, and say so once in a while rather than on every try.
 			if ok, k := l.authLog.allow(time.Now()); ok {
-				l.log.Warn().Int("suppressed", k).Msgf("control link to Middleware %d at %s: handshake failed: %v; retrying", l.peer, l.addr, hs.err)
+				l.log.Error().Int("suppressed", k).Msgf("control link to Middleware %d at %s: handshake failed: %v; retrying", l.peer, l.addr, hs.err)
 			}
 			if downSince.IsZero() {
 				downSince = time.Now()
