@@ -240,10 +240,10 @@ func readLine(br *bufio.Reader, acc []byte, max int) ([]byte, []byte, error) {
 // messages into the link's queue; the link's goroutine (run) dials the peer,
 // reconnecting with backoff while the node runs, and writes the queue.
 // While the peer is unreachable messages queue up to maxQueued; beyond that
-// the oldest are dropped: the core asks again for whatever it misses
-// (orders by gap requests, requests and fetches by retry, take-over,
-// welcome and proposals by time-out); the simulations lose control
-// messages at random to keep that true.
+// the oldest are dropped: the core recovers whatever it misses (raft
+// retransmits, proposals and sequencer requests are repeated, orders asked
+// for again by gap requests, isis proposals and content by time-out); the
+// simulations cut links and lose what is in flight to keep that true.
 type peerLink struct {
 	self, peer int
 	addr       string

@@ -2,12 +2,15 @@
 // machine, in the style of etcd's raft: the I/O adapters feed it inputs
 // (a user send, content from the network, a control message from a peer,
 // a clock tick) and collect what it wants done (data to hand to the network
-// program, control messages to peers, list events). There are no
-// goroutines, sockets or clocks inside: time enters with every input.
+// program, control messages to peers, state to make durable first, list
+// events). There are no goroutines, sockets or clocks inside: time enters
+// with every input.
 //
-// Two protocols share the message plumbing: the fixed sequencer with
-// take-over, join and content recovery (sequencer.go) and Birman's ISIS
-// agreed priorities (isis.go).
+// Three protocols sit behind one interface (protocol.go): consensus on
+// etcd's raft, the default (raft.go), the textbook fixed sequencer
+// (sequencer.go) and Birman's ISIS agreed priorities (isis.go). The Core
+// (core.go) holds what they share: numbering and pacing of sends, network
+// copies, the delivery queue and the durable marks.
 package core
 
 import (
