@@ -70,15 +70,19 @@ type MiddlewareWindow struct {
 	counters      *widget.Label
 
 	// Shared with the middleware's goroutine (events) and the refresh loop.
-	events        eventBuffer
-	wake          chan struct{} // capacity 1: "events are waiting"
-	flushQueued   atomic.Bool   // a flush is queued with fyne.Do and has not started
-	statusQueued  atomic.Bool   // likewise for the status line
-	taken         []middleware.Event
-	stopLoop      chan struct{}
-	loopDone      sync.WaitGroup
-	cancelEvents  func()
-	closeOnce     sync.Once
+	events       eventBuffer
+	wake         chan struct{} // capacity 1: "events are waiting"
+	flushQueued  atomic.Bool   // a flush is queued with fyne.Do and has not started
+	statusQueued atomic.Bool   // likewise for the status line
+	taken        []middleware.Event
+	stopLoop     chan struct{}
+	loopDone     sync.WaitGroup
+	cancelEvents func()
+	closeOnce    sync.Once
+	stopOnce     sync.Once
+	// uiGone is set once the app's loop has ended: from then on no queued
+	// update touches a widget (it would run off the UI thread).
+	uiGone        atomic.Bool
 	onClosed      func()
 	autoSendMu    sync.Mutex // guards autoSend and closed: Close may come from any goroutine
 	autoSend      *autoSender
@@ -143,16 +147,31 @@ func (w *MiddlewareWindow) Window() fyne.Window { return w.win }
 // the window's own clean-up.
 func (w *MiddlewareWindow) SetOnClosed(fn func()) { w.onClosed = fn }
 
-// Close stops auto-send, the refresh loop and the subscription, and waits
-// for them; it runs by itself when the window closes. It does not close
-// the Fyne window. Calling it again does nothing.
-func (w *MiddlewareWindow) Close() {
-	w.closeOnce.Do(func() {
+// AppStopped is for the end of the app's loop (gui.RunWhile's uiDone): no
+// update touches a widget any more, the subscription ends and the loops
+// are told to stop, without waiting for them (one may be inside a Fyne
+// call that can no longer complete).
+func (w *MiddlewareWindow) AppStopped() {
+	w.uiGone.Store(true)
+	w.stopLoops()
+}
+
+func (w *MiddlewareWindow) stopLoops() {
+	w.stopOnce.Do(func() {
 		if w.cancelEvents != nil {
 			w.cancelEvents()
 		}
 		w.events.close()
 		close(w.stopLoop)
+	})
+}
+
+// Close stops auto-send, the refresh loop and the subscription, and waits
+// for them; it runs by itself when the window closes. It does not close
+// the Fyne window. Calling it again does nothing.
+func (w *MiddlewareWindow) Close() {
+	w.closeOnce.Do(func() {
+		w.stopLoops()
 		w.loopDone.Wait()
 		w.setAutoSend(0)
 		w.autoSendMu.Lock()
@@ -341,7 +360,9 @@ func (w *MiddlewareWindow) queueFlush() {
 	if w.flushQueued.CompareAndSwap(false, true) {
 		fyne.Do(func() {
 			w.flushQueued.Store(false) // events added from now on get another flush
-			w.flush()
+			if !w.uiGone.Load() {
+				w.flush()
+			}
 		})
 	}
 }
@@ -355,7 +376,9 @@ func (w *MiddlewareWindow) queueStatus() {
 	s := w.m.Status()
 	fyne.Do(func() {
 		w.statusQueued.Store(false)
-		w.showStatus(s)
+		if !w.uiGone.Load() {
+			w.showStatus(s)
+		}
 	})
 }
 

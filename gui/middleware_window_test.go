@@ -427,3 +427,27 @@ func TestNewRowsScrollIntoViewUnlessScrolledAway(t *testing.T) {
 		t.Errorf("offset %v: new rows pulled the list away from where the user scrolled", got)
 	}
 }
+
+// Once the app's loop has ended (AppStopped), the window's updates touch
+// no widget: the status line keeps what it showed, the subscription ends,
+// and Close still returns.
+func TestAppStoppedTouchesNoWidget(t *testing.T) {
+	w, f := newTestMiddlewareWindow(t, 1)
+	f.mu.Lock()
+	f.status = middleware.Status{ID: 1, Protocol: "raft", Leader: 1}
+	f.mu.Unlock()
+	w.AppStopped()
+	w.statusQueued.Store(false)
+	f.mu.Lock()
+	f.status = middleware.Status{ID: 1, Protocol: "raft", Leader: 2, Term: 9}
+	f.mu.Unlock()
+	before := w.membership.Text
+	w.queueStatus()
+	if got := w.membership.Text; got != before {
+		t.Fatalf("after AppStopped the status line changed to %q", got)
+	}
+	if f.Emit(sent("Msg #1 from Middleware 1")) {
+		t.Fatal("the subscription outlived AppStopped")
+	}
+	w.Close()
+}

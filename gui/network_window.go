@@ -65,6 +65,8 @@ type NetworkWindow struct {
 	stopLoop    chan struct{}
 	loopDone    sync.WaitGroup
 	closeOnce   sync.Once
+	stopOnce    sync.Once
+	uiGone      atomic.Bool // the app's loop has ended: touch no widget
 	onClosed    func()
 	timeline    *timelineOpener // the Timeline button (see EnableTimeline)
 }
@@ -131,10 +133,18 @@ func (w *NetworkWindow) SetOnClosed(fn func()) { w.onClosed = fn }
 // when the window closes. It does not close the Fyne window.
 func (w *NetworkWindow) Close() {
 	w.closeOnce.Do(func() {
-		close(w.stopLoop)
+		w.stopOnce.Do(func() { close(w.stopLoop) })
 		w.loopDone.Wait()
 		w.timeline.close()
 	})
+}
+
+// AppStopped is for the end of the app's loop (gui.RunWhile's uiDone): no
+// update touches a widget any more and the loop is told to stop, without
+// waiting for it.
+func (w *NetworkWindow) AppStopped() {
+	w.uiGone.Store(true)
+	w.stopOnce.Do(func() { close(w.stopLoop) })
 }
 
 func (w *NetworkWindow) build() {
@@ -308,7 +318,9 @@ func (w *NetworkWindow) start(interval time.Duration) {
 				s := w.n.Stats()
 				fyne.Do(func() {
 					w.statsQueued.Store(false)
-					w.showStats(s, now)
+					if !w.uiGone.Load() {
+						w.showStats(s, now)
+					}
 				})
 			}
 		}

@@ -47,7 +47,11 @@ func (w *MiddlewareWindow) FollowSelection(path string) {
 					continue
 				}
 				last = at
-				fyne.Do(func() { w.selectMessage(msg) })
+				fyne.Do(func() {
+					if !w.uiGone.Load() {
+						w.selectMessage(msg)
+					}
+				})
 			}
 		}
 	}()

@@ -39,5 +39,5 @@ func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.R
 	if commands != nil {
 		go readCommands(commands, node, os.Stdout, log, func() { fyne.Do(a.Quit) })
 	}
-	return gui.RunWhile(ctx, a, w.Window(), node.Run, w.Close)
+	return gui.RunWhile(ctx, a, w.Window(), node.Run, w.AppStopped)
 }

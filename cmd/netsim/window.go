@@ -44,5 +44,5 @@ func runWindow(ctx context.Context, srv *netsim.Server) error {
 		opt.Stats = os.Stderr // redraws a second, for measurements
 	}
 	w.EnableTimeline(a, logs, opt)
-	return gui.RunWhile(ctx, a, w.Window(), srv.Run, w.Close)
+	return gui.RunWhile(ctx, a, w.Window(), srv.Run, w.AppStopped)
 }
