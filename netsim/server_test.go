@@ -67,7 +67,11 @@ func TestFramingThroughServer(t *testing.T) {
 					t.Errorf("sink %s got %q, want %q", k.addr(), got, want)
 				}
 				for _, a := range k.received() {
-					if tail := map[bool]string{true: wantTail}[a.msg == "seven"]; a.tail != tail {
+					tail := map[bool]string{true: wantTail}[a.msg == "seven"]
+					// TCP may split "seven<EOM>" from "eight" across reads;
+					// then, like the original (which stops reading at <EOM>),
+					// the message goes without the bytes that came later.
+					if a.tail != tail && !(a.msg == "seven" && a.tail == "") {
 						t.Errorf("sink %s: %q came with tail %q, want %q", k.addr(), a.msg, a.tail, tail)
 					}
 				}
