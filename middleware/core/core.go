@@ -49,8 +49,6 @@ type Core struct {
 type peerState struct {
 	heard     bool
 	lastHeard time.Time
-	run       string
-	seq       uint64 // the positions it reports (the sequencer's heartbeat)
 }
 
 // New makes the state machine for one middleware started at now. It fails
@@ -381,9 +379,6 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		c.proto.linkClosed(m.From)
 	} else {
 		p.heard, p.lastHeard = true, now
-		if m.Kind == KindHeartbeat {
-			p.run, p.seq = m.Run, m.Seq
-		}
 		c.proto.control(m)
 	}
 	c.deliverReady()
