@@ -29,7 +29,7 @@ func RunWhile(ctx context.Context, a fyne.App, win fyne.Window, serve func(conte
 		case <-appDone:
 		}
 	}()
-	win.ShowAndRun()
+	ShowAndRun(a, win)
 	close(appDone)
 	if uiDone != nil {
 		uiDone()

@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,10 +200,6 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 	// line, nothing else (no warnings at a clean stop). A build that takes
 	// a while says so, with progress lines: a loaded machine may see them.
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if knownFyneRace.MatchString(line) {
-			fmt.Println("smoke: (Fyne's known preferences race, fyne-io/fyne#2936):", line)
-			continue
-		}
 		if !strings.HasPrefix(line, "started ") && !strings.HasPrefix(line, "lab running:") &&
 			!strings.HasPrefix(line, "building into bin/") && !strings.HasPrefix(strings.TrimSpace(line), "… ") {
 			return fmt.Errorf("the lab printed more than its start lines:\n%s", out.String())
@@ -225,11 +220,6 @@ func run(script string, n, clicks int, shot, maxSleep string, port, controlBase 
 	fmt.Println("smoke:", rep.Verdict)
 	return nil
 }
-
-// knownFyneRace matches the three lines Fyne prints when a window reads
-// its own preferences file while it is being rewritten (an open Fyne
-// issue, fyne-io/fyne#2936): not the lab's noise, and not worth failing on.
-var knownFyneRace = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (Fyne error:  Preferences load error:|  Cause: EOF|  At: \S*fyne\S*/app/preferences\.go:\d+)$`)
 
 // timelineShot opens the Timeline over the lab's logs (its live mode, as
 // the Network window's button does), waits for its window and takes a

@@ -26,7 +26,7 @@ func runWindow(src *timeline.Source, live bool) error {
 		opt.SelectionFile = filepath.Join(src.Dir(), timeline.SelectionFile)
 	}
 	w := gui.NewTimelineWindow(a, src, opt)
-	w.Window().ShowAndRun()
+	gui.ShowAndRun(a, w.Window())
 	w.Close()
 	return nil
 }
