@@ -3,6 +3,7 @@ package gui
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/color"
 	"io"
 	"math"
@@ -49,14 +50,14 @@ const (
 // TimelineWindow is the window "Timeline": a space-time diagram of the
 // lab, live or of a past run.
 //
-// Threads: the window's own goroutine owns the source, the model and the
-// layout: it reads what the logs gained, lays the scene out and hands it
-// to the UI thread, which only updates the canvas objects (and keeps the
-// scene for hit-testing). What the user asks for (zoom, pan, pause,
+// Threads: the window's own goroutine owns the source, the model, the
+// layout and the painting: it reads what the logs gained, lays the scene
+// out, paints it and hands the image to the UI thread, which only shows it
+// (and keeps the scene for hit-testing). What the user asks for (zoom, pan, pause,
 // hover) is written under mu by the UI thread and read by the goroutine.
-// Two layouters take turns, so the scene the UI thread holds is never the
-// one being laid out: a new layout starts only after the previous scene
-// was applied.
+// Two layouters (and the painter's two images) take turns, so the scene
+// the UI thread holds is never the one being laid out: a new layout starts
+// only after the previous scene was applied.
 type TimelineWindow struct {
 	win fyne.Window
 	d   *diagram
@@ -75,6 +76,7 @@ type TimelineWindow struct {
 	src        *timeline.Source
 	model      *timeline.Model
 	lay        [2]timeline.Layouter
+	painter    *timeline.Painter
 	next       int // the layouter to use next
 	drawn      drawKey
 	frames     int // scenes laid out
@@ -105,6 +107,7 @@ type viewState struct {
 	selected    string
 	showControl bool
 	size        fyne.Size
+	scale       float32 // the canvas's pixels per unit
 }
 
 // drawKey is what a scene depends on: no change, no new scene.
@@ -112,6 +115,7 @@ type drawKey struct {
 	gen              uint64
 	from, to         int64
 	size             fyne.Size
+	scale            float32
 	highlight        string
 	control, dark    bool
 	selected, paused bool
@@ -120,9 +124,9 @@ type drawKey struct {
 // frameResult is a scene ready for the UI thread.
 type frameResult struct {
 	scene *timeline.Scene
+	img   image.Image // the scene, painted
 	info  string
 	rate  string // "" unchanged
-	bg    color.Color
 }
 
 // NewTimelineWindow opens the window over src and starts its goroutine.
@@ -141,12 +145,13 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		opt.Now = time.Now
 	}
 	w := &TimelineWindow{
-		win:  a.NewWindow("Timeline"),
-		d:    newDiagram(),
-		src:  src,
-		opt:  opt,
-		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
+		win:     a.NewWindow("Timeline"),
+		d:       newDiagram(),
+		painter: newTimelinePainter(),
+		src:     src,
+		opt:     opt,
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 	}
 	w.vs.span = timeline.DefaultSpan
 	if opt.Live {
@@ -217,7 +222,9 @@ func (w *TimelineWindow) build() {
 	toolbar := container.NewBorder(nil, nil,
 		container.NewHBox(w.pauseButton, w.liveButton, zoomIn, zoomOut, w.controlCheck), w.rate, help)
 	w.info = newInfoLabel(legend)
-	w.d.onResize = func(s fyne.Size) { w.change(func(vs *viewState) { vs.size = s }) }
+	w.d.onResize = func(size fyne.Size, scale float32) {
+		w.change(func(vs *viewState) { vs.size, vs.scale = size, scale })
+	}
 	w.d.onHover = w.hovered
 	w.d.onTap = w.tapped
 	w.d.onZoom = func(x, steps float32) { w.zoom(x, steps) }
@@ -317,7 +324,7 @@ func (w *TimelineWindow) prepare() *frameResult {
 		hl = vs.hover
 	}
 	dark := isDark()
-	key := drawKey{gen: w.model.Gen(), from: from, to: to, size: vs.size, highlight: hl, control: vs.showControl,
+	key := drawKey{gen: w.model.Gen(), from: from, to: to, size: vs.size, scale: vs.scale, highlight: hl, control: vs.showControl,
 		dark: dark, selected: vs.selected != "", paused: vs.paused}
 	if key == w.drawn && w.frames > 0 {
 		return nil
@@ -325,11 +332,13 @@ func (w *TimelineWindow) prepare() *frameResult {
 	w.drawn = key
 	lay := &w.lay[w.next]
 	w.next = 1 - w.next
+	sc := lay.Layout(w.model, timeline.View{From: from, To: to, W: vs.size.Width, H: vs.size.Height,
+		Highlight: hl, ShowControl: vs.showControl, Dark: dark})
+	bg := color.NRGBAModel.Convert(theme.Color(theme.ColorNameBackground)).(color.NRGBA)
 	res := &frameResult{
-		scene: lay.Layout(w.model, timeline.View{From: from, To: to, W: vs.size.Width, H: vs.size.Height,
-			Highlight: hl, ShowControl: vs.showControl, Dark: dark}),
-		info: w.describe(hl, vs),
-		bg:   theme.Color(theme.ColorNameBackground),
+		scene: sc,
+		img:   w.painter.Paint(sc, vs.scale, bg),
+		info:  w.describe(hl, vs),
 	}
 	w.frames++
 	w.rateFrames++
@@ -340,7 +349,7 @@ func (w *TimelineWindow) prepare() *frameResult {
 			res.rate = fmt.Sprintf("%.0f redraws/s", perSec)
 			if w.opt.Stats != nil {
 				avg := w.rateBusy / time.Duration(max(w.rateFrames, 1))
-				fmt.Fprintf(w.opt.Stats, "timeline: %.1f redraws/s, %v each to read and lay out, %d messages held, %d drawn\n",
+				fmt.Fprintf(w.opt.Stats, "timeline: %.1f redraws/s, %v each to read, lay out and paint, %d messages held, %d drawn\n",
 					perSec, avg.Round(10*time.Microsecond), w.model.Len(), res.scene.Shown)
 			}
 		}
@@ -352,8 +361,7 @@ func (w *TimelineWindow) prepare() *frameResult {
 // apply shows a prepared scene. UI thread.
 func (w *TimelineWindow) apply(res *frameResult) {
 	w.scene = res.scene
-	w.d.bg = res.bg
-	w.d.show(res.scene)
+	w.d.show(res.scene, res.img)
 	if w.info.Text != res.info {
 		w.info.SetText(res.info) // laying a label out costs more than the diagram
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"totalorder/timeline"
 )
@@ -43,121 +43,154 @@ func newTestTimeline(t *testing.T, src *timeline.Source, opt TimelineOptions) *T
 	return w
 }
 
-// drawn lists the visible primitives the diagram's renderer holds.
-type drawnObjects struct {
-	lines   []*canvas.Line
-	rects   []*canvas.Rectangle
-	circles []*canvas.Circle
-	texts   []*canvas.Text
-}
-
-func drawnBy(d *diagram) drawnObjects {
-	var out drawnObjects
-	for _, o := range test.WidgetRenderer(d).Objects() {
-		if !o.Visible() {
-			continue
-		}
-		switch o := o.(type) {
-		case *canvas.Line:
-			out.lines = append(out.lines, o)
-		case *canvas.Rectangle:
-			out.rects = append(out.rects, o)
-		case *canvas.Circle:
-			out.circles = append(out.circles, o)
-		case *canvas.Text:
-			out.texts = append(out.texts, o)
-		}
-	}
-	return out
-}
-
-func (d drawnObjects) textCount(s string) int {
+// textCount is how many labels s the scene writes.
+func textCount(sc *timeline.Scene, s string) int {
 	n := 0
-	for _, t := range d.texts {
-		if t.Text == s {
+	for _, t := range sc.Texts {
+		if t.S == s {
 			n++
 		}
 	}
 	return n
 }
 
+// coveredReady reports whether a line drawn after r (another Ready
+// mark, a restart mark) covers it.
+func coveredReady(sc *timeline.Scene, r timeline.Line) bool {
+	after := false
+	for _, l := range sc.Lines {
+		if l == r {
+			after = true
+			continue
+		}
+		if after && l.X1 == l.X2 && math.Abs(float64(l.X1-r.X1)) < 4 && l.Y1 <= r.Y2 && l.Y2 >= r.Y1 {
+			return true
+		}
+	}
+	return false
+}
+
+// shot is the window as the test driver renders it, and where the
+// diagram's corner is in it.
+type shot struct {
+	img   image.Image
+	off   fyne.Position
+	scale float64
+}
+
+func capture(w *TimelineWindow) shot {
+	img := w.Window().Canvas().Capture()
+	off := w.d.Position() // in the window's content, which fills it
+	if w.Window().Padded() {
+		off = off.AddXY(theme.Padding(), theme.Padding())
+	}
+	return shot{img: img, off: off, scale: float64(img.Bounds().Dx()) / float64(w.Window().Canvas().Size().Width)}
+}
+
+// near reports whether colour c (roughly) is within r pixels of the
+// diagram's point (x, y).
+func (s shot) near(x, y float32, r int, c color.NRGBA) bool {
+	p := image.Pt(int(float64(s.off.X+x)*s.scale), int(float64(s.off.Y+y)*s.scale))
+	for dx := -r; dx <= r; dx++ {
+		for dy := -r; dy <= r; dy++ {
+			cr, cg, cb, _ := s.img.At(p.X+dx, p.Y+dy).RGBA()
+			if absDiff(cr>>8, uint32(c.R)) < 40 && absDiff(cg>>8, uint32(c.G)) < 40 && absDiff(cb>>8, uint32(c.B)) < 40 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inked reports whether the box holds pixels darker than the background
+// (a label was written there).
+func (s shot) inked(x, y, w, h float32) bool {
+	for py := int(float64(s.off.Y+y) * s.scale); py < int(float64(s.off.Y+y+h)*s.scale); py++ {
+		for px := int(float64(s.off.X+x) * s.scale); px < int(float64(s.off.X+x+w)*s.scale); px++ {
+			if r, g, b, _ := s.img.At(px, py).RGBA(); (r+g+b)>>8 < 3*0x90 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestTimelineDrawsAKnownRun(t *testing.T) {
 	w := newTestTimeline(t, timeline.NewDirSource(run1Dir), TimelineOptions{})
 	sc := w.Scene()
-	got := drawnBy(w.d)
+	if img := w.d.img.Image; img == nil || img.Bounds().Dx() != int(math.Ceil(float64(sc.W))) || img.Bounds().Dy() != int(math.Ceil(float64(sc.H))) {
+		t.Fatalf("the diagram shows no image of the scene's size %vx%v", sc.W, sc.H)
+	}
+	got := capture(w)
 
-	// Every shape of the scene is a visible primitive, nothing more.
-	round := 0
-	for _, r := range sc.Rects {
-		if r.Round {
-			round++
+	// Lanes: named, and drawn as lines.
+	lanes := []string{"Network", "Middleware 1", "Middleware 2", "Middleware 3"}
+	for i, lane := range lanes {
+		if textCount(sc, lane) != 1 {
+			t.Errorf("lane %q named %d times", lane, textCount(sc, lane))
+		}
+		if !got.inked(0, sc.Lanes[i]-10, sc.PlotX0, 20) {
+			t.Errorf("no name painted left of lane %q", lane)
 		}
 	}
-	if len(got.lines) != len(sc.Lines) || len(got.texts) != len(sc.Texts) || len(got.circles) != round ||
-		len(got.rects) != len(sc.Rects)-round+1 { // +1: the background
-		t.Fatalf("drawn %d lines %d texts %d circles %d rects; scene %d lines %d texts %d rects (%d round)",
-			len(got.lines), len(got.texts), len(got.circles), len(got.rects), len(sc.Lines), len(sc.Texts), len(sc.Rects), round)
-	}
-	for _, lane := range []string{"Network", "Middleware 1", "Middleware 2", "Middleware 3"} {
-		if got.textCount(lane) != 1 {
-			t.Errorf("lane %q drawn %d times", lane, got.textCount(lane))
-		}
-	}
-	if got.textCount("#1") != 3 || got.textCount("#2") != 3 {
-		t.Errorf("Ready marks: #1 drawn %d times, #2 %d times; want 3 each", got.textCount("#1"), got.textCount("#2"))
-	}
-	if got.textCount("restart") != 1 || got.textCount("cut off") != 1 {
-		t.Errorf("marks restart/cut off drawn %d/%d times", got.textCount("restart"), got.textCount("cut off"))
-	}
-	// Arrows: A's three copies, B's two (its copy to M3 was dropped).
-	arrows := map[string]int{}
-	var arrowA2 timeline.Line
 	for _, l := range sc.Lines {
-		if l.Role == timeline.RoleArrow {
+		if l.Role == timeline.RoleLane && !got.near(l.X2-4, l.Y1, 1, l.Color) {
+			t.Errorf("lane %d not painted at its right end", l.Lane)
+		}
+	}
+	if textCount(sc, "#1") != 3 || textCount(sc, "#2") != 3 {
+		t.Errorf("Ready marks: #1 labelled %d times, #2 %d times; want 3 each", textCount(sc, "#1"), textCount(sc, "#2"))
+	}
+	if textCount(sc, "restart") != 1 || textCount(sc, "cut off") != 1 {
+		t.Errorf("marks restart/cut off labelled %d/%d times", textCount(sc, "restart"), textCount(sc, "cut off"))
+	}
+	for _, tx := range sc.Texts {
+		if tx.Role == timeline.RoleSeq && !got.inked(tx.X, tx.Y, 14, tx.Size) {
+			t.Errorf("label %q on lane %d not painted", tx.S, tx.Lane)
+		}
+	}
+	// Arrows: A's three copies, B's two (its copy to M3 was dropped), each
+	// painted in its sender's colour (somewhere along it: others cross
+	// it); each Ready mark too, unless another covers it.
+	arrows := map[string]int{}
+	for _, l := range sc.Lines {
+		switch l.Role {
+		case timeline.RoleArrow:
 			arrows[l.Msg]++
-			if l.Msg == msgA && l.Lane == 2 {
-				arrowA2 = l
+			painted := false
+			for _, f := range []float32{0.25, 0.5, 0.75} {
+				painted = painted || got.near(l.X1+(l.X2-l.X1)*f, l.Y1+(l.Y2-l.Y1)*f, 1, l.Color)
+			}
+			if !painted {
+				t.Errorf("%s's arrow to M%d not painted", l.Msg, l.Lane)
+			}
+		case timeline.RoleReady:
+			if !coveredReady(sc, l) && !got.near(l.X1, l.Y1+2, 1, l.Color) {
+				t.Errorf("%s's Ready mark at M%d not painted", l.Msg, l.Lane)
 			}
 		}
 	}
 	if arrows[msgA] != 3 || arrows[msgB] != 2 {
 		t.Errorf("arrows %v, want 3 for A and 2 for B", arrows)
 	}
-	// The arrow is really painted: its middle has A's colour.
-	img := w.Window().Canvas().Capture()
-	off := fyne.CurrentApp().Driver().AbsolutePositionForObject(w.d)
-	mid := image.Pt(int(off.X+(arrowA2.X1+arrowA2.X2)/2), int(off.Y+(arrowA2.Y1+arrowA2.Y2)/2))
-	if !nearColour(img, mid, timeline.SenderColor(1)) {
-		t.Errorf("no A-coloured pixel around the middle of A's arrow to M2 at %v", mid)
-	}
 	// A recovered copy is drawn differently: an outlined square, not a dot.
-	var recovered *canvas.Rectangle
-	for _, r := range got.rects {
-		if r.StrokeWidth > 0 && r.FillColor == (color.NRGBA{0xff, 0xff, 0xff, 0xff}) {
-			recovered = r
+	var recovered *timeline.Rect
+	for i, r := range sc.Rects {
+		if r.Role == timeline.RoleRecovered {
+			recovered = &sc.Rects[i]
 		}
 	}
-	if recovered == nil {
-		t.Error("no outlined square for B's recovered copy at M3")
-	} else if y := recovered.Position().Y + recovered.Size().Height/2; math.Abs(float64(y-sc.Lanes[3])) > 1 {
-		t.Errorf("recovered mark at y %.0f, M3's lane at %.0f", y, sc.Lanes[3])
+	switch {
+	case recovered == nil:
+		t.Error("no recovered mark for B's copy at M3")
+	case math.Abs(float64(recovered.Y+recovered.H/2-sc.Lanes[3])) > 1:
+		t.Errorf("recovered mark at y %.0f, M3's lane at %.0f", recovered.Y+recovered.H/2, sc.Lanes[3])
+	case recovered.Round || recovered.StrokeW == 0:
+		t.Errorf("recovered mark %+v is not an outlined square", *recovered)
+	case !got.near(recovered.X+0.5, recovered.Y+recovered.H/2, 2, recovered.Stroke) ||
+		!got.near(recovered.X+recovered.W*0.3, recovered.Y+recovered.H*0.3, 0, recovered.Fill):
+		t.Error("the recovered mark is not painted as an outlined square")
 	}
-}
-
-// nearColour looks for c (roughly) within four pixels of p (the window's
-// padding is not counted in the object's position).
-func nearColour(img image.Image, p image.Point, c color.NRGBA) bool {
-	scale := float64(img.Bounds().Dx()) / 1100 // the window's width
-	p = image.Pt(int(float64(p.X)*scale), int(float64(p.Y)*scale))
-	for dx := -4; dx <= 4; dx++ {
-		for dy := -4; dy <= 4; dy++ {
-			r, g, b, _ := img.At(p.X+dx, p.Y+dy).RGBA()
-			if absDiff(r>>8, uint32(c.R)) < 40 && absDiff(g>>8, uint32(c.G)) < 40 && absDiff(b>>8, uint32(c.B)) < 40 {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func absDiff(a, b uint32) uint32 {
@@ -311,9 +344,8 @@ func TestLiveTimelineFollowsTheLogs(t *testing.T) {
 	if b == nil || !b.Copies[2].Recovered || b.Copies[1].Ready == 0 {
 		t.Fatalf("after resuming, B is %+v", b)
 	}
-	got := drawnBy(w.d)
-	if got.textCount("#2") != 3 {
-		t.Errorf("#2 drawn %d times after the logs grew, want 3", got.textCount("#2"))
+	if n := textCount(w.Scene(), "#2"); n != 3 {
+		t.Errorf("#2 drawn %d times after the logs grew, want 3", n)
 	}
 	// Time passes: the live window scrolls with it.
 	now = now.Add(10 * time.Second)
@@ -450,9 +482,10 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 	}
 }
 
-// BenchmarkTimelineFrame is one live frame's work on the UI thread: lay
-// the scene out and update the pooled canvas objects (the GL painting
-// that follows is the driver's), with the live view's 200 messages.
+// BenchmarkTimelineFrame is one live frame's work: lay the scene out
+// and paint it (the window's goroutine), then show the image (the UI
+// thread; uploading it as a texture is the driver's), with the live
+// view's 200 messages.
 func BenchmarkTimelineFrame(b *testing.B) {
 	a := test.NewApp()
 	defer a.Quit()

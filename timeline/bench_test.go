@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,4 +74,21 @@ func BenchmarkPoll(b *testing.B) {
 			b.Fatal(read, err)
 		}
 	}
+}
+
+// BenchmarkPaintLive is painting that layout into the image the window
+// shows (1400×560 at scale 1).
+func BenchmarkPaintLive(b *testing.B) {
+	m := liveModel()
+	var l Layouter
+	from, to := LiveWindow(m, m.Latest(), DefaultSpan)
+	sc := l.Layout(m, View{From: from, To: to, W: 1400, H: 560, ShowControl: true})
+	p := NewPainter(nil, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Paint(sc, 1, color.NRGBA{0xff, 0xff, 0xff, 0xff})
+	}
+	b.ReportMetric(float64(len(sc.Lines)), "lines")
+	b.ReportMetric(float64(len(sc.Rects)), "rects")
+	b.ReportMetric(float64(len(sc.Texts)), "texts")
 }
