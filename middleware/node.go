@@ -241,6 +241,7 @@ type Node struct {
 	garbage     logLimiter
 	misrouted   logLimiter
 	wasIsolated bool
+	lastTick    time.Time // the loop's last tick, to notice a pause
 	stateErr    error // the state log failed: this middleware no longer takes part
 }
 
@@ -496,6 +497,7 @@ func (n *Node) loop(ctx context.Context) {
 		case <-n.wake:
 		case <-tick.C:
 			start := time.Now()
+			n.checkPause(start)
 			if n.checkIsolation(start) {
 				for id := range n.control.heard {
 					if at := n.control.heard[id].Load(); at > 0 {
@@ -772,6 +774,28 @@ func (n *Node) Isolate(d time.Duration) {
 func (n *Node) isolated(now time.Time) bool {
 	u := n.isolatedUntil.Load()
 	return u < 0 || (u > 0 && now.UnixNano() < u)
+}
+
+// pausedAfter is how long without a tick counts as a pause: overload
+// spaces ticks by maxTickSpacing at most.
+const pausedAfter = time.Second
+
+// checkPause notices that the loop did not run for a while (loop only):
+// the process was paused (kill -STOP, a debugger breakpoint, a suspended
+// laptop) or starved. Nothing in the protocol depends on it; it is said
+// in the log and marked on the events log, so that the timeline shows the
+// pause on this middleware's lane.
+func (n *Node) checkPause(now time.Time) {
+	last := n.lastTick
+	n.lastTick = now
+	if last.IsZero() || now.Sub(last) < pausedAfter {
+		return
+	}
+	n.log.Info().Msgf("Middleware %d: did not run for %v (paused or starved)", n.cfg.ID, now.Sub(last).Round(10*time.Millisecond))
+	if n.events != nil {
+		n.events.mark("paused", last)
+		n.events.mark("resumed", now)
+	}
 }
 
 // checkIsolation notices the start and end of an isolation (loop only): at

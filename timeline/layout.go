@@ -231,6 +231,7 @@ func (l *Layouter) Layout(m *Model, v View) *Scene {
 	}
 	l.axis(m, v, pal, xOf, x0, x1)
 	l.leaders(m, v, xOf, laneY, gap)
+	l.pauses(m, v, xOf, laneY, gap)
 
 	// Messages: those with an event in the window; the most recently
 	// active when there are too many.
@@ -628,11 +629,54 @@ func (l *Layouter) leaders(m *Model, v View, xOf func(int64) float32, laneY func
 	}
 }
 
-// marks draws restarts, leader changes and other marks.
+// The labels of the marks a middleware writes around a pause (see the
+// middleware's checkPause).
+const (
+	pausedLabel  = "paused"
+	resumedLabel = "resumed"
+)
+
+// pauses shades each lane where its middleware did not run: from its
+// "paused" mark to the "resumed" mark that follows (to now, if none yet),
+// labelled with how long.
+func (l *Layouter) pauses(m *Model, v View, xOf func(int64) float32, laneY func(int) float32, gap float32) {
+	sc := &l.sc
+	x0, x1 := sc.PlotX0, sc.PlotX1
+	for i, mk := range m.marks {
+		if mk.Kind != MarkOther || mk.Label != pausedLabel {
+			continue
+		}
+		end, open := v.To, true
+		for _, next := range m.marks[i+1:] {
+			if next.Lane == mk.Lane && next.Kind == MarkOther && next.Label == resumedLabel {
+				end, open = next.TS, false
+				break
+			}
+		}
+		if end < v.From || mk.TS > v.To {
+			continue
+		}
+		a, b := max(xOf(mk.TS), x0), min(xOf(end), x1)
+		y := laneY(mk.Lane)
+		sc.Rects = append(sc.Rects, Rect{X: a, Y: y - gap*0.3, W: max(b-a, 1), H: gap * 0.6, Fill: fade(markColor, 0x30),
+			Stroke: fade(markColor, 0x90), StrokeW: 1, Role: RoleMark, Lane: mk.Lane})
+		label := "paused"
+		if !open {
+			label += " " + fmtDur(end-mk.TS)
+		}
+		sc.Texts = append(sc.Texts, Text{X: a + 3, Y: y - gap*0.3 + 1, S: label, Size: 9, Color: markColor, Bold: true, Role: RoleMark, Lane: mk.Lane})
+	}
+}
+
+// marks draws restarts, leader changes and other marks (pauses are
+// shaded instead, see pauses).
 func (l *Layouter) marks(m *Model, v View, xOf func(int64) float32, laneY func(int) float32, x0, x1, gap float32) {
 	sc := &l.sc
 	for _, mk := range m.marks {
 		if mk.TS < v.From || mk.TS > v.To {
+			continue
+		}
+		if mk.Kind == MarkOther && (mk.Label == pausedLabel || mk.Label == resumedLabel) {
 			continue
 		}
 		x, y := xOf(mk.TS), laneY(mk.Lane)

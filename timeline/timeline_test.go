@@ -495,3 +495,51 @@ func TestSVGIsWellFormed(t *testing.T) {
 		t.Errorf("SVG elements %v for %d lines, %d texts, %d rects", elems, len(sc.Lines), len(sc.Texts), len(sc.Rects))
 	}
 }
+
+// A middleware that did not run (see the middleware's checkPause) has its
+// lane shaded from "paused" to "resumed", labelled with how long; the two
+// marks are not drawn as lines of their own.
+func TestLayoutShadesPauses(t *testing.T) {
+	dir := t.TempDir()
+	ev := func(mw int, event, extra string, s float64) string {
+		return fmt.Sprintf(`{"level":"info","event":%q,%s"ts_us":%d,"mw":%d,"run":"r%d"}`+"\n", event, extra, at(s), mw, mw)
+	}
+	msg := `"msg":"Msg #1 from Middleware 1",`
+	logs := map[string]string{
+		"middleware-1.jsonl": ev(1, "sent", msg, 1) + ev(1, "received", msg, 1.2) + ev(1, "ready", msg+`"seq":1,`, 1.3),
+		"middleware-2.jsonl": ev(2, "received", msg, 1.1) + ev(2, "mark", `"label":"paused",`, 2) +
+			ev(2, "mark", `"label":"resumed",`, 5) + ev(2, "ready", msg+`"seq":1,`, 5.01),
+	}
+	for name, text := range logs {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := Load(NewDirSource(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l Layouter
+	sc := l.Layout(m, View{From: at(0), To: at(6), W: 1000, H: 400})
+	xOf := func(s float64) float32 {
+		return sc.PlotX0 + (sc.PlotX1-sc.PlotX0)*float32(float64(at(s)-sc.From)/float64(sc.To-sc.From))
+	}
+	var bands []Rect
+	for _, r := range sc.Rects {
+		if r.Role == RoleMark {
+			bands = append(bands, r)
+		}
+	}
+	if len(bands) != 1 {
+		t.Fatalf("%d pause bands, want 1", len(bands))
+	}
+	if b := bands[0]; b.Lane != 2 || !near(b.X, xOf(2)) || !near(b.X+b.W, xOf(5)) || b.Y > sc.Lanes[2] || b.Y+b.H < sc.Lanes[2] {
+		t.Errorf("band %+v, want lane 2 from x %.0f to %.0f across y %.0f", b, xOf(2), xOf(5), sc.Lanes[2])
+	}
+	if got := texts(sc, RoleMark); len(got) != 1 || got[0] != "paused 3.00 s" {
+		t.Errorf("mark labels %q, want only \"paused 3.00 s\"", got)
+	}
+	if n := count(sc, RoleMark, ""); n != 2 { // the band and its label
+		t.Errorf("%d mark shapes, want the band and its label", n)
+	}
+}

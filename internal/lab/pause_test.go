@@ -3,6 +3,9 @@
 package lab_test
 
 import (
+	"encoding/json"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -58,6 +61,42 @@ func TestPause(t *testing.T) {
 			if rep.Messages != want {
 				t.Fatalf("checker saw %d messages, want %d", rep.Messages, want)
 			}
+			if tc.duration >= 2*time.Second {
+				checkPauseMarks(t, l.LogPath(victim), tc.duration)
+			}
 		})
+	}
+}
+
+// checkPauseMarks checks that the paused middleware marked the pause on
+// its events log (the timeline draws it): "paused", then "resumed", about
+// d apart (at least d; a loaded machine may stretch it).
+func checkPauseMarks(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paused, resumed int64
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct {
+			Event, Label string
+			TS           int64 `json:"ts_us"`
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Event != "mark" {
+			continue
+		}
+		switch ev.Label {
+		case "paused":
+			paused = ev.TS
+		case "resumed":
+			resumed = ev.TS
+		}
+	}
+	if paused == 0 || resumed == 0 {
+		t.Fatalf("no paused/resumed marks in %s", path)
+	}
+	if got := time.Duration(resumed-paused) * time.Microsecond; got < d-100*time.Millisecond || got > d+10*time.Second {
+		t.Errorf("marked a pause of %v, paused for %v", got, d)
 	}
 }
