@@ -45,7 +45,8 @@ type NetworkWindow struct {
 	parse func(string) (time.Duration, error)
 	win   fyne.Window
 
-	identity       *widget.Label  // "Network", large, at the top
+	identity       *widget.Label // "Network", large, at the top
+	content        *fyne.Container
 	maxSleepSlider *widget.Slider // milliseconds
 	maxSleepEntry  *widget.Entry
 	maxSleepError  *widget.Label
@@ -212,7 +213,14 @@ func (w *NetworkWindow) build() {
 		container.NewHBox(w.timeline.button))
 	// Scrollable for small screens, but sized to show everything.
 	w.win.SetContent(container.NewVScroll(content))
-	size := content.MinSize()
+	w.content = content
+	w.fit()
+}
+
+// fit sizes the window to show all its content (again once the Timeline
+// button shows).
+func (w *NetworkWindow) fit() {
+	size := w.content.MinSize()
 	w.win.Resize(fyne.NewSize(max(480, size.Width), size.Height+4*theme.Padding()))
 }
 

@@ -120,6 +120,7 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptio
 		tw.Window().Show()
 	}
 	t.button.Show()
+	w.fit()
 }
 
 // newTimelineOpener is the hidden button; EnableTimeline shows it.

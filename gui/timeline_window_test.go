@@ -462,6 +462,10 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 	if !w.timeline.button.Visible() {
 		t.Fatal("no Timeline button")
 	}
+	// The window grew to show it without scrolling.
+	if need, got := w.content.MinSize().Height, w.win.Canvas().Size().Height; got < need {
+		t.Errorf("the window is %.0f high, its content with the Timeline button needs %.0f", got, need)
+	}
 	test.Tap(w.timeline.button)
 	tw := w.timeline.open
 	if tw == nil || tw.Window().Title() != "Timeline" {
