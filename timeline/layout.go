@@ -334,20 +334,20 @@ func (l *Layouter) legend(v View, pal palette) {
 	x := float32(labelW)
 	item := func(w float32, label string) {
 		sc.Texts = append(sc.Texts, Text{X: x + w + 4, Y: y - 6, S: label, Size: smallText, Color: pal.faint, Role: RoleNote})
-		x += w + 12 + float32(len(label))*5.6
+		x += w + 12 + float32(len(label))*5.2 // about the width of smallText
 	}
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 4, W: 8, H: 8, Fill: c, Stroke: c, Round: true, Role: RoleNote})
 	item(8, "send")
 	sc.Lines = append(sc.Lines, Line{X1: x, Y1: y, X2: x + 24, Y2: y, Color: c, Width: 1.2, Role: RoleNote},
 		Line{X1: x + 24, Y1: y, X2: x + 18, Y2: y - 3, Color: c, Width: 1.2, Role: RoleNote},
 		Line{X1: x + 24, Y1: y, X2: x + 18, Y2: y + 3, Color: c, Width: 1.2, Role: RoleNote})
-	item(24, "copy from the network program (its length: the random delay)")
+	item(24, "copy (its length: the network delay)")
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 3, W: 24, H: 6, Fill: fade(c, 0x60), Role: RoleNote})
 	item(24, "held back")
 	sc.Lines = append(sc.Lines, Line{X1: x + 1, Y1: y - 7, X2: x + 1, Y2: y + 7, Color: c, Width: 2.2, Role: RoleNote})
-	item(2, "Ready, labelled with its seq")
+	item(2, "Ready #seq")
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 5, W: 10, H: 10, Fill: color.NRGBA{0xff, 0xff, 0xff, 0xff}, Stroke: recoveredColor, StrokeW: 2, Role: RoleNote})
-	item(10, "recovered (content from the log or a peer, not the network)")
+	item(10, "recovered (not from the network)")
 	sc.Rects = append(sc.Rects, Rect{X: x, Y: y - 6, W: 20, H: 12, Fill: leaderColor, Role: RoleNote})
 	item(20, "leader")
 }
@@ -658,8 +658,8 @@ func (l *Layouter) pauses(m *Model, v View, xOf func(int64) float32, laneY func(
 		}
 		a, b := max(xOf(mk.TS), x0), min(xOf(end), x1)
 		y := laneY(mk.Lane)
-		sc.Rects = append(sc.Rects, Rect{X: a, Y: y - gap*0.3, W: max(b-a, 1), H: gap * 0.6, Fill: fade(markColor, 0x30),
-			Stroke: fade(markColor, 0x90), StrokeW: 1, Role: RoleMark, Lane: mk.Lane})
+		sc.Rects = append(sc.Rects, Rect{X: a, Y: y - gap*0.3, W: max(b-a, 1), H: gap * 0.6, Fill: fade(markColor, 0x50),
+			Stroke: fade(markColor, 0xc0), StrokeW: 1.5, Role: RoleMark, Lane: mk.Lane})
 		label := "paused"
 		if !open {
 			label += " " + fmtDur(end-mk.TS)

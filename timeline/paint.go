@@ -189,10 +189,33 @@ func paintRect(img *image.RGBA, x, y, w, h float32, c color.NRGBA) {
 	}
 	x0, y0 := max(int(math.Floor(float64(x))), 0), max(int(math.Floor(float64(y))), 0)
 	x1, y1 := min(int(math.Ceil(float64(x+w))), img.Rect.Max.X), min(int(math.Ceil(float64(y+h))), img.Rect.Max.Y)
+	if x0 >= x1 {
+		return
+	}
+	left, right := overlap(float32(x0), x, x+w), overlap(float32(x1-1), x, x+w)
 	for py := y0; py < y1; py++ {
 		cy := overlap(float32(py), y, y+h)
-		for px := x0; px < x1; px++ {
-			blend(img, px, py, c, cy*overlap(float32(px), x, x+w))
+		blend(img, x0, py, c, cy*left)
+		if x1-1 > x0 {
+			blend(img, x1-1, py, c, cy*right)
+		}
+		if x1-x0 <= 2 {
+			continue
+		}
+		// The inside of the row: one coverage, no per-pixel checks.
+		a := uint32(float32(c.A)*min(cy, 1) + 0.5)
+		if a == 0 {
+			continue
+		}
+		keep := 255 - a
+		r, g, b := uint32(c.R)*a+127, uint32(c.G)*a+127, uint32(c.B)*a+127
+		row := img.Pix[py*img.Stride+(x0+1)*4 : py*img.Stride+(x1-1)*4]
+		for i := 0; i+3 < len(row); i += 4 {
+			px := row[i : i+4 : i+4]
+			px[0] = uint8((r + uint32(px[0])*keep) / 255)
+			px[1] = uint8((g + uint32(px[1])*keep) / 255)
+			px[2] = uint8((b + uint32(px[2])*keep) / 255)
+			px[3] = uint8((255*a + 127 + uint32(px[3])*keep) / 255)
 		}
 	}
 }
@@ -246,11 +269,18 @@ func paintLine(img *image.RGBA, x1, y1, x2, y2, w float32, c color.NRGBA) {
 		x1 = float32(math.Floor(float64(x1))) + 0.5
 		x2 = x1
 	}
-	dx, dy := x2-x1, y2-y1
-	length := float32(math.Sqrt(float64(dx*dx + dy*dy)))
-	if length < 0.01 {
+	// Level and upright lines (lanes, control messages, Ready marks) are
+	// rectangles.
+	if y1 == y2 {
+		paintRect(img, min(x1, x2), y1-w/2, abs32(x2-x1), w, c)
 		return
 	}
+	if x1 == x2 {
+		paintRect(img, x1-w/2, min(y1, y2), w, abs32(y2-y1), c)
+		return
+	}
+	dx, dy := x2-x1, y2-y1
+	length := float32(math.Sqrt(float64(dx*dx + dy*dy)))
 	steep := abs32(dy) > abs32(dx)
 	if steep { // walk y: swap the axes, and swap them back when painting
 		x1, y1, x2, y2, dx, dy = y1, x1, y2, x2, dy, dx
@@ -267,27 +297,42 @@ func paintLine(img *image.RGBA, x1, y1, x2, y2, w float32, c color.NRGBA) {
 	// Beyond reach (across the walk) from the centre a pixel is uncovered.
 	reach := (half + 0.5) / cosine
 	fade := min(w, 1)
-	lim := img.Rect.Max.X
+	ulim, vlim := img.Rect.Max.X, img.Rect.Max.Y
 	if steep {
-		lim = img.Rect.Max.Y
+		ulim, vlim = vlim, ulim
 	}
-	u0, u1 := max(int(math.Floor(float64(x1))), 0), min(int(math.Ceil(float64(x2))), lim)
+	ca := float32(c.A)
+	cr, cg, cb := uint32(c.R), uint32(c.G), uint32(c.B)
+	pix, stride := img.Pix, img.Stride
+	u0, u1 := max(int(math.Floor(float64(x1))), 0), min(int(math.Ceil(float64(x2))), ulim)
 	for u := u0; u < u1; u++ {
-		along := overlap(float32(u), x1, x2)
+		along := overlap(float32(u), x1, x2) * fade
 		if along <= 0 {
 			continue
 		}
 		mid := y1 + (float32(u)+0.5-x1)*slope
-		along *= fade
-		v0, v1 := int(math.Ceil(float64(mid-reach-0.5))), int(math.Floor(float64(mid+reach-0.5)))
+		v0 := max(int(math.Ceil(float64(mid-reach-0.5))), 0)
+		v1 := min(int(math.Floor(float64(mid+reach-0.5))), vlim-1)
 		for v := v0; v <= v1; v++ {
-			dist := abs32(float32(v)+0.5-mid) * cosine
-			cov := clamp01(half-dist+0.5) * along
-			if steep {
-				blend(img, v, u, c, cov)
-			} else {
-				blend(img, u, v, c, cov)
+			// Inlined blend: this loop is most of a busy frame's work.
+			cov := half - abs32(float32(v)+0.5-mid)*cosine + 0.5
+			if cov <= 0 {
+				continue
 			}
+			a := uint32(ca*min(cov, 1)*along + 0.5)
+			if a == 0 {
+				continue
+			}
+			i := v*stride + u*4
+			if steep {
+				i = u*stride + v*4
+			}
+			px := pix[i : i+4 : i+4]
+			keep := 255 - a
+			px[0] = uint8((cr*a + uint32(px[0])*keep + 127) / 255)
+			px[1] = uint8((cg*a + uint32(px[1])*keep + 127) / 255)
+			px[2] = uint8((cb*a + uint32(px[2])*keep + 127) / 255)
+			px[3] = uint8((255*a + uint32(px[3])*keep + 127) / 255)
 		}
 	}
 }

@@ -22,8 +22,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"fyne.io/fyne/v2/test"
-
 	"totalorder/gui"
 	"totalorder/timeline"
 )
@@ -150,8 +148,6 @@ func export(src *timeline.Source, o options, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s (%d of %d messages)\n", o.svg, sc.Shown, m.Len())
 	}
 	if o.png != "" {
-		a := test.NewApp()
-		defer a.Quit()
 		img := gui.RenderTimeline(sc, float32(o.scale))
 		if err := writeFile(o.png, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 			return err
