@@ -242,7 +242,7 @@ type Node struct {
 	misrouted   logLimiter
 	wasIsolated bool
 	lastTick    time.Time // the loop's last tick, to notice a pause
-	stateErr    error // the state log failed: this middleware no longer takes part
+	stateErr    error     // the state log failed: this middleware no longer takes part
 }
 
 type subscriber struct {
