@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"totalorder/internal/cliflags"
 	"totalorder/middleware/check"
 	"totalorder/timeline"
 )
@@ -43,20 +44,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Flags may follow the files too: `checkorder logs/*.jsonl -q`.
-	var patterns []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+	patterns, err := cliflags.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		patterns = append(patterns, args[0])
-		args = args[1:]
+		return 2
 	}
 
 	crashedIDs, err := parseIDs(*crashed)

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 
 	"totalorder/gui"
+	"totalorder/internal/cliflags"
 	"totalorder/timeline"
 )
 
@@ -57,20 +58,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	// Flags may follow the logs too: `timeline logs -png out.png`.
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+	sources, err := cliflags.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		o.sources = append(o.sources, args[0])
-		args = args[1:]
+		return 2
 	}
+	o.sources = sources
 	src, err := source(o.sources)
 	if err != nil {
 		fmt.Fprintln(stderr, "timeline:", err)
