@@ -50,7 +50,7 @@ func (d *diagram) show(sc *timeline.Scene, img image.Image) {
 }
 
 func (d *diagram) CreateRenderer() fyne.WidgetRenderer {
-	return &diagramRenderer{d: d}
+	return &diagramRenderer{d: d, objects: []fyne.CanvasObject{d.img}}
 }
 
 func (d *diagram) MinSize() fyne.Size { return fyne.NewSize(480, 260) }
@@ -89,9 +89,10 @@ func (d *diagram) DragEnd() {
 
 // diagramRenderer lays the image out and reports size changes.
 type diagramRenderer struct {
-	d     *diagram
-	size  fyne.Size
-	scale float32
+	d       *diagram
+	objects []fyne.CanvasObject // the image; Fyne asks for it every frame
+	size    fyne.Size
+	scale   float32
 }
 
 func (r *diagramRenderer) Layout(size fyne.Size) {
@@ -110,7 +111,7 @@ func (r *diagramRenderer) Layout(size fyne.Size) {
 
 func (r *diagramRenderer) MinSize() fyne.Size { return r.d.MinSize() }
 
-func (r *diagramRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.d.img} }
+func (r *diagramRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *diagramRenderer) Destroy() {}
 

@@ -3,8 +3,9 @@
 // left to right, a send, an arrow per copy, a hold-back bar and a Ready
 // mark per message and middleware. The same code serves a live view (the
 // logs are tailed while the lab runs) and a past run (the logs are read
-// once), and the same scene is drawn in a Fyne window (package gui), in an
-// SVG file and in a ShiViz log.
+// once), and the same scene is painted into an image (Painter: what a
+// Fyne window of package gui shows, and the PNG export), written as SVG,
+// and the same model as a ShiViz log.
 //
 // Sources, one JSON object a line:
 //
