@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -39,10 +40,13 @@ const (
 	raftTick      = 10 * time.Millisecond
 	heartbeatTick = 5  // ticks: 50 ms
 	electionTick  = 40 // ticks: elections after 400–800 ms of silence
-	// snapEvery is how many applied ids trigger a snapshot; keepEntries is
-	// how many entries stay behind it for followers that lag a little.
+	// snapEvery is how many applied ids trigger a snapshot. Behind it stay
+	// the entries of the last keepBytes of data (at most keepEntries
+	// entries), for followers that lag a little: a bound in bytes, since
+	// an entry holds 1 to maxPropose ids.
 	snapEvery   = 1 << 16
 	keepEntries = 4096
+	keepBytes   = 256 << 10
 	// maxPropose bounds the ids of one proposal.
 	maxPropose = 1024
 )
@@ -374,8 +378,8 @@ func (r *raftProto) compact() {
 	if err != nil {
 		return
 	}
-	if first, _ := r.storage.FirstIndex(); r.applied > keepEntries && r.applied-keepEntries > first {
-		_ = r.storage.Compact(r.applied - keepEntries)
+	if to := compactIndex(r.storage, r.applied); to > 0 {
+		_ = r.storage.Compact(to)
 	}
 	recs := [][]byte{marshalRecord(recRaftSnap, snap)}
 	hs, _, _ := r.storage.InitialState()
@@ -388,6 +392,35 @@ func (r *raftProto) compact() {
 		}
 	}
 	r.c.rewrite(recs)
+}
+
+// compactIndex is the index up to which the log in s can go (0: nothing
+// to drop): the entries after it, up to applied, hold keepBytes of data
+// or keepEntries entries, whichever is fewer.
+func compactIndex(s *raft.MemoryStorage, applied uint64) uint64 {
+	first, _ := s.FirstIndex()
+	lo := first
+	if applied > keepEntries && applied-keepEntries > lo {
+		lo = applied - keepEntries
+	}
+	if applied < lo {
+		return 0
+	}
+	ents, err := s.Entries(lo, applied+1, math.MaxUint64)
+	if err != nil {
+		return 0
+	}
+	size := 0
+	for i := len(ents) - 1; i >= 0; i-- {
+		size += len(ents[i].GetData())
+		if size > keepBytes {
+			return ents[i].GetIndex()
+		}
+	}
+	if lo > first {
+		return lo
+	}
+	return 0
 }
 
 func (r *raftProto) encodeState() []byte { return appendOrderState(nil, r.c, r.committed) }
