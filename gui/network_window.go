@@ -141,11 +141,12 @@ func (w *NetworkWindow) Close() {
 }
 
 // AppStopped is for the end of the app's loop (gui.RunWhile's uiDone): no
-// update touches a widget any more and the loop is told to stop, without
-// waiting for it.
+// update touches a widget any more and the loops (this window's and an
+// open timeline's) are told to stop, without waiting for them.
 func (w *NetworkWindow) AppStopped() {
 	w.uiGone.Store(true)
 	w.stopOnce.Do(func() { close(w.stopLoop) })
+	w.timeline.appStopped()
 }
 
 func (w *NetworkWindow) build() {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -96,7 +97,7 @@ func (w *MiddlewareWindow) selectMessage(msg string) {
 type timelineOpener struct {
 	dir       string
 	button    *widget.Button
-	open      *TimelineWindow // UI thread
+	open      atomic.Pointer[TimelineWindow] // set and cleared on the UI thread; AppStopped reads it from any
 	newWindow func(fyne.App, *timeline.Source, TimelineOptions) *TimelineWindow
 }
 
@@ -108,15 +109,15 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptio
 	t := w.timeline
 	t.dir = dir
 	t.button.OnTapped = func() {
-		if t.open != nil {
-			t.open.Window().RequestFocus()
+		if open := t.open.Load(); open != nil {
+			open.Window().RequestFocus()
 			return
 		}
 		opt.Live = true
 		opt.SelectionFile = filepath.Join(dir, timeline.SelectionFile)
 		tw := t.newWindow(a, timeline.NewDirSource(dir), opt)
-		tw.SetOnClosed(func() { t.open = nil })
-		t.open = tw
+		tw.SetOnClosed(func() { t.open.Store(nil) })
+		t.open.Store(tw)
 		tw.Window().Show()
 	}
 	t.button.Show()
@@ -130,9 +131,23 @@ func newTimelineOpener() *timelineOpener {
 	return t
 }
 
+// appStopped tells an open timeline that the app's loop is ending (see
+// AppStopped).
+func (t *timelineOpener) appStopped() {
+	if t == nil {
+		return
+	}
+	if open := t.open.Load(); open != nil {
+		open.AppStopped()
+	}
+}
+
 // close stops the timeline's goroutine when the Network window goes.
 func (t *timelineOpener) close() {
-	if t != nil && t.open != nil {
-		t.open.Close()
+	if t == nil {
+		return
+	}
+	if open := t.open.Load(); open != nil {
+		open.Close()
 	}
 }

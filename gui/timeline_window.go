@@ -91,9 +91,13 @@ type TimelineWindow struct {
 	wake        chan struct{}
 	stop        chan struct{}
 	loopDone    sync.WaitGroup
+	stopOnce    sync.Once
 	closeOnce   sync.Once
-	onClosed    func()
-	applied     func(*timeline.Scene) // tests: called with every scene shown
+	// uiGone is set once the app's loop has ended: a scene queued before
+	// is not shown (it would touch widgets off the UI thread).
+	uiGone   atomic.Bool
+	onClosed func()
+	applied  func(*timeline.Scene) // tests: called with every scene shown
 }
 
 // viewState is what the user chose.
@@ -192,9 +196,16 @@ func (w *TimelineWindow) SetOnClosed(fn func()) { w.onClosed = fn }
 // window; it runs by itself when the window closes.
 func (w *TimelineWindow) Close() {
 	w.closeOnce.Do(func() {
-		close(w.stop)
+		w.stopOnce.Do(func() { close(w.stop) })
 		w.loopDone.Wait()
 	})
+}
+
+// AppStopped is for the end of the app's loop: no scene is shown any more
+// and the goroutine is told to stop, without waiting for it.
+func (w *TimelineWindow) AppStopped() {
+	w.uiGone.Store(true)
+	w.stopOnce.Do(func() { close(w.stop) })
 }
 
 // Model is the data shown. Only while the goroutine does not run (tests).
@@ -278,7 +289,9 @@ func (w *TimelineWindow) start(interval time.Duration) {
 			w.applyQueued.Store(true)
 			fyne.Do(func() {
 				w.applyQueued.Store(false)
-				w.apply(res)
+				if !w.uiGone.Load() {
+					w.apply(res)
+				}
 			})
 		}
 	}()

@@ -467,16 +467,27 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 		t.Errorf("the window is %.0f high, its content with the Timeline button needs %.0f", got, need)
 	}
 	test.Tap(w.timeline.button)
-	tw := w.timeline.open
+	tw := w.timeline.open.Load()
 	if tw == nil || tw.Window().Title() != "Timeline" {
 		t.Fatal("the button opened no Timeline window")
 	}
 	test.Tap(w.timeline.button) // a second tap: the same window
-	if w.timeline.open != tw {
+	if w.timeline.open.Load() != tw {
 		t.Error("a second tap opened another window")
 	}
+	// The app's loop ends (Ctrl-C): the open timeline stops too, and
+	// shows nothing more.
+	w.AppStopped()
+	select {
+	case <-tw.stop:
+	default:
+		t.Error("the end of the app did not stop the open timeline's loop")
+	}
+	if !tw.uiGone.Load() {
+		t.Error("the open timeline would still show scenes after the app's end")
+	}
 	tw.Window().Close()
-	if w.timeline.open != nil {
+	if w.timeline.open.Load() != nil {
 		t.Error("closing the timeline did not forget it")
 	}
 	select {

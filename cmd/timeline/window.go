@@ -27,6 +27,7 @@ func runWindow(src *timeline.Source, live bool) error {
 	}
 	w := gui.NewTimelineWindow(a, src, opt)
 	gui.ShowAndRun(a, w.Window())
+	w.AppStopped()
 	w.Close()
 	return nil
 }
