@@ -39,11 +39,10 @@ type labelKey struct {
 	bold bool
 }
 
-// label is a text rendered once as a coverage mask; (dx, dy) is where the
-// mask's corner goes relative to the text's top-left corner.
+// label is a text rendered once as a coverage mask. The mask starts a
+// pixel left of the text, room for a first glyph that overhangs.
 type label struct {
-	mask   *image.Alpha
-	dx, dy int
+	mask *image.Alpha
 }
 
 // NewPainter paints texts with the given TrueType or OpenType fonts (the
@@ -99,7 +98,7 @@ func (p *Painter) Paint(sc *Scene, scale float32, bg color.NRGBA) *image.RGBA {
 	for i := range sc.Texts {
 		t := &sc.Texts[i]
 		lb := p.label(t.S, t.Size*scale, t.Bold)
-		at := image.Pt(int(math.Round(float64(t.X*scale)))+lb.dx, int(math.Round(float64(t.Y*scale)))+lb.dy)
+		at := image.Pt(int(math.Round(float64(t.X*scale)))-1, int(math.Round(float64(t.Y*scale))))
 		draw.DrawMask(img, lb.mask.Rect.Add(at), image.NewUniform(t.Color), image.Point{}, lb.mask, lb.mask.Rect.Min, draw.Over)
 	}
 	return img
@@ -122,7 +121,7 @@ func (p *Painter) label(s string, px float32, bold bool) *label {
 	mask := image.NewAlpha(image.Rect(0, 0, wid+2, asc+desc+1))
 	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face, Dot: fixed.P(1, asc)}
 	d.DrawString(s)
-	lb := &label{mask: mask, dx: -1}
+	lb := &label{mask: mask}
 	p.labels[k] = lb
 	return lb
 }
