@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"totalorder/assets"
 	"totalorder/middleware"
 )
 
@@ -55,8 +54,8 @@ const (
 // the Sent, Received and Ready lists and a status line. Create it with
 // NewMiddlewareWindow; it runs until its window closes or Close is called.
 type MiddlewareWindow struct {
-	m   Middleware
-	win fyne.Window
+	m Middleware
+	windowLife
 
 	identity      *widget.Label // "Middleware I", large, at the top
 	cols          [numCols]*column
@@ -70,20 +69,12 @@ type MiddlewareWindow struct {
 	counters      *widget.Label
 
 	// Shared with the middleware's goroutine (events) and the refresh loop.
-	events       eventBuffer
-	wake         chan struct{} // capacity 1: "events are waiting"
-	flushQueued  atomic.Bool   // a flush is queued with fyne.Do and has not started
-	statusQueued atomic.Bool   // likewise for the status line
-	taken        []middleware.Event
-	stopLoop     chan struct{}
-	loopDone     sync.WaitGroup
-	cancelEvents func()
-	closeOnce    sync.Once
-	stopOnce     sync.Once
-	// uiGone is set once the app's loop has ended: from then on no queued
-	// update touches a widget (it would run off the UI thread).
-	uiGone        atomic.Bool
-	onClosed      func()
+	events        eventBuffer
+	wake          chan struct{} // capacity 1: "events are waiting"
+	flushQueued   atomic.Bool   // a flush is queued with fyne.Do and has not started
+	statusQueued  atomic.Bool   // likewise for the status line
+	taken         []middleware.Event
+	cancelEvents  func()
 	autoSendMu    sync.Mutex // guards autoSend and closed: Close may come from any goroutine
 	autoSend      *autoSender
 	closed        bool // no auto-sender may start any more
@@ -120,64 +111,31 @@ func NewMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
 func newMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
 	w := &MiddlewareWindow{
 		m:             m,
-		win:           a.NewWindow(fmt.Sprintf("Middleware %d", id)),
 		wake:          make(chan struct{}, 1),
-		stopLoop:      make(chan struct{}),
 		autoSendEvery: autoSendSchedule,
 		identity:      identityHeading(fmt.Sprintf("Middleware %d", id)),
 	}
+	// The subscription ends with the loops; once they have ended, Close
+	// stops auto-send for good.
+	w.initLife(a.NewWindow(fmt.Sprintf("Middleware %d", id)), w.endSubscription, w.stopAutoSend)
 	w.build()
-	w.win.SetIcon(assets.Icon)
 	w.win.Resize(fyne.NewSize(640, 480))
-	w.win.SetOnClosed(func() {
-		w.Close()
-		if w.onClosed != nil {
-			w.onClosed()
-		}
-	})
 	w.cancelEvents = m.Subscribe(w.onEvents)
 	return w
 }
 
-// Window is the Fyne window, for Show, ShowAndRun and the like.
-func (w *MiddlewareWindow) Window() fyne.Window { return w.win }
-
-// SetOnClosed sets fn to run after the window closed and stopped its
-// goroutines. Use it instead of Window().SetOnClosed, which would replace
-// the window's own clean-up.
-func (w *MiddlewareWindow) SetOnClosed(fn func()) { w.onClosed = fn }
-
-// AppStopped is for the end of the app's loop (gui.RunWhile's uiDone): no
-// update touches a widget any more, the subscription ends and the loops
-// are told to stop, without waiting for them (one may be inside a Fyne
-// call that can no longer complete).
-func (w *MiddlewareWindow) AppStopped() {
-	w.uiGone.Store(true)
-	w.stopLoops()
+func (w *MiddlewareWindow) endSubscription() {
+	if w.cancelEvents != nil {
+		w.cancelEvents()
+	}
+	w.events.close()
 }
 
-func (w *MiddlewareWindow) stopLoops() {
-	w.stopOnce.Do(func() {
-		if w.cancelEvents != nil {
-			w.cancelEvents()
-		}
-		w.events.close()
-		close(w.stopLoop)
-	})
-}
-
-// Close stops auto-send, the refresh loop and the subscription, and waits
-// for them; it runs by itself when the window closes. It does not close
-// the Fyne window. Calling it again does nothing.
-func (w *MiddlewareWindow) Close() {
-	w.closeOnce.Do(func() {
-		w.stopLoops()
-		w.loopDone.Wait()
-		w.setAutoSend(0)
-		w.autoSendMu.Lock()
-		w.closed = true
-		w.autoSendMu.Unlock()
-	})
+func (w *MiddlewareWindow) stopAutoSend() {
+	w.setAutoSend(0)
+	w.autoSendMu.Lock()
+	w.closed = true
+	w.autoSendMu.Unlock()
 }
 
 func (w *MiddlewareWindow) build() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,8 +13,6 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"totalorder/assets"
 )
 
 // NetworkStats are the network program's counters.
@@ -43,7 +40,7 @@ const maxSleepSliderMax = 10 * time.Second
 type NetworkWindow struct {
 	n     Network
 	parse func(string) (time.Duration, error)
-	win   fyne.Window
+	windowLife
 
 	identity       *widget.Label // "Network", large, at the top
 	content        *fyne.Container
@@ -63,12 +60,6 @@ type NetworkWindow struct {
 	lastStatsAt   time.Time
 
 	statsQueued atomic.Bool
-	stopLoop    chan struct{}
-	loopDone    sync.WaitGroup
-	closeOnce   sync.Once
-	stopOnce    sync.Once
-	uiGone      atomic.Bool // the app's loop has ended: touch no widget
-	onClosed    func()
 	timeline    *timelineOpener // the Timeline button (see EnableTimeline)
 }
 
@@ -107,45 +98,20 @@ func newNetworkWindow(a fyne.App, n Network, parseDuration func(string) (time.Du
 	w := &NetworkWindow{
 		n:        n,
 		parse:    parseDuration,
-		win:      a.NewWindow("Network"),
 		identity: identityHeading("Network"),
-		stopLoop: make(chan struct{}),
 		timeline: newTimelineOpener(),
 	}
+	// An open timeline closes with this window.
+	w.initLife(a.NewWindow("Network"), nil, w.timeline.close)
 	w.build()
-	w.win.SetIcon(assets.Icon)
-	w.win.SetOnClosed(func() {
-		w.Close()
-		if w.onClosed != nil {
-			w.onClosed()
-		}
-	})
 	return w
-}
-
-// Window is the Fyne window, for Show, ShowAndRun and the like.
-func (w *NetworkWindow) Window() fyne.Window { return w.win }
-
-// SetOnClosed sets fn to run after the window closed and stopped its
-// goroutine; use it instead of Window().SetOnClosed.
-func (w *NetworkWindow) SetOnClosed(fn func()) { w.onClosed = fn }
-
-// Close stops the counters' refresh and waits for it; it runs by itself
-// when the window closes. It does not close the Fyne window.
-func (w *NetworkWindow) Close() {
-	w.closeOnce.Do(func() {
-		w.stopOnce.Do(func() { close(w.stopLoop) })
-		w.loopDone.Wait()
-		w.timeline.close()
-	})
 }
 
 // AppStopped is for the end of the app's loop (gui.RunWhile's uiDone): no
 // update touches a widget any more and the loops (this window's and an
 // open timeline's) are told to stop, without waiting for them.
 func (w *NetworkWindow) AppStopped() {
-	w.uiGone.Store(true)
-	w.stopOnce.Do(func() { close(w.stopLoop) })
+	w.windowLife.AppStopped()
 	w.timeline.appStopped()
 }
 

@@ -19,7 +19,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"totalorder/assets"
 	"totalorder/timeline"
 )
 
@@ -59,7 +58,7 @@ const (
 // the UI thread holds is never the one being laid out: a new layout starts
 // only after the previous scene was applied.
 type TimelineWindow struct {
-	win fyne.Window
+	windowLife
 	d   *diagram
 	opt TimelineOptions
 
@@ -89,15 +88,7 @@ type TimelineWindow struct {
 
 	applyQueued atomic.Bool // a scene waits for the UI thread
 	wake        chan struct{}
-	stop        chan struct{}
-	loopDone    sync.WaitGroup
-	stopOnce    sync.Once
-	closeOnce   sync.Once
-	// uiGone is set once the app's loop has ended: a scene queued before
-	// is not shown (it would touch widgets off the UI thread).
-	uiGone   atomic.Bool
-	onClosed func()
-	applied  func(*timeline.Scene) // tests: called with every scene shown
+	applied     func(*timeline.Scene) // tests: called with every scene shown
 }
 
 // viewState is what the user chose.
@@ -149,14 +140,13 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		opt.Now = time.Now
 	}
 	w := &TimelineWindow{
-		win:     a.NewWindow("Timeline"),
 		d:       newDiagram(),
 		painter: newTimelinePainter(),
 		src:     src,
 		opt:     opt,
 		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
 	}
+	w.initLife(a.NewWindow("Timeline"), nil, nil)
 	w.vs.span = timeline.DefaultSpan
 	if opt.Live {
 		w.model = timeline.NewModel(5, timeline.LiveLimits)
@@ -174,38 +164,8 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		w.vs.to, w.vs.span = to, max(to-from, minSpan)
 	}
 	w.build()
-	w.win.SetIcon(assets.Icon)
 	w.win.Resize(fyne.NewSize(1100, 560))
-	w.win.SetOnClosed(func() {
-		w.Close()
-		if w.onClosed != nil {
-			w.onClosed()
-		}
-	})
 	return w
-}
-
-// Window is the Fyne window.
-func (w *TimelineWindow) Window() fyne.Window { return w.win }
-
-// SetOnClosed sets fn to run after the window closed and stopped its
-// goroutine.
-func (w *TimelineWindow) SetOnClosed(fn func()) { w.onClosed = fn }
-
-// Close stops the goroutine and waits for it. It does not close the Fyne
-// window; it runs by itself when the window closes.
-func (w *TimelineWindow) Close() {
-	w.closeOnce.Do(func() {
-		w.stopOnce.Do(func() { close(w.stop) })
-		w.loopDone.Wait()
-	})
-}
-
-// AppStopped is for the end of the app's loop: no scene is shown any more
-// and the goroutine is told to stop, without waiting for it.
-func (w *TimelineWindow) AppStopped() {
-	w.uiGone.Store(true)
-	w.stopOnce.Do(func() { close(w.stop) })
 }
 
 // Model is the data shown. Only while the goroutine does not run (tests).
@@ -274,7 +234,7 @@ func (w *TimelineWindow) start(interval time.Duration) {
 		defer tick.Stop()
 		for {
 			select {
-			case <-w.stop:
+			case <-w.stopLoop:
 				return
 			case <-tick.C:
 			case <-w.wake:

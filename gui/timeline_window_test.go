@@ -479,7 +479,7 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 	// shows nothing more.
 	w.AppStopped()
 	select {
-	case <-tw.stop:
+	case <-tw.stopLoop:
 	default:
 		t.Error("the end of the app did not stop the open timeline's loop")
 	}
@@ -491,7 +491,7 @@ func TestNetworkWindowOpensTheTimeline(t *testing.T) {
 		t.Error("closing the timeline did not forget it")
 	}
 	select {
-	case <-tw.stop:
+	case <-tw.stopLoop:
 	default:
 		t.Error("closing the timeline did not stop its loop")
 	}
