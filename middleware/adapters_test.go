@@ -303,11 +303,11 @@ func (s *sink) waitAll(t *testing.T, want []string) {
 	}
 }
 
-func ids(sender int, from, to uint64) ([]core.MsgID, []string) {
-	var xs []core.MsgID
+func ids(sender int, from, to uint64) ([]core.Message, []string) {
+	var xs []core.Message
 	var texts []string
 	for k := from; k <= to; k++ {
-		x := core.MsgID{Sender: sender, Num: k}
+		x := core.Message{ID: core.MsgID{Sender: sender, Num: k}}
 		xs = append(xs, x)
 		texts = append(texts, x.Text())
 	}

@@ -1,6 +1,10 @@
 package middleware
 
-import "time"
+import (
+	"time"
+
+	"totalorder/middleware/core"
+)
 
 // EventKind names the list a message was added to.
 type EventKind uint8
@@ -9,6 +13,9 @@ const (
 	EventSent     EventKind = iota + 1 // the user sent it (Sent list)
 	EventReceived                      // its content arrived from the network (Received list)
 	EventReady                         // delivered to the application in total order (Ready list)
+	// EventDiverged: the Ready list first differs from peer Peer's at Seq
+	// (Msg here, There there). No list changes; once per peer.
+	EventDiverged
 )
 
 func (k EventKind) String() string {
@@ -19,6 +26,8 @@ func (k EventKind) String() string {
 		return "received"
 	case EventReady:
 		return "ready"
+	case EventDiverged:
+		return "diverged"
 	}
 	return "unknown"
 }
@@ -27,12 +36,14 @@ func (k EventKind) String() string {
 // and what the events log records.
 type Event struct {
 	Kind EventKind
-	Msg  string    // the human part: "Msg #k from Middleware i"
-	Seq  uint64    // agreed position, 1, 2, 3…; Ready only
+	Msg  string    // the human part: "Msg #k from Middleware i" (": body" for an application's message)
+	Seq  uint64    // agreed position, 1, 2, 3…; Ready (and Diverged) only
 	At   time.Time // when it happened here
 	// Latency is, for Ready, the time from the local Received to Ready
 	// (how long ordering held the message back); zero otherwise.
 	Latency time.Duration
+	Peer    int    // Diverged: the peer whose Ready list differs
+	There   string // Diverged: the message at Seq there
 }
 
 // Status is a snapshot for status lines.
@@ -64,4 +75,7 @@ type Status struct {
 	Waiting string
 	// Isolated: cut off from the peers' control links (Isolate).
 	Isolated bool
+	// Agreement compares this middleware's Ready list with each peer's,
+	// by the digests they exchange (core.AgreementSummary words it).
+	Agreement []core.PeerAgreement
 }

@@ -171,14 +171,19 @@ func (e *eventLog) write(n *core.Note) {
 		kind = "received"
 	case core.NoteReady:
 		kind = "ready"
+	case core.NoteDiverged:
+		kind = "diverged"
 	default:
 		return // not a list change
 	}
 	ts := n.At.UnixMicro()
-	e.text = appendText(e.text[:0], n.ID)
+	e.text = appendText(e.text[:0], core.Message{ID: n.ID, Body: n.Body})
 	ev := e.enc.Info().Str("event", kind).Bytes("msg", e.text).Int64("ts_us", ts)
-	if n.Kind == core.NoteReady {
+	if n.Kind == core.NoteReady || n.Kind == core.NoteDiverged {
 		ev = ev.Uint64("seq", n.Seq)
+	}
+	if n.Kind == core.NoteDiverged {
+		ev = ev.Int("peer", n.Peer).Str("there", n.There)
 	}
 	if n.Recovered && n.Kind == core.NoteReceived {
 		ev = ev.Bool("recovered", true)

@@ -41,7 +41,7 @@ type netClient struct {
 	grace time.Duration
 
 	mu     sync.Mutex
-	queue  []core.MsgID
+	queue  []core.Message
 	signal chan struct{} // capacity 1: "the queue grew"
 
 	queued atomic.Int64 // queued plus taken but not yet handed over
@@ -91,7 +91,7 @@ func (c *netClient) where(all bool) string {
 }
 
 // enqueue adds ids to the end of the queue; it never blocks on the network.
-func (c *netClient) enqueue(ids []core.MsgID) {
+func (c *netClient) enqueue(ids []core.Message) {
 	if len(ids) == 0 {
 		return
 	}
@@ -106,7 +106,7 @@ func (c *netClient) enqueue(ids []core.MsgID) {
 }
 
 // take appends queued ids to batch, up to netBatch in all.
-func (c *netClient) take(batch []core.MsgID) []core.MsgID {
+func (c *netClient) take(batch []core.Message) []core.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := min(len(c.queue), netBatch-len(batch))
@@ -128,13 +128,18 @@ func (c *netClient) queueEmpty() bool {
 	return len(c.queue) == 0
 }
 
-// appendText appends id's human part, exactly core.MsgID.Text(), without
+// appendText appends m's human part, exactly core.Message.Text(), without
 // allocating.
-func appendText(dst []byte, id core.MsgID) []byte {
+func appendText(dst []byte, m core.Message) []byte {
 	dst = append(dst, "Msg #"...)
-	dst = strconv.AppendUint(dst, id.Num, 10)
+	dst = strconv.AppendUint(dst, m.ID.Num, 10)
 	dst = append(dst, " from Middleware "...)
-	return strconv.AppendInt(dst, int64(id.Sender), 10)
+	dst = strconv.AppendInt(dst, int64(m.ID.Sender), 10)
+	if m.Body != "" {
+		dst = append(dst, ": "...)
+		dst = append(dst, m.Body...)
+	}
+	return dst
 }
 
 // netConn is one connection to the network program in reuse mode.
@@ -213,7 +218,7 @@ func (c *netClient) dialReuse(deadline time.Time) (*netConn, error) {
 func (c *netClient) run(ctx context.Context) {
 	var (
 		nc        *netConn     // reuse mode only
-		batch     []core.MsgID // taken from the queue, not yet handed over
+		batch     []core.Message // taken from the queue, not yet handed over
 		written   int          // reuse mode: how many of batch are in nc's buffer
 		frame     []byte       // scratch for one framed message
 		backoff   = c.retryMin
@@ -328,7 +333,7 @@ func (c *netClient) run(ctx context.Context) {
 
 // sendOne hands one message over on a connection of its own, as the
 // original network program expects.
-func (c *netClient) sendOne(id core.MsgID, deadline time.Time, frame *[]byte) error {
+func (c *netClient) sendOne(id core.Message, deadline time.Time, frame *[]byte) error {
 	conn, err := c.dial(minTime(deadline, time.Now().Add(c.dialTimeout)))
 	if err != nil {
 		return err

@@ -219,6 +219,8 @@ type Node struct {
 	controlIn chan *batch[core.Msg] // from control links
 	wake      chan struct{}         // capacity 1: Send was called
 	sends     atomic.Int64          // messages asked for by Send, not yet given to the core
+	textsMu   sync.Mutex
+	texts     []string // bodies asked for by SendText, not yet given to the core
 
 	subMu sync.Mutex                    // serialises changes to subs
 	subs  atomic.Pointer[[]*subscriber] // read by the loop without locking
@@ -484,8 +486,7 @@ func (n *Node) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			// Sends asked for before the stop still go out.
-			if k := n.sends.Swap(0); k > 0 {
-				n.core.Send(time.Now(), int(k))
+			if n.takeSends() {
 				n.dispatch()
 				n.refreshStatus()
 			}
@@ -527,9 +528,7 @@ func (n *Node) loop(ctx context.Context) {
 				break drain
 			}
 		}
-		if k := n.sends.Swap(0); k > 0 {
-			n.core.Send(time.Now(), int(k))
-		}
+		n.takeSends()
 		if n.dispatch() || ticked {
 			n.refreshStatus()
 		}
@@ -652,6 +651,8 @@ func (n *Node) notes(notes []core.Note) {
 				delete(n.recvAt, nt.ID)
 			}
 			n.lastLatency = latency
+		case core.NoteDiverged:
+			kind = EventDiverged
 		default:
 			continue
 		}
@@ -659,7 +660,7 @@ func (n *Node) notes(notes []core.Note) {
 			n.events.write(nt)
 		}
 		if evs != nil {
-			evs = append(evs, Event{Kind: kind, Msg: nt.ID.Text(), Seq: nt.Seq, At: nt.At, Latency: latency})
+			evs = append(evs, Event{Kind: kind, Msg: nt.Text(), Seq: nt.Seq, At: nt.At, Latency: latency, Peer: nt.Peer, There: nt.There})
 		}
 	}
 	if evs == nil {
@@ -679,7 +680,7 @@ func (n *Node) refreshStatus() {
 		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
 		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
 		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
-		Isolated: n.wasIsolated,
+		Isolated: n.wasIsolated, Agreement: v.Agreement,
 	}
 	if n.stateErr != nil {
 		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
@@ -693,6 +694,41 @@ func (n *Node) refreshStatus() {
 	if n.events != nil {
 		n.events.leader(v.Leader, v.Term, time.Now())
 	}
+}
+
+// takeSends gives the core what Send and SendText asked for since the
+// last call; it reports whether there was any.
+func (n *Node) takeSends() bool {
+	n.textsMu.Lock()
+	texts := n.texts
+	n.texts = nil
+	n.textsMu.Unlock()
+	now := time.Now()
+	for _, body := range texts {
+		_ = n.core.SendText(now, body) // (checked by SendText already)
+	}
+	k := n.sends.Swap(0)
+	if k > 0 {
+		n.core.Send(now, int(k))
+	}
+	return k > 0 || len(texts) > 0
+}
+
+// SendText asks for one application message with body to be multicast
+// ("Msg #k from Middleware i: body"). It never blocks; it fails only on a
+// body core.CheckBody refuses.
+func (n *Node) SendText(body string) error {
+	if err := core.CheckBody(body); err != nil {
+		return err
+	}
+	n.textsMu.Lock()
+	n.texts = append(n.texts, body)
+	n.textsMu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Send asks for count new messages to be multicast. It never blocks; the

@@ -19,7 +19,13 @@ type Core struct {
 	nextNum   uint64 // last message number used, by any incarnation
 	numDirty  bool   // nextNum changed since it was last persisted
 	heldSends int    // sends waiting for room (see maxOutstanding)
-	ownSentAt map[MsgID]time.Time
+	// heldBodies are application messages waiting for room, sent before
+	// the held plain ones.
+	heldBodies []string
+	ownSentAt  map[MsgID]time.Time
+	// bodies holds the bodies of messages not yet delivered here (own,
+	// arrived, or announced by their sender with KindBody).
+	bodies map[MsgID]string
 
 	// Network copies: every id that arrived (or was recovered) once, and
 	// those among them not yet delivered, with their arrival time.
@@ -41,6 +47,7 @@ type Core struct {
 	restarted  bool          // it restored an earlier incarnation's state
 	peers      map[int]*peerState
 	nextHB     time.Time
+	agree      agreement // the live agreement check (agreement.go)
 	counts     struct{ sent, received, ready, recovered int }
 	ownReady   int
 	lastPruned time.Time
@@ -62,6 +69,7 @@ func New(cfg Config, now time.Time) (*Core, error) {
 		ownSentAt: make(map[MsgID]time.Time),
 		received:  make(idSet),
 		held:      make(map[MsgID]time.Time),
+		bodies:    make(map[MsgID]string),
 		orderBase: 1,
 		peers:     make(map[int]*peerState),
 	}
@@ -70,6 +78,7 @@ func New(cfg Config, now time.Time) (*Core, error) {
 			c.peers[p] = &peerState{}
 		}
 	}
+	c.agree.init(c)
 	c.proto = newProtocol(c)
 	if err := c.restore(cfg.Restored); err != nil {
 		return nil, err
@@ -88,25 +97,32 @@ const (
 func (c *Core) restore(recs [][]byte) error {
 	c.restarted = len(recs) > 0
 	var mine [][]byte
+	var hash uint64
+	haveHash := false
 	for _, r := range recs {
 		if len(r) == 0 {
 			return errors.New("state log: empty record")
 		}
 		switch r[0] {
-		case recNum, recDelivered:
+		case recNum, recDelivered, recHash:
 			v, k := binary.Uvarint(r[1:])
 			if k <= 0 {
 				return fmt.Errorf("state log: bad %q record", r[0])
 			}
-			if r[0] == recNum {
+			switch r[0] {
+			case recNum:
 				c.nextNum = max(c.nextNum, v)
-			} else {
+			case recDelivered:
 				c.delivered = max(c.delivered, v)
+				haveHash = false // (its hash record follows it)
+			default:
+				hash, haveHash = v, true
 			}
 		default:
 			mine = append(mine, r)
 		}
 	}
+	c.agree.restored(c.delivered, hash, haveHash)
 	return c.proto.restore(mine)
 }
 
@@ -120,6 +136,9 @@ func (c *Core) persist(rec []byte) { c.out.Persist = append(c.out.Persist, rec) 
 // rewrite replaces the state log with the core's marks and recs.
 func (c *Core) rewrite(recs [][]byte) {
 	c.out.Persist = append(c.out.Persist[:0], uvarintRecord(recNum, c.nextNum), uvarintRecord(recDelivered, c.delivered))
+	if c.agree.known {
+		c.out.Persist = append(c.out.Persist, uvarintRecord(recHash, c.agree.hash))
+	}
 	c.out.Persist = append(c.out.Persist, recs...)
 	c.out.Rewrite = true
 	c.numDirty, c.delDirty = false, false
@@ -142,27 +161,68 @@ func (c *Core) Send(now time.Time, count int) {
 	}
 }
 
+// SendText multicasts one application message with body (the auction's
+// "Bid 130 on Lamp"): its text is "Msg #k from Middleware i: body". The
+// body also goes to every peer on the control path (KindBody), so that a
+// member whose network copy is overdue delivers it whole.
+func (c *Core) SendText(now time.Time, body string) error {
+	c.now = now
+	if err := CheckBody(body); err != nil {
+		return err
+	}
+	c.heldBodies = append(c.heldBodies, body)
+	c.flushHeldSends()
+	return nil
+}
+
 func (c *Core) flushHeldSends() {
-	if c.heldSends == 0 || c.stopped != "" {
+	if (c.heldSends == 0 && len(c.heldBodies) == 0) || c.stopped != "" {
 		return
 	}
-	n := min(c.heldSends, maxOutstanding-(c.counts.sent-c.ownReady))
-	if n <= 0 {
+	room := maxOutstanding - (c.counts.sent - c.ownReady)
+	nb := min(len(c.heldBodies), max(room, 0))
+	n := min(c.heldSends, room-nb)
+	if n+nb <= 0 {
 		return
 	}
-	c.heldSends -= n
-	ids := make([]MsgID, n)
+	ids := make([]MsgID, n+nb)
 	for i := range ids {
 		c.nextNum++
 		id := MsgID{Sender: c.cfg.ID, Num: c.nextNum}
 		ids[i] = id
+		body := ""
+		if i < nb {
+			body = c.heldBodies[i]
+			c.bodies[id] = body
+			for _, p := range c.peerIDs() {
+				c.send(p, Msg{Kind: KindBody, ID: id, Text: body})
+			}
+		}
 		c.ownSentAt[id] = c.now
 		c.counts.sent++
-		c.out.Notes = append(c.out.Notes, Note{Kind: NoteSent, ID: id, At: c.now})
-		c.out.ToNetwork = append(c.out.ToNetwork, id)
+		c.out.Notes = append(c.out.Notes, Note{Kind: NoteSent, ID: id, Body: body, At: c.now})
+		c.out.ToNetwork = append(c.out.ToNetwork, Message{ID: id, Body: body})
 	}
+	c.heldBodies = c.heldBodies[nb:]
+	c.heldSends -= n
 	c.numDirty = true // (persisted before the content leaves: see Output)
 	c.proto.sent(ids)
+}
+
+// body is id's body, if it has one and it is known here.
+func (c *Core) body(id MsgID) string { return c.bodies[id] }
+
+// learnBody keeps the body of id, unless id was delivered here already.
+func (c *Core) learnBody(id MsgID, body string) {
+	if body == "" || CheckBody(body) != nil {
+		return
+	}
+	if _, known := c.bodies[id]; known {
+		return
+	}
+	if _, here := c.held[id]; here || !c.received.has(id) {
+		c.bodies[id] = body
+	}
 }
 
 // DataIn takes one message that arrived from the network program. It
@@ -170,20 +230,22 @@ func (c *Core) flushHeldSends() {
 // message. Content nobody announced shows in Received but is never ordered.
 func (c *Core) DataIn(now time.Time, text string) error {
 	c.now = now
-	id, ok := ParseText(text)
+	msg, ok := ParseMessage(text)
+	id := msg.ID
 	if !ok || id.Sender > c.cfg.N {
 		return &BadContentError{Text: text}
 	}
 	if !c.received.add(id) {
 		return nil // a duplicate copy, or one that came after its recovery
 	}
+	c.held[id] = now
+	c.learnBody(id, msg.Body)
 	if at, ok := c.ownSentAt[id]; ok {
 		c.observeDelay(now.Sub(at))
 		delete(c.ownSentAt, id)
 	}
-	c.held[id] = now
 	c.counts.received++
-	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: now})
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, Body: c.body(id), At: now})
 	if pos, ok := c.undeliveredPos(id); ok {
 		c.observeDelay(now.Sub(c.orderedAt[pos-c.delivered-1]))
 	}
@@ -216,14 +278,15 @@ func quoteShort(s string) string {
 
 // contentFromPeer takes content a peer pushed (ISIS: the sender, to a
 // member whose network copy is missing). It counts as received, recovered.
-func (c *Core) contentFromPeer(id MsgID) bool {
-	if !c.received.add(id) {
+func (c *Core) contentFromPeer(m Message) bool {
+	if !c.received.add(m.ID) {
 		return false
 	}
-	c.held[id] = c.now
+	c.held[m.ID] = c.now
+	c.learnBody(m.ID, m.Body)
 	c.counts.received++
 	c.counts.recovered++
-	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Recovered: true})
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: m.ID, Body: c.body(m.ID), At: c.now, Recovered: true})
 	return true
 }
 
@@ -340,7 +403,7 @@ func (c *Core) deliverReady() {
 			c.counts.received++
 			c.counts.recovered++
 			delete(c.ownSentAt, id)
-			c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, At: c.now, Recovered: true})
+			c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, Body: c.body(id), At: c.now, Recovered: true})
 		}
 		delete(c.held, id)
 		c.orderedAt = c.orderedAt[1:]
@@ -356,7 +419,10 @@ func (c *Core) deliver(id MsgID) {
 	if id.Sender == c.cfg.ID {
 		c.ownReady++
 	}
-	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReady, ID: id, Seq: c.delivered, At: c.now})
+	body := c.bodies[id]
+	delete(c.bodies, id)
+	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReady, ID: id, Body: body, Seq: c.delivered, At: c.now})
+	c.agree.delivered(id)
 	c.trimOrder()
 }
 
@@ -374,10 +440,19 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	if p == nil {
 		return // not a member id
 	}
-	if m.Kind == KindLinkClosed {
+	switch m.Kind {
+	case KindLinkClosed:
 		p.lastHeard = time.Time{}
 		c.proto.linkClosed(m.From)
-	} else {
+	case KindBody:
+		p.heard, p.lastHeard = true, now
+		if m.ID.Sender == m.From {
+			c.learnBody(m.ID, m.Text)
+		}
+	case KindDigest, KindDigestAsk:
+		p.heard, p.lastHeard = true, now
+		c.agree.control(c, m)
+	default:
 		p.heard, p.lastHeard = true, now
 		c.proto.control(m)
 	}
@@ -399,13 +474,14 @@ func (c *Core) Tick(now time.Time) {
 	if !now.Before(c.nextHB) {
 		c.nextHB = now.Add(c.cfg.HeartbeatEvery)
 		hb := Msg{Kind: KindHeartbeat, Run: c.cfg.Run}
-		if c.cfg.Protocol == Sequencer {
-			hb.Seq = c.positions
+		if f, ok := c.proto.(heartbeatFiller); ok {
+			f.fillHeartbeat(&hb)
 		}
 		for _, id := range c.peerIDs() {
 			c.send(id, hb)
 		}
 	}
+	c.agree.tick(c)
 	c.proto.tick()
 	c.deliverReady()
 	c.flushHeldSends()
@@ -473,6 +549,9 @@ func (c *Core) Output() *Output {
 	}
 	if c.delDirty {
 		c.persist(uvarintRecord(recDelivered, c.delivered))
+		if c.agree.known {
+			c.persist(uvarintRecord(recHash, c.agree.hash))
+		}
 		c.delDirty = false
 	}
 	return &c.out
@@ -505,6 +584,9 @@ type View struct {
 	// Waiting says why ordering or delivery cannot go on, when it cannot
 	// (e.g. "no quorum: reaches 2 of 5, waiting"); "" otherwise.
 	Waiting string
+	// Agreement compares the Ready list with each peer's (agreement.go);
+	// nil when this member cannot take part in the check.
+	Agreement []PeerAgreement
 }
 
 // View reports membership and counters.
@@ -514,6 +596,7 @@ func (c *Core) View() View {
 		Sent: c.counts.sent, Received: c.counts.received, Recovered: c.counts.recovered,
 		Ready: c.counts.ready, Pending: len(c.held), Held: c.heldSends,
 	}
+	v.Agreement = c.agree.view(c)
 	c.proto.view(&v)
 	if c.stopped != "" {
 		v.Waiting = "stopped: " + c.stopped

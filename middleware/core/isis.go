@@ -26,6 +26,21 @@ import (
 // the state log. A restarted member cannot know where it was in the order,
 // so it goes on proposing but stops delivering, and says so.
 
+// ISIS's control messages.
+const (
+	KindAnnounce Kind = 'N' // I sent my messages ID.Num..Hi
+	KindPropose  Kind = 'P' // my proposed priority for ID
+	KindFinal    Kind = 'A' // the agreed priority for ID
+	KindContent  Kind = 'C' // the content of ID, pushed by its sender
+)
+
+func init() {
+	registerKind(KindAnnounce, "Announce", fieldID, fieldHi)
+	registerKind(KindPropose, "Propose", fieldID, fieldPrio)
+	registerKind(KindFinal, "Final", fieldID, fieldPrio)
+	registerKind(KindContent, "Content", fieldID, fieldText)
+}
+
 // recISISCounter reserves proposal counts up to its value.
 const recISISCounter = 'c'
 
@@ -188,9 +203,10 @@ func (s *isis) control(m Msg) {
 			}
 		}
 	case KindContent:
-		if id, ok := ParseText(m.Text); ok && id == m.ID && id.Sender == m.From {
+		if msg, ok := ParseMessage(m.Text); ok && msg.ID == m.ID && msg.ID.Sender == m.From {
+			id := msg.ID
 			s.announced.add(id) // a push from its sender announces it too
-			if s.c.contentFromPeer(id) {
+			if s.c.contentFromPeer(msg) {
 				s.arrived(id)
 			} else if s.entries[id] == nil {
 				s.arrived(id) // content was here, the announcement lost
@@ -335,11 +351,11 @@ func (s *isis) tick() {
 				continue
 			}
 			if p == s.c.cfg.ID {
-				if s.c.contentFromPeer(id) {
+				if s.c.contentFromPeer(Message{ID: id, Body: s.c.body(id)}) {
 					s.arrived(id)
 				}
 			} else {
-				s.c.send(p, Msg{Kind: KindContent, ID: id, Text: id.Text()})
+				s.c.send(p, Msg{Kind: KindContent, ID: id, Text: MessageText(id, s.c.body(id))})
 			}
 		}
 	}

@@ -12,40 +12,131 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Kind says what a control message is for.
+// Kind says what a control message is for. Each kind is registered once,
+// with its name and the fields it carries (registerKind): the encoding,
+// the decoder and the trace printing all follow that table, so a protocol
+// that needs a new kind declares it in its own file and touches nothing
+// here.
 type Kind byte
 
+// The kinds every protocol shares (the Core's), and the baselines'. Raft's,
+// the sequencer's, isis's and lamport's own are registered in their files.
 const (
 	KindHeartbeat Kind = 'H' // I am alive (status lines); the sequencer adds its positions
-	KindRaft      Kind = 'Y' // raft: one raft message
-	KindRequest   Kind = 'R' // sequencer: please order my message ID
-	KindOrder     Kind = 'O' // sequencer: position Seq holds ID
-	KindGap       Kind = 'G' // sequencer: please send orders Seq..Hi again
-	KindAnnounce  Kind = 'N' // isis: I sent my messages ID.Num..Hi
-	KindPropose   Kind = 'P' // isis: my proposed priority for ID
-	KindFinal     Kind = 'A' // isis: the agreed priority for ID
-	KindContent   Kind = 'C' // isis: the content of ID, pushed by its sender
+	KindBody      Kind = 'B' // the body of my message ID (an application's message)
+	KindDigest    Kind = 'D' // agreement: my Ready list through Seq hashes to Hash, ID is at Seq; I delivered Hi
+	KindDigestAsk Kind = 'Q' // agreement: send me your digests of positions Seq..Hi
 
 	// KindLinkClosed is never on the wire: the adapter reports that the
 	// control connection from From (incarnation Run) closed.
 	KindLinkClosed Kind = 0
 )
 
-var kindNames = map[Kind]string{
-	KindHeartbeat: "Heartbeat", KindRaft: "Raft", KindRequest: "Request", KindOrder: "Order",
-	KindGap: "Gap", KindAnnounce: "Announce", KindPropose: "Propose", KindFinal: "Final", KindContent: "Content",
-	KindLinkClosed: "LinkClosed",
+func init() {
+	registerKind(KindHeartbeat, "Heartbeat", fieldRun, fieldSeq)
+	registerKind(KindBody, "Body", fieldID, fieldText)
+	registerKind(KindDigest, "Digest", fieldSeq, fieldHash, fieldID, fieldHi)
+	registerKind(KindDigestAsk, "DigestAsk", fieldSeq, fieldHi)
+}
+
+// field names one Msg field in the encoding table.
+type field uint8
+
+const (
+	fieldRun  field = iota + 1 // Run, one token ("-" for none)
+	fieldSeq                   // Seq, decimal
+	fieldHi                    // Hi, decimal
+	fieldID                    // ID: sender num
+	fieldPrio                  // Prio: count node
+	fieldHash                  // Hash, 16 hex digits
+	fieldText                  // Text, Go-quoted; always last
+	fieldRaft                  // Raft, standard base64 without padding
+)
+
+type kindSpec struct {
+	name   string
+	fields []field
+}
+
+var kindSpecs = map[Kind]kindSpec{}
+
+// registerKind declares a control-message kind: its letter on the wire,
+// its name in traces and the fields it carries, in order.
+func registerKind(k Kind, name string, fields ...field) {
+	if _, dup := kindSpecs[k]; dup || k == KindLinkClosed {
+		panic(fmt.Sprintf("core: control kind %q registered twice", byte(k)))
+	}
+	for i, f := range fields {
+		if f == fieldText && i != len(fields)-1 {
+			panic("core: a text field must come last")
+		}
+	}
+	kindSpecs[k] = kindSpec{name: name, fields: fields}
 }
 
 func (k Kind) String() string {
-	if s, ok := kindNames[k]; ok {
-		return s
+	if k == KindLinkClosed {
+		return "LinkClosed"
+	}
+	if s, ok := kindSpecs[k]; ok {
+		return s.name
 	}
 	return fmt.Sprintf("Kind(%q)", byte(k))
 }
 
-// Prio is an ISIS priority; ties between equal counters break on the
-// proposer's id, so priorities are unique.
+// Msg is one control message. Each field keeps one meaning whatever the
+// kind; which fields a kind carries is its registration (registerKind).
+type Msg struct {
+	Kind Kind
+	From int    // sender's id, set by the receiving link, never encoded
+	Run  string // the sender's incarnation (heartbeat)
+	Seq  uint64 // a position in the order
+	Hi   uint64 // the last position or number of a range; a count delivered (digest)
+	ID   MsgID  // the message concerned
+	Prio Prio   // a priority or timestamp (isis, lamport)
+	Hash uint64 // a running hash of a Ready list (digest)
+	Text string // content (a body, an isis push)
+	Raft []byte // one raft message in raft's protobuf encoding
+}
+
+// String prints a message by name, as a trace shows it: "Order seq=3
+// id=2:5"; a raft message as raft describes it.
+func (m Msg) String() string {
+	spec, ok := kindSpecs[m.Kind]
+	if !ok {
+		return m.Kind.String()
+	}
+	var b strings.Builder
+	b.WriteString(spec.name)
+	for _, f := range spec.fields {
+		switch f {
+		case fieldRun:
+			fmt.Fprintf(&b, " run=%s", RunToken(m.Run))
+		case fieldSeq:
+			fmt.Fprintf(&b, " seq=%d", m.Seq)
+		case fieldHi:
+			fmt.Fprintf(&b, " hi=%d", m.Hi)
+		case fieldID:
+			fmt.Fprintf(&b, " id=%d:%d", m.ID.Sender, m.ID.Num)
+		case fieldPrio:
+			fmt.Fprintf(&b, " prio=%d.%d", m.Prio.Count, m.Prio.Node)
+		case fieldHash:
+			fmt.Fprintf(&b, " hash=%016x", m.Hash)
+		case fieldText:
+			fmt.Fprintf(&b, " %q", m.Text)
+		case fieldRaft:
+			pm := &pb.Message{}
+			if err := proto.Unmarshal(m.Raft, pm); err != nil {
+				return spec.name + " <undecodable>"
+			}
+			return spec.name + " " + raft.DescribeMessage(pm, nil)
+		}
+	}
+	return b.String()
+}
+
+// Prio is an ISIS priority or a Lamport timestamp; ties between equal
+// counters break on the node's id, so priorities are unique.
 type Prio struct {
 	Count uint64
 	Node  int
@@ -56,93 +147,42 @@ func (p Prio) Less(q Prio) bool {
 	return p.Count < q.Count || (p.Count == q.Count && p.Node < q.Node)
 }
 
-// Msg is one control message. Each field keeps one meaning whatever the
-// kind; which fields a kind carries is in the encoding table below.
-type Msg struct {
-	Kind Kind
-	From int    // sender's id, set by the receiving link, never encoded
-	Run  string // the sender's incarnation (heartbeat)
-	Seq  uint64 // a position in the order (order, gap: first; heartbeat: positions known)
-	Hi   uint64 // the last position asked for (gap); the last number announced
-	ID   MsgID  // the message concerned
-	Prio Prio   // a priority (isis)
-	Text string // content (isis push)
-	Raft []byte // one raft message in raft's protobuf encoding
-}
-
-// String prints a message by name, as a trace shows it.
-func (m Msg) String() string {
-	switch m.Kind {
-	case KindRaft:
-		pm := &pb.Message{}
-		if err := proto.Unmarshal(m.Raft, pm); err != nil {
-			return "Raft <undecodable>"
-		}
-		return "Raft " + raft.DescribeMessage(pm, nil)
-	case KindHeartbeat:
-		return fmt.Sprintf("Heartbeat run=%s seq=%d", RunToken(m.Run), m.Seq)
-	case KindRequest:
-		return fmt.Sprintf("Request %d:%d", m.ID.Sender, m.ID.Num)
-	case KindOrder:
-		return fmt.Sprintf("Order seq=%d id=%d:%d", m.Seq, m.ID.Sender, m.ID.Num)
-	case KindGap:
-		return fmt.Sprintf("Gap %d..%d", m.Seq, m.Hi)
-	case KindAnnounce:
-		return fmt.Sprintf("Announce %d:%d..%d", m.ID.Sender, m.ID.Num, m.Hi)
-	case KindPropose, KindFinal:
-		return fmt.Sprintf("%v %d:%d prio=%d.%d", m.Kind, m.ID.Sender, m.ID.Num, m.Prio.Count, m.Prio.Node)
-	case KindContent:
-		return fmt.Sprintf("Content %d:%d %q", m.ID.Sender, m.ID.Num, m.Text)
-	}
-	return m.Kind.String()
-}
-
-// The control encoding: one message per line, space-separated fields, the
-// kind letter first. Numbers are decimal uint64 (ids: int up to 2^20).
-//
-//	H run seq                     heartbeat (seq: positions the sequencer gave)
-//	Y base64                      raft message (protobuf, standard base64, no padding)
-//	R sender num                  order request
-//	O seq sender num              order
-//	G seq hi                      resend orders seq..hi
-//	N sender num hi               ISIS announcement of messages num..hi
-//	P sender num count node       ISIS proposal
-//	A sender num count node       ISIS final priority
-//	C sender num "text"           ISIS content push (Go-quoted)
+// The control encoding: one message per line, the kind letter first, then
+// the kind's registered fields, each after one space: numbers in canonical
+// decimal (ids: int up to 2^20), a hash in 16 lower-case hex digits, a run
+// as one token, text Go-quoted (last), raft messages in base64. For
+// example "O 7 2 5" is an order: position 7 holds message 5 of
+// middleware 2.
 
 // AppendMsg appends m's encoding and a newline to dst.
 func AppendMsg(dst []byte, m *Msg) []byte {
 	dst = append(dst, byte(m.Kind))
 	u := func(v uint64) { dst = append(dst, ' '); dst = strconv.AppendUint(dst, v, 10) }
-	i := func(v int) { dst = append(dst, ' '); dst = strconv.AppendInt(dst, int64(v), 10) }
-	id := func(x MsgID) { i(x.Sender); u(x.Num) }
-	switch m.Kind {
-	case KindHeartbeat:
-		dst = append(dst, ' ')
-		dst = append(dst, RunToken(m.Run)...)
-		u(m.Seq)
-	case KindRaft:
-		dst = append(dst, ' ')
-		dst = base64.RawStdEncoding.AppendEncode(dst, m.Raft)
-	case KindRequest:
-		id(m.ID)
-	case KindOrder:
-		u(m.Seq)
-		id(m.ID)
-	case KindGap:
-		u(m.Seq)
-		u(m.Hi)
-	case KindAnnounce:
-		id(m.ID)
-		u(m.Hi)
-	case KindContent:
-		id(m.ID)
-		dst = append(dst, ' ')
-		dst = strconv.AppendQuote(dst, m.Text)
-	case KindPropose, KindFinal:
-		id(m.ID)
-		u(m.Prio.Count)
-		i(m.Prio.Node)
+	for _, f := range kindSpecs[m.Kind].fields {
+		switch f {
+		case fieldRun:
+			dst = append(dst, ' ')
+			dst = append(dst, RunToken(m.Run)...)
+		case fieldSeq:
+			u(m.Seq)
+		case fieldHi:
+			u(m.Hi)
+		case fieldID:
+			u(uint64(m.ID.Sender))
+			u(m.ID.Num)
+		case fieldPrio:
+			u(m.Prio.Count)
+			u(uint64(m.Prio.Node))
+		case fieldHash:
+			dst = append(dst, ' ')
+			dst = fmt.Appendf(dst, "%016x", m.Hash)
+		case fieldText:
+			dst = append(dst, ' ')
+			dst = strconv.AppendQuote(dst, m.Text)
+		case fieldRaft:
+			dst = append(dst, ' ')
+			dst = base64.RawStdEncoding.AppendEncode(dst, m.Raft)
+		}
 	}
 	return append(dst, '\n')
 }
@@ -170,34 +210,34 @@ func DecodeMsg(line []byte) (Msg, error) {
 		return m, ErrBadMsg
 	}
 	m.Kind = Kind(line[0])
+	spec, ok := kindSpecs[m.Kind]
+	if !ok {
+		return Msg{}, fmt.Errorf("%w: unknown kind %q", ErrBadMsg, line[0])
+	}
 	d := decoder{rest: line[1:]}
-	switch m.Kind {
-	case KindHeartbeat:
-		if m.Run = d.word(); m.Run == "-" {
-			m.Run = ""
-		}
-		m.Seq = d.u()
-	case KindRaft:
-		w := d.word()
-		b, err := base64.RawStdEncoding.Strict().DecodeString(w)
-		if err != nil || len(b) == 0 {
-			d.fail()
-		}
-		m.Raft = b
-	case KindRequest:
-		m.ID = d.id()
-	case KindOrder:
-		m.Seq = d.u()
-		m.ID = d.id()
-	case KindGap:
-		m.Seq, m.Hi = d.u(), d.u()
-	case KindAnnounce:
-		m.ID = d.id()
-		m.Hi = d.u()
-	case KindContent:
-		m.ID = d.id()
-		if d.err == nil {
-			if len(d.rest) < 2 || d.rest[0] != ' ' {
+	for _, f := range spec.fields {
+		switch f {
+		case fieldRun:
+			if m.Run = d.word(); m.Run == "-" {
+				m.Run = ""
+			}
+		case fieldSeq:
+			m.Seq = d.u()
+		case fieldHi:
+			m.Hi = d.u()
+		case fieldID:
+			m.ID = d.id()
+		case fieldPrio:
+			m.Prio.Count, m.Prio.Node = d.u(), d.i()
+		case fieldHash:
+			w := d.word()
+			v, err := strconv.ParseUint(w, 16, 64)
+			if err != nil || len(w) != 16 || strings.ToLower(w) != w {
+				d.fail()
+			}
+			m.Hash = v
+		case fieldText:
+			if d.err != nil || len(d.rest) < 2 || d.rest[0] != ' ' {
 				d.fail()
 				break
 			}
@@ -206,12 +246,13 @@ func DecodeMsg(line []byte) (Msg, error) {
 				d.fail()
 			}
 			m.Text, d.rest = t, nil
+		case fieldRaft:
+			b, err := base64.RawStdEncoding.Strict().DecodeString(d.word())
+			if err != nil || len(b) == 0 {
+				d.fail()
+			}
+			m.Raft = b
 		}
-	case KindPropose, KindFinal:
-		m.ID = d.id()
-		m.Prio.Count, m.Prio.Node = d.u(), d.i()
-	default:
-		return Msg{}, fmt.Errorf("%w: unknown kind %q", ErrBadMsg, line[0])
 	}
 	if d.err == nil && len(d.rest) > 0 {
 		d.fail()

@@ -62,6 +62,9 @@ type protocol interface {
 	view(v *View)
 }
 
+// heartbeatFiller is a protocol that adds to the Core's heartbeats.
+type heartbeatFiller interface{ fillHeartbeat(hb *Msg) }
+
 func newProtocol(c *Core) protocol {
 	switch c.cfg.Protocol {
 	case Sequencer:

@@ -36,6 +36,11 @@ import (
 // Raft messages travel as control messages of kind Y (the protobuf
 // encoding); an entry's data is encodeProposal's.
 
+// KindRaft carries one raft message.
+const KindRaft Kind = 'Y'
+
+func init() { registerKind(KindRaft, "Raft", fieldRaft) }
+
 const (
 	raftTick      = 10 * time.Millisecond
 	heartbeatTick = 5  // ticks: 50 ms

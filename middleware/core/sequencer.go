@@ -22,6 +22,19 @@ import (
 // says so. A sequencer restarted with its state log goes on numbering
 // where it stopped; a member restarted goes on delivering where it stopped.
 
+// The sequencer's control messages.
+const (
+	KindRequest Kind = 'R' // please order my message ID
+	KindOrder   Kind = 'O' // position Seq holds ID
+	KindGap     Kind = 'G' // please send orders Seq..Hi again
+)
+
+func init() {
+	registerKind(KindRequest, "Request", fieldID)
+	registerKind(KindOrder, "Order", fieldSeq, fieldID)
+	registerKind(KindGap, "Gap", fieldSeq, fieldHi)
+}
+
 // recSeqOrder records one number the sequencer gave (sender, num), in
 // position order; recSeqState is a compacted order (appendOrderState).
 const (
@@ -123,6 +136,14 @@ func (s *sequencer) assign(id MsgID) {
 }
 
 func (s *sequencer) arrived(MsgID) {}
+
+// fillHeartbeat tells members how many positions the sequencer gave, so
+// that one that missed orders asks again.
+func (s *sequencer) fillHeartbeat(hb *Msg) {
+	if s.isLeader() {
+		hb.Seq = s.c.positions
+	}
+}
 
 func (s *sequencer) control(m Msg) {
 	c := s.c

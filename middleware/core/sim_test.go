@@ -85,6 +85,7 @@ type sim struct {
 	inFlight int             // network copies not yet arrived
 	base     time.Time
 	crashed  map[int]bool
+	diverged []core.Note // NoteDiverged of any middleware
 }
 
 func (s *sim) at(d time.Duration, f func()) {
@@ -193,7 +194,7 @@ func (s *sim) flush(id int) {
 	ts := s.wall().UnixMicro()
 	for _, nt := range out.Notes {
 		s.tracef("node %d: %v %s seq=%d recovered=%v", id, nt.Kind, nt.ID.Text(), nt.Seq, nt.Recovered)
-		e := check.Entry{Msg: nt.ID.Text(), TS: ts, Seq: nt.Seq}
+		e := check.Entry{Msg: nt.Text(), TS: ts, Seq: nt.Seq}
 		switch nt.Kind {
 		case core.NoteSent:
 			e.Kind = check.Sent
@@ -201,6 +202,9 @@ func (s *sim) flush(id int) {
 			e.Kind = check.Received
 		case core.NoteReady:
 			e.Kind = check.Ready
+		default:
+			s.diverged = append(s.diverged, nt)
+			continue
 		}
 		nd.entries = append(nd.entries, e)
 	}
@@ -455,6 +459,10 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		}
 	}
 	_, err := check.Check(incs, check.Options{Agreement: !sc.safetyOnly, Crashed: s.crashed})
+	if err == nil && len(s.diverged) > 0 {
+		nt := s.diverged[0]
+		err = fmt.Errorf("the agreement check saw a split the checker did not: %s differs at #%d (here %s, there %s)", fmt.Sprint(nt.Peer), nt.Seq, nt.Text(), nt.There)
+	}
 	if err != nil {
 		return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
 	}

@@ -14,7 +14,10 @@
 package core
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,17 +32,66 @@ func (m MsgID) Text() string {
 	return "Msg #" + strconv.FormatUint(m.Num, 10) + " from Middleware " + strconv.Itoa(m.Sender)
 }
 
+// Message is one multicast message: its id and, for an application's
+// message (the auction's bids), a body. Its data-path text is
+// "Msg #k from Middleware i" or "Msg #k from Middleware i: body".
+type Message struct {
+	ID   MsgID
+	Body string
+}
+
+// Text is the message's human part, as sent on the data path and shown.
+func (m Message) Text() string { return MessageText(m.ID, m.Body) }
+
+// MessageText is the human part of message id with body ("" for none).
+func MessageText(id MsgID, body string) string {
+	if body == "" {
+		return id.Text()
+	}
+	return id.Text() + ": " + body
+}
+
+// MaxBodyLen bounds a message body, in bytes.
+const MaxBodyLen = 200
+
+// CheckBody reports why body cannot travel as a message body: it must be
+// printable ASCII (the original network program decodes ASCII), not
+// empty, at most MaxBodyLen bytes and free of the "<EOM>" terminator.
+func CheckBody(body string) error {
+	switch {
+	case body == "":
+		return errors.New("empty message body")
+	case len(body) > MaxBodyLen:
+		return fmt.Errorf("message body of %d bytes: at most %d", len(body), MaxBodyLen)
+	case strings.Contains(body, "<EOM>"):
+		return errors.New("message body contains <EOM>")
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] < ' ' || body[i] > '~' {
+			return fmt.Errorf("message body has a byte that is not printable ASCII at %d", i)
+		}
+	}
+	return nil
+}
+
 // maxNumDigits bounds a message number's digits, so every number a data
 // message can carry fits the control encoding (and uint64) with room.
 const maxNumDigits = 18
 
 // ParseText reads the id back from the human part of a data message. It
 // ignores anything after the sender's id that is separated by a space
-// (room for metadata that other tools may add).
+// (room for metadata that other tools may add) and a body after ": ".
 func ParseText(s string) (MsgID, bool) {
+	m, ok := ParseMessage(s)
+	return m.ID, ok
+}
+
+// ParseMessage reads a message back from its human part: the id, and the
+// body after ": " when there is one that CheckBody accepts.
+func ParseMessage(s string) (Message, bool) {
 	const p1, p2 = "Msg #", " from Middleware "
 	if len(s) < len(p1) || s[:len(p1)] != p1 {
-		return MsgID{}, false
+		return Message{}, false
 	}
 	s = s[len(p1):]
 	i := 0
@@ -47,29 +99,38 @@ func ParseText(s string) (MsgID, bool) {
 		i++
 	}
 	if i == 0 || i > maxNumDigits {
-		return MsgID{}, false // longer numbers are refused at the source
+		return Message{}, false // longer numbers are refused at the source
 	}
 	num, err := strconv.ParseUint(s[:i], 10, 64)
 	if err != nil || num == 0 {
-		return MsgID{}, false
+		return Message{}, false
 	}
 	s = s[i:]
 	if len(s) < len(p2) || s[:len(p2)] != p2 {
-		return MsgID{}, false
+		return Message{}, false
 	}
 	s = s[len(p2):]
 	j := 0
 	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 		j++
 	}
-	if j == 0 || j > 4 || (j < len(s) && s[j] != ' ') {
-		return MsgID{}, false
+	if j == 0 || j > 4 || (j < len(s) && s[j] != ' ' && s[j] != ':') {
+		return Message{}, false
 	}
 	sender, _ := strconv.Atoi(s[:j])
 	if sender < 1 {
-		return MsgID{}, false
+		return Message{}, false
 	}
-	return MsgID{Sender: sender, Num: num}, true
+	m := Message{ID: MsgID{Sender: sender, Num: num}}
+	if rest := s[j:]; strings.HasPrefix(rest, ": ") {
+		if CheckBody(rest[2:]) != nil {
+			return Message{}, false
+		}
+		m.Body = rest[2:]
+	} else if rest != "" && rest[0] == ':' {
+		return Message{}, false
+	}
+	return m, true
 }
 
 // Config fixes one middleware's identity and timing.
@@ -126,19 +187,29 @@ const (
 	NoteSent NoteKind = iota + 1
 	NoteReceived
 	NoteReady
+	// NoteDiverged: this middleware's Ready list first differs from peer
+	// Peer's at position Seq (ID and Body: the message here; There: the
+	// text there). Once per peer and incarnation.
+	NoteDiverged
 )
 
 // Note reports one list change to the application.
 type Note struct {
 	Kind NoteKind
 	ID   MsgID
-	Seq  uint64 // agreed position, Ready only
+	Body string // the message's body, if it has one
+	Seq  uint64 // agreed position (Ready, Diverged)
 	At   time.Time
 	// Recovered marks a Received note whose content came from the order
 	// (the committed entry) because the network copy was overdue, not from
 	// the network program.
 	Recovered bool
+	Peer      int    // Diverged: the peer whose Ready list differs
+	There     string // Diverged: the text at Seq there
 }
+
+// Text is the note's message's human part.
+func (n *Note) Text() string { return MessageText(n.ID, n.Body) }
 
 // Envelope is a control message and its destination.
 type Envelope struct {
@@ -157,7 +228,7 @@ type Output struct {
 	// Rewrite says that Persist replaces the whole state log (compaction):
 	// it holds everything a restart needs.
 	Rewrite   bool
-	ToNetwork []MsgID    // content to hand to the network program, as Text()
+	ToNetwork []Message  // content to hand to the network program, as Text()
 	Control   []Envelope // control messages, per destination in order
 	Notes     []Note
 }

@@ -1,0 +1,276 @@
+package core
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The live agreement check: members compare their Ready lists as they go.
+//
+// Each middleware keeps a running hash of its Ready list (the hash through
+// position k covers positions 1..k) and, every digestEvery, tells each
+// peer its hash at a position that peer has delivered too (KindDigest: the
+// position, the hash there, the id there, and how far it delivered). The
+// peer compares with its own hash at that position: equal means the two
+// lists agree up to it; different means they split at or before it. A
+// split is then narrowed down, digest by digest (KindDigestAsk asks for a
+// range), to the first position that differs, and reported once per peer
+// as a NoteDiverged with the message at that position on either side.
+//
+// The check is the protocols' referee, not part of any: it runs the same
+// whatever orders the messages, and with -protocol none it is what shows
+// the windows disagreeing.
+
+const (
+	// digestEvery is how often digests go to each peer.
+	digestEvery = 250 * time.Millisecond
+	// digestRefresh repeats an unchanged digest, so that a peer that
+	// restarted or lost one hears it again.
+	digestRefresh = 2 * time.Second
+	// maxDigestAsk bounds the digests one DigestAsk is answered with.
+	maxDigestAsk = 256
+)
+
+// recHash is the durable running hash at the delivered mark (written with
+// it), so a restarted member goes on hashing where it stopped.
+const recHash = 'x'
+
+// PeerAgreement is what this middleware knows of its Ready list against
+// one peer's.
+type PeerAgreement struct {
+	Peer int
+	// Through: the two Ready lists hold the same messages at positions
+	// 1..Through (0: nothing compared yet).
+	Through uint64
+	// DiffAt is the first position known to differ, 0 if none. Exact when
+	// DiffAt == Through+1; until then the split lies in Through+1..DiffAt.
+	DiffAt uint64
+	// Here and There name the messages at DiffAt, once it is exact.
+	Here, There string
+	// Delivered is how many messages the peer had delivered, as it last
+	// said.
+	Delivered uint64
+}
+
+// Exact reports whether DiffAt is the first position that differs.
+func (a PeerAgreement) Exact() bool { return a.DiffAt != 0 && a.DiffAt == a.Through+1 }
+
+// AgreementSummary words a middleware's agreement with its peers, as its
+// window and status line show it: ok is false when some peer's Ready list
+// differs. With no digest from anyone yet the text says so.
+//
+//	same order as 4 of 4 through #120
+//	differs from Middleware 3 at #7 (here: Msg #2 from Middleware 4; there: Msg #1 from Middleware 5)
+func AgreementSummary(as []PeerAgreement) (ok bool, text string) {
+	var diffs []string
+	same, heard := 0, 0
+	var through uint64
+	for _, a := range as {
+		if a.DiffAt != 0 {
+			if a.Exact() {
+				diffs = append(diffs, fmt.Sprintf("differs from Middleware %d at #%d (here: %s; there: %s)", a.Peer, a.DiffAt, a.Here, a.There))
+			} else {
+				diffs = append(diffs, fmt.Sprintf("differs from Middleware %d between #%d and #%d (locating)", a.Peer, a.Through+1, a.DiffAt))
+			}
+			continue
+		}
+		if a.Through == 0 && a.Delivered == 0 {
+			continue
+		}
+		if heard == 0 || a.Through < through {
+			through = a.Through
+		}
+		heard++
+		same++
+	}
+	if len(diffs) > 0 {
+		return false, strings.Join(diffs, "; ")
+	}
+	if heard == 0 {
+		return true, "agreement: no digest from a peer yet"
+	}
+	return true, fmt.Sprintf("same order as %d of %d through #%d", same, len(as), through)
+}
+
+// fnv64 constants: the running hash is FNV-1a over each delivered id.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashNext(h uint64, id MsgID) uint64 {
+	var b [binary.MaxVarintLen64 * 2]byte
+	k := binary.PutUvarint(b[:], uint64(id.Sender))
+	k += binary.PutUvarint(b[k:], id.Num)
+	for _, c := range b[:k] {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+type agreement struct {
+	// known: hash covers positions 1..delivered. False after restoring a
+	// state log written before hashes were kept: this member then takes
+	// no part in the check.
+	known bool
+	hash  uint64
+	// hashes[i] is the hash through position base+i; ids[i] the id there
+	// (base itself has no id kept after a restart).
+	base   uint64
+	hashes []uint64
+	ids    []MsgID
+	peers  map[int]*peerDigest
+	dirty  bool // hash changed since last persisted
+}
+
+type peerDigest struct {
+	PeerAgreement
+	thereAt  MsgID // the id at DiffAt there
+	reported bool  // NoteDiverged given
+	lastSent struct {
+		pos, delivered uint64
+		at             time.Time
+	}
+	lastAsk time.Time
+}
+
+func (a *agreement) init(c *Core) {
+	a.known, a.hash = true, fnvOffset
+	a.hashes, a.ids = []uint64{fnvOffset}, []MsgID{{}}
+	a.peers = make(map[int]*peerDigest)
+	for _, p := range c.peerIDs() {
+		a.peers[p] = &peerDigest{PeerAgreement: PeerAgreement{Peer: p}}
+	}
+}
+
+// restored takes the durable hash (if any) after the delivered mark.
+func (a *agreement) restored(delivered uint64, hash uint64, haveHash bool) {
+	a.base = delivered
+	a.known = haveHash || delivered == 0
+	if haveHash {
+		a.hash = hash
+	}
+	a.hashes, a.ids = []uint64{a.hash}, []MsgID{{}}
+}
+
+// delivered extends the running hash with the id delivered at c.delivered.
+func (a *agreement) delivered(id MsgID) {
+	a.hash = hashNext(a.hash, id)
+	a.hashes = append(a.hashes, a.hash)
+	a.ids = append(a.ids, id)
+	a.dirty = true
+	// Keep as many positions as the order window, trimmed in large steps.
+	if len(a.hashes) > orderWindow+orderWindow/4 {
+		cut := len(a.hashes) - orderWindow
+		a.hashes = append(a.hashes[:0:0], a.hashes[cut:]...)
+		a.ids = append(a.ids[:0:0], a.ids[cut:]...)
+		a.base += uint64(cut)
+	}
+}
+
+// at is the hash through pos and the id at pos, if kept.
+func (a *agreement) at(pos uint64) (uint64, MsgID, bool) {
+	if !a.known || pos < a.base || pos-a.base >= uint64(len(a.hashes)) {
+		return 0, MsgID{}, false
+	}
+	return a.hashes[pos-a.base], a.ids[pos-a.base], true
+}
+
+func (a *agreement) last() uint64 { return a.base + uint64(len(a.hashes)) - 1 }
+
+// tick sends each peer a digest at a position both have delivered.
+func (a *agreement) tick(c *Core) {
+	if !a.known {
+		return
+	}
+	mine := a.last()
+	for _, p := range c.peerIDs() {
+		pd := a.peers[p]
+		pos := mine
+		if pd.Delivered > 0 && pd.Delivered < pos {
+			pos = pd.Delivered
+		}
+		if pos < a.base || pos == 0 && mine == 0 {
+			continue
+		}
+		ls := &pd.lastSent
+		if ls.pos == pos && ls.delivered == mine && c.now.Sub(ls.at) < digestRefresh {
+			continue
+		}
+		if c.now.Sub(ls.at) < digestEvery {
+			continue
+		}
+		ls.pos, ls.delivered, ls.at = pos, mine, c.now
+		a.sendDigest(c, p, pos)
+	}
+}
+
+func (a *agreement) sendDigest(c *Core, to int, pos uint64) {
+	h, id, ok := a.at(pos)
+	if !ok {
+		return
+	}
+	c.send(to, Msg{Kind: KindDigest, Seq: pos, Hash: h, ID: id, Hi: a.last()})
+}
+
+// control takes a digest or a request for digests from peer m.From.
+func (a *agreement) control(c *Core, m Msg) {
+	pd := a.peers[m.From]
+	if pd == nil || !a.known {
+		return
+	}
+	switch m.Kind {
+	case KindDigestAsk:
+		for pos := m.Seq; pos <= m.Hi && pos < m.Seq+maxDigestAsk; pos++ {
+			a.sendDigest(c, m.From, pos)
+		}
+	case KindDigest:
+		pd.Delivered = m.Hi
+		mine, _, ok := a.at(m.Seq)
+		if !ok || m.Seq == 0 {
+			return
+		}
+		if mine == m.Hash {
+			if m.Seq > pd.Through && (pd.DiffAt == 0 || m.Seq < pd.DiffAt) {
+				pd.Through = m.Seq
+			}
+		} else if pd.DiffAt == 0 || m.Seq < pd.DiffAt {
+			pd.DiffAt, pd.thereAt = m.Seq, m.ID
+		} else if m.Seq == pd.DiffAt {
+			pd.thereAt = m.ID
+		}
+		if pd.DiffAt == 0 {
+			return
+		}
+		if pd.Exact() {
+			if !pd.reported {
+				pd.reported = true
+				_, idHere, _ := a.at(pd.DiffAt)
+				pd.Here, pd.There = idHere.Text(), pd.thereAt.Text()
+				c.out.Notes = append(c.out.Notes, Note{Kind: NoteDiverged, ID: idHere, Seq: pd.DiffAt, At: c.now, Peer: m.From, There: pd.There})
+			}
+			return
+		}
+		// Narrow the split down: ask for the digests in between.
+		lo := max(pd.Through+1, a.base)
+		if lo < pd.DiffAt && c.now.Sub(pd.lastAsk) >= digestEvery {
+			pd.lastAsk = c.now
+			c.send(m.From, Msg{Kind: KindDigestAsk, Seq: lo, Hi: min(pd.DiffAt-1, lo+maxDigestAsk-1)})
+		}
+	}
+}
+
+// view lists the agreement with each peer, in id order.
+func (a *agreement) view(c *Core) []PeerAgreement {
+	if !a.known {
+		return nil
+	}
+	out := make([]PeerAgreement, 0, len(a.peers))
+	for _, p := range c.peerIDs() {
+		out = append(out, a.peers[p].PeerAgreement)
+	}
+	return out
+}
