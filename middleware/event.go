@@ -64,6 +64,8 @@ type Status struct {
 	Ready     int
 	Pending   int // received but not yet ready
 	Held      int // sends not yet sent: joining the group, or pacing a burst
+	// ControlSent counts control messages sent to peers (all kinds).
+	ControlSent int
 	// LastLatency is the Latency of the most recent Ready event.
 	LastLatency time.Duration
 	// EventsLog is empty while the events log is written fine, else what

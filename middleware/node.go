@@ -680,7 +680,7 @@ func (n *Node) refreshStatus() {
 		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
 		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
 		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
-		Isolated: n.wasIsolated, Agreement: v.Agreement,
+		Isolated: n.wasIsolated, Agreement: v.Agreement, ControlSent: v.ControlSent,
 	}
 	if n.stateErr != nil {
 		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
@@ -889,8 +889,15 @@ func StatusLine(s Status) string {
 	if !s.NetworkUp {
 		net = "down"
 	}
-	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d recovered=%d ready=%d pending=%d last-latency=%v",
-		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond))
+	fmt.Fprintf(&b, " network=%s queued=%d sent=%d held=%d received=%d recovered=%d ready=%d pending=%d last-latency=%v control-sent=%d",
+		net, s.NetQueued, s.Sent, s.Held, s.Received, s.Recovered, s.Ready, s.Pending, s.LastLatency.Round(time.Microsecond), s.ControlSent)
+	if s.Protocol == string(core.None) {
+		b.WriteString(" unordered=\"-protocol none orders nothing: Ready is Received, windows disagree\"")
+	}
+	if s.Agreement != nil {
+		ok, text := core.AgreementSummary(s.Agreement)
+		b.WriteString(map[bool]string{true: " agreement=ok ", false: " agreement=DIFFERS "}[ok] + strconv.Quote(text))
+	}
 	if s.Waiting != "" {
 		b.WriteString(" waiting=" + strconv.Quote(s.Waiting))
 	}

@@ -48,7 +48,7 @@ type Core struct {
 	peers      map[int]*peerState
 	nextHB     time.Time
 	agree      agreement // the live agreement check (agreement.go)
-	counts     struct{ sent, received, ready, recovered int }
+	counts     struct{ sent, received, ready, recovered, control int }
 	ownReady   int
 	lastPruned time.Time
 }
@@ -510,6 +510,7 @@ func (c *Core) send(to int, m Msg) {
 	if to == c.cfg.ID {
 		panic("core: message to self")
 	}
+	c.counts.control++
 	c.out.Control = append(c.out.Control, Envelope{To: to, Msg: m})
 }
 
@@ -580,7 +581,10 @@ type View struct {
 	Recovered int
 	Ready     int
 	Pending   int // content held but not yet delivered
-	Held      int // sends waiting for room (pacing)
+	// ControlSent counts the control messages this middleware sent
+	// (heartbeats and agreement digests included).
+	ControlSent int
+	Held        int // sends waiting for room (pacing)
 	// Waiting says why ordering or delivery cannot go on, when it cannot
 	// (e.g. "no quorum: reaches 2 of 5, waiting"); "" otherwise.
 	Waiting string
@@ -594,7 +598,8 @@ func (c *Core) View() View {
 	v := View{
 		Protocol: c.cfg.Protocol, Alive: c.aliveIDs(),
 		Sent: c.counts.sent, Received: c.counts.received, Recovered: c.counts.recovered,
-		Ready: c.counts.ready, Pending: len(c.held), Held: c.heldSends,
+		Ready: c.counts.ready, Pending: len(c.held), Held: c.heldSends + len(c.heldBodies),
+		ControlSent: c.counts.control,
 	}
 	v.Agreement = c.agree.view(c)
 	c.proto.view(&v)

@@ -41,6 +41,12 @@ func init() {
 	registerKind(KindContent, "Content", fieldID, fieldText)
 }
 
+func init() {
+	registerProtocol(protocolSpec{name: ISIS, rank: 3, orders: true,
+		summary: "Birman's ISIS agreed priorities: waits for every member",
+		make:    func(c *Core) protocol { return newISIS(c) }})
+}
+
 // recISISCounter reserves proposal counts up to its value.
 const recISISCounter = 'c'
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,12 +13,62 @@ const (
 	Raft      Protocol = "raft"      // consensus on etcd's raft (raft.go)
 	Sequencer Protocol = "sequencer" // the textbook fixed sequencer (sequencer.go)
 	ISIS      Protocol = "isis"      // Birman's agreed priorities (isis.go)
+	Lamport   Protocol = "lamport"   // Lamport's clocks with acknowledgements (lamport.go)
+	None      Protocol = "none"      // no ordering at all, for teaching (none.go)
 
 	DefaultProtocol = Raft
 )
 
+// protocolSpec is one registered protocol.
+type protocolSpec struct {
+	name Protocol
+	rank int // place in Protocols: the default first, "none" last
+	// summary is one line for help texts and windows.
+	summary string
+	// orders is false for a protocol that orders nothing (none).
+	orders bool
+	make   func(c *Core) protocol
+}
+
+var protocolSpecs []protocolSpec
+
+// registerProtocol adds a protocol; each protocol's file registers itself.
+func registerProtocol(p protocolSpec) {
+	i, found := slices.BinarySearchFunc(protocolSpecs, p.rank, func(s protocolSpec, r int) int { return s.rank - r })
+	if found {
+		panic("core: two protocols of rank " + fmt.Sprint(p.rank))
+	}
+	protocolSpecs = slices.Insert(protocolSpecs, i, p)
+	Protocols = append(Protocols[:0:0], nil...)
+	for _, s := range protocolSpecs {
+		Protocols = append(Protocols, s.name)
+	}
+}
+
 // Protocols lists every protocol, the default first.
-var Protocols = []Protocol{Raft, Sequencer, ISIS}
+var Protocols []Protocol
+
+func spec(p Protocol) (protocolSpec, bool) {
+	for _, s := range protocolSpecs {
+		if s.name == p {
+			return s, true
+		}
+	}
+	return protocolSpec{}, false
+}
+
+// Summary is a protocol's one-line description, for help texts.
+func (p Protocol) Summary() string {
+	s, _ := spec(p)
+	return s.summary
+}
+
+// Orders reports whether the protocol orders messages at all: false for
+// none, whose windows are expected to disagree.
+func (p Protocol) Orders() bool {
+	s, ok := spec(p)
+	return !ok || s.orders
+}
 
 // ParseProtocol turns a name from a flag, the GUI or the benchmark into a
 // Protocol; "" is the default. An unknown name is an error that lists the
@@ -41,8 +92,9 @@ func ParseProtocol(name string) (Protocol, error) {
 // protocol is what an ordering algorithm implements. The Core owns the
 // plumbing every protocol shares (numbering and pacing of sends, network
 // copies and their duplicates, the delivery queue, heartbeats for status
-// lines, durable numbering) and calls the protocol for ordering only.
-// Adding a protocol is a file and one case in newProtocol.
+// lines, durable numbering, the agreement check) and calls the protocol
+// for ordering only. Adding a protocol is one file: its type, its control
+// kinds (registerKind) and its registerProtocol call.
 type protocol interface {
 	// restore takes this protocol's records from the state log of an
 	// earlier incarnation (see Core.persist), oldest first.
@@ -66,12 +118,9 @@ type protocol interface {
 type heartbeatFiller interface{ fillHeartbeat(hb *Msg) }
 
 func newProtocol(c *Core) protocol {
-	switch c.cfg.Protocol {
-	case Sequencer:
-		return newSequencer(c)
-	case ISIS:
-		return newISIS(c)
-	default:
-		return newRaft(c)
+	s, ok := spec(c.cfg.Protocol)
+	if !ok {
+		s, _ = spec(DefaultProtocol)
 	}
+	return s.make(c)
 }

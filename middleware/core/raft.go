@@ -41,6 +41,12 @@ const KindRaft Kind = 'Y'
 
 func init() { registerKind(KindRaft, "Raft", fieldRaft) }
 
+func init() {
+	registerProtocol(protocolSpec{name: Raft, rank: 1, orders: true,
+		summary: "consensus on etcd's raft: survives a minority of crashes, pauses and cut links",
+		make:    func(c *Core) protocol { return newRaft(c) }})
+}
+
 const (
 	raftTick      = 10 * time.Millisecond
 	heartbeatTick = 5  // ticks: 50 ms

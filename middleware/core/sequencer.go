@@ -35,6 +35,12 @@ func init() {
 	registerKind(KindGap, "Gap", fieldSeq, fieldHi)
 }
 
+func init() {
+	registerProtocol(protocolSpec{name: Sequencer, rank: 2, orders: true,
+		summary: "the textbook fixed sequencer (the highest id): fast, stops without it",
+		make:    func(c *Core) protocol { return newSequencer(c) }})
+}
+
 // recSeqOrder records one number the sequencer gave (sender, num), in
 // position order; recSeqState is a compacted order (appendOrderState).
 const (
