@@ -217,10 +217,10 @@ func (c *netClient) dialReuse(deadline time.Time) (*netConn, error) {
 // grace period if the network program is reachable.
 func (c *netClient) run(ctx context.Context) {
 	var (
-		nc        *netConn     // reuse mode only
+		nc        *netConn       // reuse mode only
 		batch     []core.Message // taken from the queue, not yet handed over
-		written   int          // reuse mode: how many of batch are in nc's buffer
-		frame     []byte       // scratch for one framed message
+		written   int            // reuse mode: how many of batch are in nc's buffer
+		frame     []byte         // scratch for one framed message
 		backoff   = c.retryMin
 		downSince time.Time // start of the current outage
 		stopBy    time.Time // set once ctx is done: end of the final drain
