@@ -426,6 +426,9 @@ func (c *Core) deliver(id MsgID) {
 	c.trimOrder()
 }
 
+// isStopped reports whether delivery ended for good.
+func (c *Core) isStopped() bool { return c.stopped != "" }
+
 // stop ends delivery for good; the status line says why.
 func (c *Core) stop(why string) {
 	if c.stopped == "" {

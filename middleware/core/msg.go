@@ -22,7 +22,7 @@ type Kind byte
 // The kinds every protocol shares (the Core's), and the baselines'. Raft's,
 // the sequencer's, isis's and lamport's own are registered in their files.
 const (
-	KindHeartbeat Kind = 'H' // I am alive (status lines); the sequencer adds its positions
+	KindHeartbeat Kind = 'H' // I am alive (status lines); the sequencer adds its positions (Seq), lamport its last stamp (Hi)
 	KindBody      Kind = 'B' // the body of my message ID (an application's message)
 	KindDigest    Kind = 'D' // agreement: my Ready list through Seq hashes to Hash, ID is at Seq; I delivered Hi
 	KindDigestAsk Kind = 'Q' // agreement: send me your digests of positions Seq..Hi
@@ -33,7 +33,7 @@ const (
 )
 
 func init() {
-	registerKind(KindHeartbeat, "Heartbeat", fieldRun, fieldSeq)
+	registerKind(KindHeartbeat, "Heartbeat", fieldRun, fieldSeq, fieldHi)
 	registerKind(KindBody, "Body", fieldID, fieldText)
 	registerKind(KindDigest, "Digest", fieldSeq, fieldHash, fieldID, fieldHi)
 	registerKind(KindDigestAsk, "DigestAsk", fieldSeq, fieldHi)

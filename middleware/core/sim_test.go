@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"testing/cryptotest"
 	"time"
@@ -41,6 +42,8 @@ type scenario struct {
 	// safetyOnly checks total order and integrity but not that everyone
 	// delivered everything: a protocol that cannot go on safely may stall.
 	safetyOnly bool
+	// minSleep raises the network program's maxSleepTime to at least this.
+	minSleep time.Duration
 }
 
 type simEvent struct {
@@ -318,6 +321,13 @@ func (s *sim) leader() int {
 }
 
 func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
+	_, err := runSimSplits(t, seed, proto, sc)
+	return err
+}
+
+// runSimSplits runs one simulation and returns, with the checker's
+// verdict, the splits the middlewares' own agreement check reported.
+func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([]core.Note, error) {
 	rng := rand.New(rand.NewSource(seed))
 	s := &sim{
 		t: t, rng: rng, proto: proto, sc: sc,
@@ -332,6 +342,9 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 	}
 	sleeps := []time.Duration{0, time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
 	s.maxSleep = sleeps[rng.Intn(len(sleeps))]
+	if sc.minSleep > s.maxSleep {
+		s.maxSleep = sc.minSleep
+	}
 	s.nodes = make([]*simNode, s.n+1)
 	early := 1 + rng.Intn(s.n)
 	startBase := time.Duration(0)
@@ -459,14 +472,14 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 		}
 	}
 	_, err := check.Check(incs, check.Options{Agreement: !sc.safetyOnly, Crashed: s.crashed})
-	if err == nil && len(s.diverged) > 0 {
+	if err == nil && len(s.diverged) > 0 && proto.Orders() {
 		nt := s.diverged[0]
 		err = fmt.Errorf("the agreement check saw a split the checker did not: %s differs at #%d (here %s, there %s)", fmt.Sprint(nt.Peer), nt.Seq, nt.Text(), nt.There)
 	}
 	if err != nil {
-		return fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
+		return s.diverged, fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
 	}
-	return nil
+	return s.diverged, nil
 }
 
 // quiescent reports whether nothing more can happen: no copy in flight, no
@@ -602,5 +615,53 @@ func TestSimISIS(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			simSeeds(t, core.ISIS, sc, 1000)
 		})
+	}
+}
+
+func TestSimLamport(t *testing.T) {
+	for _, f := range faultScenarios {
+		sc := f.sc
+		sc.safetyOnly = f.baselinesStall
+		t.Run(sc.name, func(t *testing.T) {
+			simSeeds(t, core.Lamport, sc, 1000)
+		})
+	}
+}
+
+// Without ordering the windows disagree: under "none" the checker must fail
+// runs within a few seeds, and every run it fails the middlewares' own
+// agreement check must have caught too, at the position the checker names
+// or before it.
+func TestSimNoneDiverges(t *testing.T) {
+	t.Parallel()
+	sc := scenario{name: "no faults", minSleep: 500 * time.Millisecond}
+	failed, firstFailed := 0, int64(0)
+	const seeds = 40
+	for seed := int64(1); seed <= seeds; seed++ {
+		splits, err := runSimSplits(t, seed, core.None, sc)
+		if err == nil {
+			if len(splits) > 0 {
+				t.Errorf("seed %d: the checker passed a run whose middlewares reported a split: %+v", seed, splits[0])
+			}
+			continue
+		}
+		if failed++; firstFailed == 0 {
+			firstFailed = seed
+		}
+		if !strings.Contains(err.Error(), "VIOLATION") {
+			t.Errorf("seed %d: the checker failed the run without naming a violation: %v", seed, err)
+		}
+		if len(splits) == 0 {
+			t.Errorf("seed %d: the checker found %v, the agreement check nothing", seed, err)
+		}
+		for _, nt := range splits {
+			if nt.Seq == 0 || nt.Text() == nt.There {
+				t.Errorf("seed %d: a split names the same message on both sides: %+v", seed, nt)
+			}
+		}
+	}
+	t.Logf("none: the checker failed %d of %d runs, the first at seed %d", failed, seeds, firstFailed)
+	if firstFailed == 0 || firstFailed > 5 || failed < seeds/2 {
+		t.Fatalf("none: the checker failed %d of %d runs, the first at seed %d: want most, from the first few", failed, seeds, firstFailed)
 	}
 }
