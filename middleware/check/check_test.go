@@ -130,7 +130,7 @@ func TestTotalOrderSwap(t *testing.T) {
 	r := readies(&incs[2])
 	r[1].Msg, r[2].Msg = r[2].Msg, r[1].Msg
 	v := expectViolation(t, incs, agree, PropTotalOrder)
-	first := `Middleware 1 delivered "Msg #1 from Middleware 2" at seq 2 but Middleware 3 delivered "Msg #1 from Middleware 3" at seq 2`
+	first := `Middleware 1 and 3 disagree at #2: "Msg #1 from Middleware 2" vs "Msg #1 from Middleware 3"`
 	want := "2 positions carry different messages at different middlewares; first: " + first
 	if v.Detail != want || v.Count != 2 || len(v.Examples) != 2 || v.Examples[0] != first {
 		t.Errorf("detail\n %s\nwant\n %s\n(count %d, examples %q)", v.Detail, want, v.Count, v.Examples)
@@ -168,7 +168,7 @@ func TestEveryFailureReported(t *testing.T) {
 	if slot == nil {
 		t.Fatalf("no count of the positions that differ: %v", err)
 	}
-	if !strings.Contains(slot.Examples[0], "at seq 506") || !strings.Contains(slot.Examples[1], "at seq 507") || len(slot.Examples) != 3 {
+	if !strings.Contains(slot.Examples[0], "at #506") || !strings.Contains(slot.Examples[1], "at #507") || len(slot.Examples) != 3 {
 		t.Errorf("the first examples are not the earliest seqs: %q", slot.Examples)
 	}
 	if !strings.HasPrefix(slot.Detail, "94 positions carry different messages at different middlewares; first: ") {

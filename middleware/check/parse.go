@@ -87,6 +87,14 @@ type logLine struct {
 	FromTS int64  `json:"from_ts_us"`
 	ToTS   int64  `json:"to_ts_us"`
 	Error  string `json:"error"`
+	// Final marks the "lost" line of events its writer could not write
+	// before it exited.
+	Final bool `json:"final"`
+	// A "diverged" line: the live agreement check found this
+	// middleware's Ready list first differs from Peer's at Seq (Msg here,
+	// There there).
+	Peer  int    `json:"peer"`
+	There string `json:"there"`
 	// Recovered and Fetched say where a received message's content came
 	// from when not from the network program.
 	Recovered bool `json:"recovered"`
@@ -139,8 +147,8 @@ func (p *parser) read(r io.Reader, name string) error {
 			continue
 		}
 		kind, ok := kinds[l.Event]
-		lost := l.Event == "lost"
-		if !ok && !lost {
+		lost, diverged := l.Event == "lost", l.Event == "diverged"
+		if !ok && !lost && !diverged {
 			if !quietEvents[l.Event] {
 				other++
 			}
@@ -174,7 +182,12 @@ func (p *parser) read(r io.Reader, name string) error {
 		}
 		if lost {
 			inc := &p.incs[i]
-			inc.Gaps = append(inc.Gaps, Gap{After: len(inc.Entries), Count: l.Count, FromTS: l.FromTS, ToTS: l.ToTS, Error: l.Error})
+			inc.Gaps = append(inc.Gaps, Gap{After: len(inc.Entries), Count: l.Count, FromTS: l.FromTS, ToTS: l.ToTS, Error: l.Error, End: l.Final})
+			continue
+		}
+		if diverged {
+			inc := &p.incs[i]
+			inc.Diverged = append(inc.Diverged, Divergence{Peer: l.Peer, Seq: l.Seq, Here: *l.Msg, There: l.There, TS: *l.TS})
 			continue
 		}
 		p.starts[i] = min(p.starts[i], *l.TS)

@@ -96,6 +96,17 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintln(w, "incomplete:", s)
 		}
 	}
+	if len(r.Recorded) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Divergences the middlewares recorded (their live agreement check):")
+		for _, d := range r.Recorded {
+			fmt.Fprintln(w, " ", d.recordedText())
+		}
+	}
+	if d := r.Divergence; d != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "The logs first differ at #%d: Middleware %d delivered %q there, Middleware %d %q.\n", d.Seq, d.MW, d.Here, d.Peer, d.There)
+	}
 	if len(r.Violations) > 1 || len(r.Violations) == 1 && r.Violations[0].Count > 1 {
 		fmt.Fprintln(w)
 		for _, v := range r.Violations {
@@ -127,4 +138,15 @@ func ms(s Stats) string {
 		return strconv.FormatFloat(v, 'f', prec, 64)
 	}
 	return f(s.Mean) + " / " + f(s.P50) + " / " + f(s.P99)
+}
+
+// recordedText words a divergence a middleware recorded, with what the
+// logs show there.
+func (d *Divergence) recordedText() string {
+	logs := d.Logs
+	if logs == "confirmed" {
+		logs = "the logs confirm it"
+	}
+	return fmt.Sprintf("Middleware %d differs from Middleware %d at #%d: %q here, %q there (at %s UTC; %s)",
+		d.MW, d.Peer, d.Seq, d.Here, d.There, tsString(d.TS), logs)
 }

@@ -66,6 +66,15 @@ type Report struct {
 	// Incomplete names the logs with gaps (events their writer could not
 	// write) and what the checks made of them.
 	Incomplete []string `json:"incomplete,omitempty"`
+	// Divergence is the lowest position two middlewares delivered
+	// different messages at, as the checker finds it in the logs (nil if
+	// none): where a run without total order (-protocol none) first
+	// shows it.
+	Divergence *Divergence `json:"divergence,omitempty"`
+	// Recorded are the divergences the middlewares' live agreement checks
+	// recorded in their logs ("diverged" lines), each with what the logs
+	// show there.
+	Recorded []Divergence `json:"recorded_divergences,omitempty"`
 	// Violations lists every kind of failure found, each with a count and
 	// its first examples; Violation is the first of them.
 	Violations []*Violation `json:"violations,omitempty"`
