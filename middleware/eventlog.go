@@ -43,6 +43,15 @@ import (
 // order checker can report the log as incomplete rather than blame
 // another middleware. The status line shows the failure (problem), and the
 // operational log gets one line per distinct error.
+//
+// A disk that is still full when the middleware exits would leave no such
+// line, and the log would just stop: the checker would blame the
+// middleware for the deliveries it could not log. So close ends a log
+// that is missing events with the same marker and "final":true, written
+// in room kept for it: at open a file of reserveSize bytes is written
+// beside the log (FILE.reserve), and close deletes it, first only if the
+// last line does not fit without. A clean exit on a healthy disk writes
+// nothing more, so logs read as before.
 type eventLog struct {
 	f    logFile
 	path string
@@ -68,6 +77,9 @@ type eventLog struct {
 	nextTry   time.Time
 	said      map[string]bool // distinct errors reported in this outage
 	errLog    logLimiter
+	// release frees the room kept for the final line (see reserveRoom);
+	// nil when none is kept or it was freed.
+	release func() error
 
 	// Control, when set, logs every control message sent and received
 	// and the leader as this middleware sees it (Config.EventsControl):
@@ -91,6 +103,10 @@ const (
 	maxPending = 4 << 20
 	// retryEvery spaces the attempts to write while writing fails.
 	retryEvery = 100 * time.Millisecond
+	// reserveSize is the room kept on the log's disk for its final line:
+	// a line needs a few hundred bytes, and perhaps a new block for them
+	// and one for the file's block map.
+	reserveSize = 64 << 10
 )
 
 // lineSink appends what zerolog encodes (one whole line per event) to buf.
@@ -120,7 +136,38 @@ func openEventLog(path string, mw int, run string) (*eventLog, error) {
 			e.partial = true
 		}
 	}
+	e.release = reserveRoom(path + ".reserve")
 	return e, nil
+}
+
+// reserveRoom writes a file of reserveSize bytes at path, room on the
+// events log's disk that deleting it gives back, and returns what deletes
+// it; nil if it could not be written (a disk already full: the log then
+// ends as it can). A file left by a killed process is written over. The
+// bytes vary, so that no file system stores them as a hole or compresses
+// them away.
+func reserveRoom(path string) func() error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil
+	}
+	buf := make([]byte, reserveSize)
+	x := uint32(2463534242)
+	for i := range buf {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		buf[i] = byte(x)
+	}
+	_, err = f.Write(buf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil
+	}
+	return func() error { return os.Remove(path) }
 }
 
 func newEventLog(f logFile, path string, mw int, run string) *eventLog {
@@ -218,10 +265,7 @@ func (e *eventLog) flushAt(now time.Time, force bool) {
 		head = append(head, '\n')
 	}
 	if e.lost > 0 {
-		marker := zerolog.New(&byteSink{&head})
-		marker.Warn().Str("event", "lost").Int("count", e.lost).
-			Int64("from_ts_us", e.lostFrom).Int64("to_ts_us", e.lostTo).Str("error", e.lastErr).
-			Int("mw", e.mw).Str("run", e.run).Int64("ts_us", now.UnixMicro()).Time("time", now).Send()
+		head = e.appendLost(head, now, false)
 	}
 	data := e.buf
 	if len(head) > 0 {
@@ -263,6 +307,51 @@ func (e *eventLog) flushAt(now time.Time, force bool) {
 	}
 }
 
+// appendLost appends the marker of the events lost so far (see eventLog);
+// final says the log ends with it.
+func (e *eventLog) appendLost(dst []byte, now time.Time, final bool) []byte {
+	marker := zerolog.New(&byteSink{&dst})
+	ev := marker.Warn().Str("event", "lost").Int("count", e.lost).
+		Int64("from_ts_us", e.lostFrom).Int64("to_ts_us", e.lostTo).Str("error", e.lastErr)
+	if final {
+		ev = ev.Bool("final", true)
+	}
+	ev.Int("mw", e.mw).Str("run", e.run).Int64("ts_us", now.UnixMicro()).Time("time", now).Send()
+	return dst
+}
+
+// writeFinal ends a log whose last events could not be written with their
+// "lost" line ("final":true), freeing the room kept for it if the line
+// does not fit without. It reports whether the line was written.
+func (e *eventLog) writeFinal(now time.Time) bool {
+	for {
+		var line []byte
+		if e.partial {
+			line = append(line, '\n')
+		}
+		line = e.appendLost(line, now, true)
+		k, err := e.f.Write(line)
+		if err == nil {
+			e.size += int64(k)
+			e.partial = false
+			return true
+		}
+		if k > 0 {
+			if terr := e.f.Truncate(e.size); terr != nil {
+				e.partial = true
+				if fi, serr := e.f.Stat(); serr == nil {
+					e.size = fi.Size()
+				}
+			}
+		}
+		if e.release == nil {
+			return false
+		}
+		e.release()
+		e.release = nil
+	}
+}
+
 // drop counts the buffered events as lost.
 func (e *eventLog) drop() {
 	if e.pending == 0 {
@@ -288,13 +377,26 @@ func (e *eventLog) problem() string {
 	return ""
 }
 
-// close writes what it can and closes the file. It reports events that
-// could not be written.
+// close writes what it can and closes the file. Events it could not
+// write are named by a final "lost" line (see eventLog) and reported.
 func (e *eventLog) close() error {
-	e.flushAt(time.Now(), true)
+	now := time.Now()
+	e.flushAt(now, true)
+	final := false
+	if e.failing != nil {
+		e.drop()
+		final = e.writeFinal(now)
+	}
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
 	err := e.f.Close()
 	if e.failing != nil {
-		return fmt.Errorf("%d events not written (%s)", e.lost, e.lastErr)
+		if final {
+			return fmt.Errorf("%d events not written (%s); the log ends with a \"lost\" line that says so", e.lost, e.lastErr)
+		}
+		return fmt.Errorf("%d events not written (%s), nor the line that would say so", e.lost, e.lastErr)
 	}
 	return err
 }

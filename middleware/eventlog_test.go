@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/middleware/check"
 	"totalorder/middleware/core"
 )
 
@@ -152,5 +154,98 @@ func TestEventLogFullDisk(t *testing.T) {
 				t.Fatalf("no line about resuming:\n%s", ops.String())
 			}
 		})
+	}
+}
+
+// A disk still full when the middleware exits: close frees the room kept
+// at open and ends the log with a final "lost" line, which the checker
+// reads as events its writer could not write before exiting. If even
+// that room does not help, the log still ends in a whole line.
+func TestEventLogFullDiskAtExit(t *testing.T) {
+	for _, roomHelps := range []bool{true, false} {
+		name := "the room kept helps"
+		if !roomHelps {
+			name = "nothing helps"
+		}
+		t.Run(name, func(t *testing.T) {
+			d := &fullDisk{}
+			e := newEventLog(d, "middleware-1.jsonl", 1, "r1")
+			released := 0
+			e.release = func() error {
+				released++
+				if roomHelps {
+					d.full = false
+				}
+				return nil
+			}
+			now := time.Unix(1700000000, 0)
+			ready := func(seq uint64, at time.Time) {
+				e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: seq}, Seq: seq, At: at})
+			}
+			ready(1, now)
+			ready(2, now)
+			e.flush(now)
+			d.full, d.room = true, 30 // a fragment fits, then nothing
+			ready(3, now.Add(time.Second))
+			e.flush(now.Add(time.Second))
+			ready(4, now.Add(2*time.Second))
+			err := e.close()
+			if err == nil || !strings.Contains(err.Error(), "2 events not written (no space left)") {
+				t.Fatalf("close: %v, want 2 events not written", err)
+			}
+			if released != 1 {
+				t.Errorf("room released %d times, want once", released)
+			}
+			got := lines(t, d.data)
+			if !roomHelps {
+				if len(got) != 2 || strings.Contains(string(d.data), `"lost"`) {
+					t.Fatalf("lines %v, want the 2 written before the disk filled", got)
+				}
+				return
+			}
+			if len(got) != 3 {
+				t.Fatalf("lines %v, want 2 readies and the final lost line", got)
+			}
+			last := got[2]
+			if last["event"] != "lost" || last["final"] != true || last["count"] != float64(2) || last["error"] != "no space left" ||
+				last["from_ts_us"] != float64(now.Add(time.Second).UnixMicro()) || last["to_ts_us"] != float64(now.Add(2*time.Second).UnixMicro()) {
+				t.Fatalf("last line %v, want the final lost line for 2 events", last)
+			}
+			// The checker reads it as the end of the log missing.
+			incs, warns, err := check.ParseReader(bytes.NewReader(d.data), "middleware-1.jsonl")
+			if err != nil || len(warns) != 0 || len(incs) != 1 {
+				t.Fatalf("parse: %v, warnings %q, %d incarnations", err, warns, len(incs))
+			}
+			if g := incs[0].Gaps; len(g) != 1 || !g[0].End || g[0].Count != 2 || g[0].After != 2 {
+				t.Fatalf("gaps %+v, want one final gap of 2 events after 2 entries", g)
+			}
+		})
+	}
+}
+
+// The room for the final line is a file beside the log, written at open
+// and deleted at close; a clean close adds no line to the log.
+func TestEventLogKeepsRoomForItsLastLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "middleware-3.jsonl")
+	os.WriteFile(path+".reserve", []byte("left by a killed run"), 0o644)
+	e, err := openEventLog(path, 3, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + ".reserve")
+	if err != nil || fi.Size() != reserveSize {
+		t.Fatalf("room kept: %v, %v; want a file of %d bytes", fi, err, reserveSize)
+	}
+	e.write(&core.Note{Kind: core.NoteSent, ID: core.MsgID{Sender: 3, Num: 1}, At: time.Now()})
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".reserve"); !os.IsNotExist(err) {
+		t.Errorf("the room kept outlives the log: %v", err)
+	}
+	data, _ := os.ReadFile(path)
+	if got := lines(t, data); len(got) != 1 || got[0]["event"] != "sent" {
+		t.Errorf("log %v, want only the sent line", got)
 	}
 }
