@@ -64,34 +64,34 @@ func (a PeerAgreement) Exact() bool { return a.DiffAt != 0 && a.DiffAt == a.Thro
 //	same order as 4 of 4 through #120
 //	differs from Middleware 3 at #7 (here: Msg #2 from Middleware 4; there: Msg #1 from Middleware 5)
 func AgreementSummary(as []PeerAgreement) (ok bool, text string) {
-	var diffs []string
-	same, heard := 0, 0
+	var diffs, sames []string
+	heard := 0
 	var through uint64
 	for _, a := range as {
-		if a.DiffAt != 0 {
-			if a.Exact() {
-				diffs = append(diffs, fmt.Sprintf("differs from Middleware %d at #%d (here: %s; there: %s)", a.Peer, a.DiffAt, a.Here, a.There))
-			} else {
-				diffs = append(diffs, fmt.Sprintf("differs from Middleware %d between #%d and #%d (locating)", a.Peer, a.Through+1, a.DiffAt))
+		switch {
+		case a.Exact():
+			diffs = append(diffs, fmt.Sprintf("differs from Middleware %d at #%d (here: %s; there: %s)", a.Peer, a.DiffAt, a.Here, a.There))
+		case a.DiffAt != 0:
+			diffs = append(diffs, fmt.Sprintf("differs from Middleware %d between #%d and #%d (locating)", a.Peer, a.Through+1, a.DiffAt))
+		case a.Through > 0 || a.Delivered > 0:
+			if heard == 0 || a.Through < through {
+				through = a.Through
 			}
-			continue
+			heard++
+			sames = append(sames, fmt.Sprint(a.Peer))
 		}
-		if a.Through == 0 && a.Delivered == 0 {
-			continue
-		}
-		if heard == 0 || a.Through < through {
-			through = a.Through
-		}
-		heard++
-		same++
 	}
 	if len(diffs) > 0 {
-		return false, strings.Join(diffs, "; ")
+		text = strings.Join(diffs, "; ")
+		if len(sames) > 0 {
+			text += fmt.Sprintf("; same as Middleware %s through #%d", strings.Join(sames, ", "), through)
+		}
+		return false, text
 	}
 	if heard == 0 {
 		return true, "agreement: no digest from a peer yet"
 	}
-	return true, fmt.Sprintf("same order as %d of %d through #%d", same, len(as), through)
+	return true, fmt.Sprintf("same order as %d of %d through #%d", heard, len(as), through)
 }
 
 // fnv64 constants: the running hash is FNV-1a over each delivered id.

@@ -463,6 +463,16 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	c.flushHeldSends()
 }
 
+// Campaign asks this middleware to stand for leader now, before any
+// election timeout (raft; the others have no election). For tests and
+// demonstrations: scripts choose their leader instead of a seed.
+func (c *Core) Campaign(now time.Time) {
+	c.now = now
+	if p, ok := c.proto.(campaigner); ok {
+		p.campaign()
+	}
+}
+
 // Heard tells the core that something from peer arrived at at, though it
 // may not be processed yet (status lines only).
 func (c *Core) Heard(peer int, at time.Time) {

@@ -114,6 +114,9 @@ type protocol interface {
 	view(v *View)
 }
 
+// campaigner is a protocol with a leader that can be asked to stand.
+type campaigner interface{ campaign() }
+
 // heartbeatFiller is a protocol that adds to the Core's heartbeats.
 type heartbeatFiller interface{ fillHeartbeat(hb *Msg) }
 

@@ -256,6 +256,12 @@ func (r *raftProto) linkClosed(peer int) {
 	r.drain()
 }
 
+// campaign stands for leader now (Core.Campaign).
+func (r *raftProto) campaign() {
+	_ = r.rn.Campaign()
+	r.drain()
+}
+
 func (r *raftProto) tick() {
 	for k := 0; k < 10 && r.c.now.Sub(r.lastTick) >= raftTick; k++ {
 		r.rn.Tick()

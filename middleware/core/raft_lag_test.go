@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"container/heap"
-	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -19,12 +18,8 @@ import (
 // entries.
 func lagSim(t *testing.T, lag int) *sim {
 	cryptotest.SetGlobalRandom(t, 7)
-	s := &sim{t: t, rng: rand.New(rand.NewSource(7)), proto: core.Raft, n: 5,
-		linkLast: map[[2]int]time.Duration{}, cut: map[[2]int]bool{}, base: time.Unix(1_700_000_000, 0),
-		crashed: map[int]bool{}, maxSleep: time.Millisecond}
-	s.nodes = make([]*simNode, s.n+1)
+	s := newSim(t, rand.New(rand.NewSource(7)), core.Raft, scenario{}, 5, time.Millisecond)
 	for id := 1; id <= s.n; id++ {
-		s.nodes[id] = &simNode{}
 		s.at(0, func() { s.start(id) })
 	}
 	run := func(until time.Duration) {
@@ -40,32 +35,22 @@ func lagSim(t *testing.T, lag int) *sim {
 	}
 	run(2 * time.Second)
 	// A few messages everyone has, then the pause.
-	s.atNode(s.now, 1, func() { s.nodes[1].core.Send(s.wall(), 5) })
+	s.atNode(s.now, 1, func() { s.Nodes[1].Core.Send(s.wall(), 5); s.Flush(1) })
 	run(s.now + time.Second)
 	pause := s.now
-	s.nodes[2].pausedUntil = pause + time.Hour // until resumed below
+	s.paused[2] = pause + time.Hour // until resumed below
 	for sent := 0; sent < lag; sent += 4000 {
 		for _, id := range []int{1, 3, 4, 5} {
-			s.atNode(s.now, id, func() { s.nodes[id].core.Send(s.wall(), 1000) })
+			s.atNode(s.now, id, func() { s.Nodes[id].Core.Send(s.wall(), 1000); s.Flush(id) })
 		}
 		run(s.now + time.Second)
 	}
-	s.nodes[2].pausedUntil = s.now
+	s.paused[2] = s.now
 	// The paused member's queued inputs run now; then it catches up.
 	for k := 0; k < 120 && !s.quiescent(); k++ {
 		run(s.now + 500*time.Millisecond)
 	}
 	return s
-}
-
-func (s *sim) incarnations() []check.Incarnation {
-	var incs []check.Incarnation
-	for id := 1; id <= s.n; id++ {
-		nd := s.nodes[id]
-		incs = append(incs, nd.incs...)
-		incs = append(incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
-	}
-	return incs
 }
 
 // Behind by 140,000 messages: the log was compacted behind the snapshot
@@ -80,9 +65,9 @@ func TestRaftMemberFarBehindCatchesUpBySnapshot(t *testing.T) {
 	}
 	s := lagSim(t, 140_000)
 	if !s.quiescent() {
-		t.Fatalf("member 2 did not catch up: %+v", s.nodes[2].core.View())
+		t.Fatalf("member 2 did not catch up: %+v", s.Nodes[2].Core.View())
 	}
-	rep, err := check.Check(s.incarnations(), check.Options{Agreement: true})
+	rep, err := check.Check(s.Incarnations(), check.Options{Agreement: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +84,11 @@ func TestRaftMemberTooFarBehindStops(t *testing.T) {
 		t.Skip("200,000 messages")
 	}
 	s := lagSim(t, 200_000)
-	v := s.nodes[2].core.View()
+	v := s.Nodes[2].Core.View()
 	if !strings.Contains(v.Waiting, "stopped") {
 		t.Errorf("member 2 says %q, want that it stopped", v.Waiting)
 	}
-	if _, err := check.Check(s.incarnations(), check.Options{}); err != nil {
+	if _, err := check.Check(s.Incarnations(), check.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"totalorder/middleware/core"
+	"totalorder/middleware/core/coretest"
 )
 
 // Scripted scenarios (testdata/scripts/*.txt, in the style of etcd raft's
@@ -19,16 +20,20 @@ import (
 // network copies only on `network`, so a script says exactly what happens
 // in which order. Run with -rewrite to update the expected output.
 //
-//	lab n=3 [protocol=raft|sequencer|isis]
-//	elect                          tick until every live middleware knows a leader
-//	send id=1 [count=1]
+//	lab n=3 [protocol=raft|sequencer|isis|lamport|none] [trace]
+//	                               trace: print the control conversation
+//	                               ("2->1 Stamp id=2:1 hi=1 prio=1.2") as it arrives
+//	elect [leader=2]               (2 stands first, then) tick until every
+//	                               live middleware knows a leader
+//	send id=1 [count=1] [body=...] (a body: one application message)
 //	network [to=2] [drop]          deliver (or drop) the pending network copies
 //	data id=1 text=...             content at a data port that nobody sent
 //	stabilize                      deliver control messages until none is left
 //	tick d=500ms                   let time pass, 10 ms at a time, stabilizing
 //	cut id=2|leader / heal         cut one middleware's control links both ways
 //	crash id=2 / restart id=2      kill -9 (the state log stays) and start again
-//	status / ready                 each live middleware's status, Ready list
+//	status / ready / agreement     each live middleware's status, Ready
+//	                               list, agreement with its peers
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata/scripts", func(t *testing.T, path string) {
 		cryptotest.SetGlobalRandom(t, 1) // raft's election timeouts
@@ -48,93 +53,107 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-type scriptNode struct {
-	core    *core.Core
-	alive   bool
-	inc     int
-	durable [][]byte
-	ready   []string
-}
-
+// scriptLab is the harness's lab with a transport that holds every
+// message until the script says: control messages until stabilize (or a
+// tick), network copies until network.
 type scriptLab struct {
-	n     int
-	proto core.Protocol
+	*coretest.Lab
 	now   time.Time
-	nodes []*scriptNode // 1-based
-	ctl   []core.Envelope
-	from  []int // sender of each ctl entry
+	ctl   []core.Msg // in flight, in send order; To in ctlTo
+	ctlTo []int
 	net   []struct {
 		to   int
 		text string
 	}
-	cut map[int]bool
-	out strings.Builder
+	cut   map[int]bool
+	ready map[int][]string // per middleware, this incarnation's Ready list
+	out   strings.Builder
 }
 
+func (l *scriptLab) Control(to int, m core.Msg) {
+	l.ctl = append(l.ctl, m)
+	l.ctlTo = append(l.ctlTo, to)
+}
+
+func (l *scriptLab) Multicast(from int, text string) {
+	for to := 1; to <= l.N; to++ {
+		l.net = append(l.net, struct {
+			to   int
+			text string
+		}{to, text})
+	}
+}
+
+func (l *scriptLab) LinkClosed(from, to int) { l.DeliverLinkClosed(from, to) }
+
 func newScriptLab(t *testing.T, d *datadriven.TestData) *scriptLab {
-	l := &scriptLab{proto: core.Raft, now: time.Unix(1_700_000_000, 0), cut: map[int]bool{}}
-	d.ScanArgs(t, "n", &l.n)
+	l := &scriptLab{now: time.Unix(1_700_000_000, 0), cut: map[int]bool{}, ready: map[int][]string{}}
+	var n int
+	d.ScanArgs(t, "n", &n)
+	proto := core.Raft
 	if d.HasArg("protocol") {
 		var p string
 		d.ScanArgs(t, "protocol", &p)
-		proto, err := core.ParseProtocol(p)
-		if err != nil {
+		var err error
+		if proto, err = core.ParseProtocol(p); err != nil {
 			d.Fatalf(t, "%v", err)
 		}
-		l.proto = proto
 	}
-	l.nodes = make([]*scriptNode, l.n+1)
-	for id := 1; id <= l.n; id++ {
-		l.nodes[id] = &scriptNode{}
+	l.Lab = coretest.New(n, proto, l, func() time.Time { return l.now })
+	if d.HasArg("trace") {
+		l.Trace = &l.out
+	}
+	l.OnNote = l.note
+	for id := 1; id <= n; id++ {
 		l.start(t, id)
 	}
 	return l
 }
 
 func (l *scriptLab) start(t *testing.T, id int) {
-	nd := l.nodes[id]
-	nd.inc++
-	c, err := core.New(core.Config{ID: id, N: l.n, Protocol: l.proto, Run: fmt.Sprint(nd.inc), Restored: nd.durable}, l.now)
-	if err != nil {
+	l.ready[id] = nil
+	if err := l.Start(id); err != nil {
 		t.Fatal(err)
 	}
-	nd.core, nd.alive, nd.ready = c, true, nil
-	l.flush(id)
 }
 
 func (l *scriptLab) idArg(t *testing.T, d *datadriven.TestData) int {
 	var s string
 	d.ScanArgs(t, "id", &s)
 	if s == "leader" {
-		return l.leader(t)
+		id := l.Leader()
+		if id == 0 {
+			t.Fatal("no leader")
+		}
+		return id
 	}
 	var id int
-	if _, err := fmt.Sscan(s, &id); err != nil || id < 1 || id > l.n {
-		d.Fatalf(t, "id=%s: want 1..%d or leader", s, l.n)
+	if _, err := fmt.Sscan(s, &id); err != nil || id < 1 || id > l.N {
+		d.Fatalf(t, "id=%s: want 1..%d or leader", s, l.N)
 	}
 	return id
-}
-
-func (l *scriptLab) leader(t *testing.T) int {
-	for id := 1; id <= l.n; id++ {
-		if nd := l.nodes[id]; nd.alive && nd.core.View().Leader == id {
-			return id
-		}
-	}
-	t.Fatal("no leader")
-	return 0
 }
 
 func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 	switch d.Cmd {
 	case "elect":
+		if d.HasArg("leader") {
+			var id int
+			d.ScanArgs(t, "leader", &id)
+			l.Nodes[id].Core.Campaign(l.now)
+			l.Flush(id)
+			l.stabilize()
+			if got := l.Leader(); got != id {
+				d.Fatalf(t, "asked %d to stand, %d leads", id, got)
+			}
+		}
 		for k := 0; ; k++ {
 			if k > 1000 {
 				d.Fatalf(t, "no leader after 10 s")
 			}
 			known := true
-			for id := 1; id <= l.n; id++ {
-				if nd := l.nodes[id]; nd.alive && !l.cut[id] && nd.core.View().Leader == 0 {
+			for id := 1; id <= l.N; id++ {
+				if nd := l.Nodes[id]; nd.Alive && !l.cut[id] && nd.Core.View().Leader == 0 {
 					known = false
 				}
 			}
@@ -148,8 +167,16 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 		if d.HasArg("count") {
 			d.ScanArgs(t, "count", &count)
 		}
-		l.nodes[id].core.Send(l.now, count)
-		l.flush(id)
+		if d.HasArg("body") {
+			var body string
+			d.ScanArgs(t, "body", &body)
+			if err := l.Nodes[id].Core.SendText(l.now, body); err != nil {
+				fmt.Fprintf(&l.out, "%d: %v\n", id, err)
+			}
+		} else {
+			l.Nodes[id].Core.Send(l.now, count)
+		}
+		l.Flush(id)
 	case "network":
 		to, drop := 0, d.HasArg("drop")
 		if d.HasArg("to") {
@@ -163,21 +190,19 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 				l.net = append(l.net, c)
 			case drop:
 				fmt.Fprintf(&l.out, "network dropped %q to %d\n", c.text, c.to)
-			case l.nodes[c.to].alive:
-				if err := l.nodes[c.to].core.DataIn(l.now, c.text); err != nil {
+			default:
+				if err := l.DeliverData(c.to, c.text); err != nil {
 					fmt.Fprintf(&l.out, "%d: %v\n", c.to, err)
 				}
-				l.flush(c.to)
 			}
 		}
 	case "data":
 		id := l.idArg(t, d)
 		var text string
 		d.ScanArgs(t, "text", &text)
-		if err := l.nodes[id].core.DataIn(l.now, text); err != nil {
+		if err := l.DeliverData(id, text); err != nil {
 			fmt.Fprintf(&l.out, "%d: %v\n", id, err)
 		}
-		l.flush(id)
 	case "stabilize":
 		l.stabilize()
 	case "tick":
@@ -193,10 +218,10 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 	case "cut":
 		id := l.idArg(t, d)
 		l.cut[id] = true
-		for j := 1; j <= l.n; j++ {
-			if j != id && l.nodes[j].alive {
-				l.closeLink(id, j)
-				l.closeLink(j, id)
+		for j := 1; j <= l.N; j++ {
+			if j != id && l.Nodes[j].Alive {
+				l.DeliverLinkClosed(id, j)
+				l.DeliverLinkClosed(j, id)
 			}
 		}
 		fmt.Fprintf(&l.out, "cut %d off\n", id)
@@ -204,22 +229,17 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 		clear(l.cut)
 	case "crash":
 		id := l.idArg(t, d)
-		l.nodes[id].alive = false
-		for j := 1; j <= l.n; j++ {
-			if j != id && l.nodes[j].alive {
-				l.closeLink(id, j)
-			}
-		}
+		l.Crash(id)
 		fmt.Fprintf(&l.out, "crashed %d\n", id)
 	case "restart":
 		l.start(t, l.idArg(t, d))
 	case "status":
-		for id := 1; id <= l.n; id++ {
-			nd := l.nodes[id]
-			if !nd.alive {
+		for id := 1; id <= l.N; id++ {
+			nd := l.Nodes[id]
+			if !nd.Alive {
 				continue
 			}
-			v := nd.core.View()
+			v := nd.Core.View()
 			w := v.Waiting
 			if w == "" {
 				w = "-"
@@ -227,10 +247,17 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 			fmt.Fprintf(&l.out, "%d: leader known=%v received=%d recovered=%d ready=%d pending=%d waiting: %s\n",
 				id, v.Leader != 0, v.Received, v.Recovered, v.Ready, v.Pending, w)
 		}
+	case "agreement":
+		for id := 1; id <= l.N; id++ {
+			if nd := l.Nodes[id]; nd.Alive {
+				_, text := core.AgreementSummary(nd.Core.View().Agreement)
+				fmt.Fprintf(&l.out, "%d: %s\n", id, text)
+			}
+		}
 	case "ready":
-		for id := 1; id <= l.n; id++ {
-			if nd := l.nodes[id]; nd.alive {
-				fmt.Fprintf(&l.out, "%d: %s\n", id, strings.Join(nd.ready, ", "))
+		for id := 1; id <= l.N; id++ {
+			if nd := l.Nodes[id]; nd.Alive {
+				fmt.Fprintf(&l.out, "%d: %s\n", id, strings.Join(l.ready[id], ", "))
 			}
 		}
 	default:
@@ -238,80 +265,45 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 	}
 }
 
-func (l *scriptLab) closeLink(from, to int) {
-	l.nodes[to].core.ControlIn(l.now, core.Msg{Kind: core.KindLinkClosed, From: from})
-	l.flush(to)
-}
-
 // step lets 10 ms pass: every live middleware ticks, then control settles.
 func (l *scriptLab) step() {
 	l.now = l.now.Add(10 * time.Millisecond)
-	for id := 1; id <= l.n; id++ {
-		if l.nodes[id].alive {
-			l.nodes[id].core.Tick(l.now)
-			l.flush(id)
-		}
+	for id := 1; id <= l.N; id++ {
+		l.Tick(id)
 	}
 	l.stabilize()
 }
 
 func (l *scriptLab) stabilize() {
-	for k := 0; len(l.ctl) > 0; k++ {
-		env, from := l.ctl[0], l.from[0]
-		l.ctl, l.from = l.ctl[1:], l.from[1:]
-		if l.cut[from] || l.cut[env.To] || !l.nodes[env.To].alive {
+	for len(l.ctl) > 0 {
+		m, to := l.ctl[0], l.ctlTo[0]
+		l.ctl, l.ctlTo = l.ctl[1:], l.ctlTo[1:]
+		if l.cut[m.From] || l.cut[to] {
 			continue
 		}
-		line := core.AppendMsg(nil, &env.Msg)
-		m, err := core.DecodeMsg(line[:len(line)-1])
-		if err != nil {
-			panic(err)
-		}
-		m.From = from
-		l.nodes[env.To].core.ControlIn(l.now, m)
-		l.flush(env.To)
+		l.DeliverControl(to, m)
 	}
 }
 
-// flush takes a middleware's output: the state log, network copies for
-// later, control messages into flight, list changes into the script.
-func (l *scriptLab) flush(id int) {
-	nd := l.nodes[id]
-	out := nd.core.Output()
-	if out.Rewrite {
-		nd.durable = nil
-	}
-	nd.durable = append(nd.durable, out.Persist...)
-	for _, mid := range out.ToNetwork {
-		for to := 1; to <= l.n; to++ {
-			l.net = append(l.net, struct {
-				to   int
-				text string
-			}{to, mid.Text()})
+// note prints a middleware's list changes into the script.
+func (l *scriptLab) note(id int, nt core.Note) {
+	switch nt.Kind {
+	case core.NoteSent:
+		fmt.Fprintf(&l.out, "%d: sent %s\n", id, nt.Text())
+	case core.NoteReceived:
+		how := ""
+		if nt.Recovered {
+			how = " (recovered)"
 		}
-	}
-	for _, env := range out.Control {
-		l.ctl = append(l.ctl, env)
-		l.from = append(l.from, id)
-	}
-	for _, nt := range out.Notes {
-		switch nt.Kind {
-		case core.NoteSent:
-			fmt.Fprintf(&l.out, "%d: sent %s\n", id, nt.ID.Text())
-		case core.NoteReceived:
-			how := ""
-			if nt.Recovered {
-				how = " (recovered)"
-			}
-			fmt.Fprintf(&l.out, "%d: received %s%s\n", id, nt.ID.Text(), how)
-		case core.NoteReady:
-			entry := fmt.Sprintf("%d:%d.%d", nt.Seq, nt.ID.Sender, nt.ID.Num)
-			if slices.Contains(nd.ready, entry) {
-				panic("delivered twice: " + entry)
-			}
-			nd.ready = append(nd.ready, entry)
-			fmt.Fprintf(&l.out, "%d: ready %d %s\n", id, nt.Seq, nt.ID.Text())
+		fmt.Fprintf(&l.out, "%d: received %s%s\n", id, nt.Text(), how)
+	case core.NoteReady:
+		entry := fmt.Sprintf("%d:%d.%d", nt.Seq, nt.ID.Sender, nt.ID.Num)
+		if slices.Contains(l.ready[id], entry) {
+			panic("delivered twice: " + entry)
 		}
+		l.ready[id] = append(l.ready[id], entry)
+		fmt.Fprintf(&l.out, "%d: ready %d %s\n", id, nt.Seq, nt.Text())
+	case core.NoteDiverged:
+		fmt.Fprintf(&l.out, "%d: differs from %d at #%d (here: %s; there: %s)\n", id, nt.Peer, nt.Seq, nt.Text(), nt.There)
 	}
-	nd.core.ClearOutput()
 }

@@ -12,6 +12,7 @@ import (
 
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
+	"totalorder/middleware/core/coretest"
 )
 
 // A deterministic simulated lab: n cores, a network program that delays
@@ -62,17 +63,8 @@ func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
 func (q *eventQueue) Pop() any     { o := *q; e := o[len(o)-1]; *q = o[:len(o)-1]; return e }
 
-type simNode struct {
-	core        *core.Core
-	inc         int // incarnation number; messages for an older one are lost
-	alive       bool
-	pausedUntil time.Duration
-	durable     [][]byte // the state log
-	entries     []check.Entry
-	incs        []check.Incarnation
-}
-
 type sim struct {
+	*coretest.Lab
 	t        testing.TB
 	rng      *rand.Rand
 	proto    core.Protocol
@@ -82,13 +74,29 @@ type sim struct {
 	now      time.Duration
 	q        eventQueue
 	seqNo    int
-	nodes    []*simNode // 1-based
+	paused   map[int]time.Duration // paused until
 	linkLast map[[2]int]time.Duration
 	cut      map[[2]int]bool // control links down, both directions listed
 	inFlight int             // network copies not yet arrived
 	base     time.Time
-	crashed  map[int]bool
-	diverged []core.Note // NoteDiverged of any middleware
+}
+
+func newSim(t testing.TB, rng *rand.Rand, proto core.Protocol, sc scenario, n int, maxSleep time.Duration) *sim {
+	s := &sim{
+		t: t, rng: rng, proto: proto, sc: sc, n: n, maxSleep: maxSleep,
+		linkLast: make(map[[2]int]time.Duration),
+		cut:      make(map[[2]int]bool),
+		base:     time.Unix(1_700_000_000, 0),
+		paused:   make(map[int]time.Duration),
+	}
+	s.Lab = coretest.New(n, proto, s, s.wall)
+	if *traceSim {
+		s.Lab.Trace = traceWriter{s}
+		s.Lab.OnNote = func(id int, nt core.Note) {
+			s.tracef("node %d: %v %s seq=%d recovered=%v", id, nt.Kind, nt.Text(), nt.Seq, nt.Recovered)
+		}
+	}
+	return s
 }
 
 func (s *sim) at(d time.Duration, f func()) {
@@ -100,19 +108,18 @@ func (s *sim) at(d time.Duration, f func()) {
 // (a paused process's inputs queue up in order), and drops it if the node
 // crashed or restarted meanwhile.
 func (s *sim) atNode(d time.Duration, id int, f func()) {
-	inc := s.nodes[id].inc
+	inc := s.Nodes[id].Inc
 	var run func()
 	run = func() {
-		nd := s.nodes[id]
-		if !nd.alive || nd.inc != inc {
+		nd := s.Nodes[id]
+		if !nd.Alive || nd.Inc != inc {
 			return
 		}
-		if nd.pausedUntil > s.now {
-			s.at(nd.pausedUntil, run)
+		if s.paused[id] > s.now {
+			s.at(s.paused[id], run)
 			return
 		}
 		f()
-		s.flush(id)
 	}
 	s.at(d, run)
 }
@@ -126,52 +133,34 @@ func (s *sim) tracef(format string, args ...any) {
 }
 
 func (s *sim) start(id int) {
-	nd := s.nodes[id]
-	nd.inc++
-	nd.alive = true
-	nd.entries = nil
-	cfg := core.Config{ID: id, N: s.n, Protocol: s.proto, Run: fmt.Sprintf("r%d", nd.inc), Restored: nd.durable}
-	c, err := core.New(cfg, s.wall())
-	if err != nil {
-		s.t.Fatalf("restart of %d: %v", id, err)
+	if err := s.Start(id); err != nil {
+		s.t.Fatal(err)
 	}
-	nd.core = c
-	s.tracef("node %d START incarnation %d (%d durable records)", id, nd.inc, len(nd.durable))
-	s.flush(id)
+	s.tracef("node %d START incarnation %d (%d durable records)", id, s.Nodes[id].Inc, len(s.Nodes[id].Durable))
 	var tick func()
 	tick = func() {
-		nd.core.Tick(s.wall())
-		s.atNode(s.now+nd.core.TickEvery(), id, tick)
+		s.Tick(id)
+		s.atNode(s.now+s.Nodes[id].Core.TickEvery(), id, tick)
 	}
 	s.atNode(s.now+time.Duration(s.rng.Intn(10))*time.Millisecond, id, tick)
 }
 
 func (s *sim) crash(id int) {
-	nd := s.nodes[id]
-	if !nd.alive {
+	if !s.Nodes[id].Alive {
 		return
 	}
-	nd.alive = false
-	nd.pausedUntil = 0
-	s.crashed[id] = true
+	delete(s.paused, id)
 	s.tracef("node %d CRASH", id)
-	nd.incs = append(nd.incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
-	nd.entries = nil
-	for to := 1; to <= s.n; to++ {
-		if to != id {
-			s.linkClosed(id, to)
-		}
-	}
+	s.Crash(id)
 }
 
-// linkClosed tells to's adapter that the link from `from` closed, after
+// The sim is the lab's transport: each message in flight is an event.
+
+// LinkClosed tells to's adapter that the link from `from` closed, after
 // whatever the link still carried.
-func (s *sim) linkClosed(from, to int) {
+func (s *sim) LinkClosed(from, to int) {
 	d := s.linkDelay(from, to)
-	run := fmt.Sprintf("r%d", s.nodes[from].inc)
-	s.atNode(d, to, func() {
-		s.nodes[to].core.ControlIn(s.wall(), core.Msg{Kind: core.KindLinkClosed, From: from, Run: run})
-	})
+	s.atNode(d, to, func() { s.DeliverLinkClosed(from, to) })
 }
 
 func (s *sim) linkDelay(from, to int) time.Duration {
@@ -184,90 +173,53 @@ func (s *sim) linkDelay(from, to int) time.Duration {
 	return d
 }
 
-// flush carries out a node's output: the state log first, then content to
-// the network program, control messages over FIFO links, notes into its
-// events log.
-func (s *sim) flush(id int) {
-	nd := s.nodes[id]
-	out := nd.core.Output()
-	if out.Rewrite {
-		nd.durable = nil
-	}
-	nd.durable = append(nd.durable, out.Persist...)
-	ts := s.wall().UnixMicro()
-	for _, nt := range out.Notes {
-		s.tracef("node %d: %v %s seq=%d recovered=%v", id, nt.Kind, nt.ID.Text(), nt.Seq, nt.Recovered)
-		e := check.Entry{Msg: nt.Text(), TS: ts, Seq: nt.Seq}
-		switch nt.Kind {
-		case core.NoteSent:
-			e.Kind = check.Sent
-		case core.NoteReceived:
-			e.Kind = check.Received
-		case core.NoteReady:
-			e.Kind = check.Ready
-		default:
-			s.diverged = append(s.diverged, nt)
-			continue
+// Multicast is the network program: each copy after its own random delay,
+// some dropped or duplicated as the scenario says.
+func (s *sim) Multicast(from int, text string) {
+	relay := s.now + time.Duration(s.rng.Intn(300))*time.Microsecond
+	for to := 1; to <= s.n; to++ {
+		copies := 1
+		if s.rng.Float64() < s.sc.drop {
+			copies = 0
+		} else if s.rng.Float64() < s.sc.dup {
+			copies = 2
 		}
-		nd.entries = append(nd.entries, e)
-	}
-	for _, mid := range out.ToNetwork {
-		text := mid.Text()
-		relay := s.now + time.Duration(s.rng.Intn(300))*time.Microsecond
-		for to := 1; to <= s.n; to++ {
-			copies := 1
-			if s.rng.Float64() < s.sc.drop {
-				copies = 0
-			} else if s.rng.Float64() < s.sc.dup {
-				copies = 2
+		for k := 0; k < copies; k++ {
+			d := relay
+			if s.maxSleep > 0 {
+				d += time.Duration(s.rng.Int63n(int64(s.maxSleep) + 1))
 			}
-			for k := 0; k < copies; k++ {
-				d := relay
-				if s.maxSleep > 0 {
-					d += time.Duration(s.rng.Int63n(int64(s.maxSleep) + 1))
+			to := to
+			// The network program's copy finds the process that
+			// listens then (a restarted one too), or nobody.
+			s.inFlight++
+			s.at(d, func() {
+				s.inFlight--
+				if !s.Nodes[to].Alive {
+					return
 				}
-				to := to
-				// The network program's copy finds the process that
-				// listens then (a restarted one too), or nobody.
-				s.inFlight++
-				s.at(d, func() {
-					s.inFlight--
-					if !s.nodes[to].alive {
-						return
+				s.atNode(s.now, to, func() {
+					if err := s.DeliverData(to, text); err != nil {
+						s.t.Fatalf("DataIn(%q): %v", text, err)
 					}
-					s.atNode(s.now, to, func() {
-						if err := s.nodes[to].core.DataIn(s.wall(), text); err != nil {
-							s.t.Fatalf("DataIn(%q): %v", text, err)
-						}
-					})
 				})
-			}
+			})
 		}
 	}
-	for _, env := range out.Control {
-		// Round-trip through the wire encoding, as the adapters do.
-		line := core.AppendMsg(nil, &env.Msg)
-		m, err := core.DecodeMsg(line[:len(line)-1])
-		if err != nil {
-			s.t.Fatalf("decode %q: %v", line, err)
-		}
-		m.From = id
-		if s.cut[[2]int{id, env.To}] {
-			continue // the link is down: lost
-		}
-		d := s.linkDelay(id, env.To)
-		if m.Kind != core.KindHeartbeat {
-			s.tracef("%d->%d %v", id, env.To, m)
-		}
-		to := env.To
-		s.atNode(d, to, func() {
-			if s.cut[[2]int{id, to}] {
-				return
-			}
-			s.nodes[to].core.ControlIn(s.wall(), m)
-		})
+}
+
+// Control carries a control message over its FIFO link, unless cut.
+func (s *sim) Control(to int, m core.Msg) {
+	from := m.From
+	if s.cut[[2]int{from, to}] {
+		return // the link is down: lost
 	}
-	nd.core.ClearOutput()
+	d := s.linkDelay(from, to)
+	s.atNode(d, to, func() {
+		if !s.cut[[2]int{from, to}] {
+			s.DeliverControl(to, m)
+		}
+	})
 }
 
 // partition cuts every control link between side and the rest for d.
@@ -284,8 +236,8 @@ func (s *sim) partition(side map[int]bool, d time.Duration) {
 	for _, p := range pairs {
 		if !s.cut[p] {
 			s.cut[p] = true
-			if s.nodes[p[0]].alive && s.nodes[p[1]].alive {
-				s.linkClosed(p[0], p[1])
+			if s.Nodes[p[0]].Alive && s.Nodes[p[1]].Alive {
+				s.LinkClosed(p[0], p[1])
 			}
 		}
 	}
@@ -297,27 +249,12 @@ func (s *sim) partition(side map[int]bool, d time.Duration) {
 	})
 }
 
-// leader is the highest id alive for the baselines; for raft the node
-// that believes itself leader with the highest term.
+// leader is the lab's leader, or a random member when none is known.
 func (s *sim) leader() int {
-	best, term := 0, uint64(0)
-	for id := s.n; id >= 1; id-- {
-		nd := s.nodes[id]
-		if !nd.alive {
-			continue
-		}
-		v := nd.core.View()
-		if s.proto != core.Raft {
-			return id
-		}
-		if v.Leader == id && v.Term >= term {
-			best, term = id, v.Term
-		}
+	if id := s.Leader(); id != 0 {
+		return id
 	}
-	if best == 0 {
-		return 1 + s.rng.Intn(s.n)
-	}
-	return best
+	return 1 + s.rng.Intn(s.n)
 }
 
 func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
@@ -329,30 +266,18 @@ func runSim(t testing.TB, seed int64, proto core.Protocol, sc scenario) error {
 // verdict, the splits the middlewares' own agreement check reported.
 func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([]core.Note, error) {
 	rng := rand.New(rand.NewSource(seed))
-	s := &sim{
-		t: t, rng: rng, proto: proto, sc: sc,
-		n:        2 + rng.Intn(6),
-		linkLast: make(map[[2]int]time.Duration),
-		cut:      make(map[[2]int]bool),
-		base:     time.Unix(1_700_000_000, 0),
-		crashed:  make(map[int]bool),
-	}
-	if sc.crashes+sc.pauses+sc.partitions > 0 && s.n < 3 {
-		s.n = 3
+	n := 2 + rng.Intn(6)
+	if sc.crashes+sc.pauses+sc.partitions > 0 && n < 3 {
+		n = 3
 	}
 	sleeps := []time.Duration{0, time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
-	s.maxSleep = sleeps[rng.Intn(len(sleeps))]
-	if sc.minSleep > s.maxSleep {
-		s.maxSleep = sc.minSleep
-	}
-	s.nodes = make([]*simNode, s.n+1)
+	s := newSim(t, rng, proto, sc, n, max(sleeps[rng.Intn(len(sleeps))], sc.minSleep))
 	early := 1 + rng.Intn(s.n)
 	startBase := time.Duration(0)
 	if sc.stagger > 0 && !sc.staggerLast {
 		startBase = time.Duration(rng.Int63n(int64(sc.stagger)))
 	}
 	for id := 1; id <= s.n; id++ {
-		s.nodes[id] = &simNode{}
 		id := id
 		// Processes start up to 300 ms apart, as a launcher starts them;
 		// with stagger one of them much earlier or later.
@@ -375,8 +300,11 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 				count = 1 + rng.Intn(20)
 			}
 			s.at(sendFrom+time.Duration(rng.Int63n(int64(sendWindow))), func() {
-				if s.nodes[id].alive {
-					s.atNode(s.now, id, func() { s.nodes[id].core.Send(s.wall(), count) })
+				if s.Nodes[id].Alive {
+					s.atNode(s.now, id, func() {
+						s.Nodes[id].Core.Send(s.wall(), count)
+						s.Flush(id)
+					})
 				}
 			})
 		}
@@ -396,18 +324,17 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 			}
 			alive := 0
 			for id := 1; id <= s.n; id++ {
-				if s.nodes[id].alive {
+				if s.Nodes[id].Alive {
 					alive++
 				}
 			}
 			// Raft needs a majority alive to go on; the others may stall.
-			if !s.nodes[victim].alive || (!sc.restart && alive-1 <= s.n/2) {
+			if !s.Nodes[victim].Alive || (!sc.restart && alive-1 <= s.n/2) {
 				return
 			}
 			s.crash(victim)
 			if sc.restart {
 				s.at(s.now+time.Duration(200+rng.Intn(3000))*time.Millisecond, func() {
-					delete(s.crashed, victim)
 					s.start(victim)
 				})
 			}
@@ -420,10 +347,9 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 			if first {
 				victim = s.leader()
 			}
-			nd := s.nodes[victim]
-			if nd.alive && nd.pausedUntil <= s.now {
-				nd.pausedUntil = s.now + faultLen()
-				s.tracef("node %d PAUSED until %.3fms", victim, float64(nd.pausedUntil)/1e6)
+			if s.Nodes[victim].Alive && s.paused[victim] <= s.now {
+				s.paused[victim] = s.now + faultLen()
+				s.tracef("node %d PAUSED until %.3fms", victim, float64(s.paused[victim])/1e6)
 			}
 		})
 	}
@@ -463,23 +389,10 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 		s.now = e.at
 		e.do()
 	}
-	var incs []check.Incarnation
-	for id := 1; id <= s.n; id++ {
-		nd := s.nodes[id]
-		incs = append(incs, nd.incs...)
-		if nd.alive {
-			incs = append(incs, check.Incarnation{MW: id, Run: fmt.Sprint(nd.inc), Entries: nd.entries})
-		}
+	if err := s.Check(!sc.safetyOnly); err != nil {
+		return s.Splits, fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
 	}
-	_, err := check.Check(incs, check.Options{Agreement: !sc.safetyOnly, Crashed: s.crashed})
-	if err == nil && len(s.diverged) > 0 && proto.Orders() {
-		nt := s.diverged[0]
-		err = fmt.Errorf("the agreement check saw a split the checker did not: %s differs at #%d (here %s, there %s)", fmt.Sprint(nt.Peer), nt.Seq, nt.Text(), nt.There)
-	}
-	if err != nil {
-		return s.diverged, fmt.Errorf("seed %d (%s, %s, n=%d, maxSleep=%v): %w", seed, proto, sc.name, s.n, s.maxSleep, err)
-	}
-	return s.diverged, nil
+	return s.Splits, nil
 }
 
 // quiescent reports whether nothing more can happen: no copy in flight, no
@@ -491,17 +404,17 @@ func (s *sim) quiescent() bool {
 	}
 	last := int64(-1)
 	for id := 1; id <= s.n; id++ {
-		nd := s.nodes[id]
-		if !nd.alive {
+		nd := s.Nodes[id]
+		if !nd.Alive {
 			continue
 		}
-		v := nd.core.View()
-		if nd.pausedUntil > s.now || v.Pending > 0 || v.Held > 0 {
+		v := nd.Core.View()
+		if s.paused[id] > s.now || v.Pending > 0 || v.Held > 0 {
 			return false
 		}
 		seq := int64(0) // the last seq it delivered, in any incarnation
 		own := map[string]bool{}
-		for _, es := range append(incEntries(nd.incs), nd.entries) {
+		for _, es := range append(incEntries(nd.Past), nd.Entries) {
 			for _, e := range es {
 				if e.Kind == check.Ready {
 					seq = int64(e.Seq)
@@ -512,7 +425,7 @@ func (s *sim) quiescent() bool {
 			return false
 		}
 		last = seq
-		for _, e := range nd.entries {
+		for _, e := range nd.Entries {
 			switch e.Kind {
 			case check.Sent:
 				own[e.Msg] = true
@@ -525,6 +438,14 @@ func (s *sim) quiescent() bool {
 		}
 	}
 	return true
+}
+
+// traceWriter prints the lab's conversation with the sim's clock.
+type traceWriter struct{ s *sim }
+
+func (w traceWriter) Write(b []byte) (int, error) {
+	w.s.tracef("%s", strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
 }
 
 func incEntries(incs []check.Incarnation) [][]check.Entry {
