@@ -1,6 +1,11 @@
 // Command checkorder checks the events logs of a lab run: total order,
-// contiguous seq numbers, integrity and agreement, then prints latencies
-// against the lower bound (content arrival) and a reference (send order).
+// contiguous seq numbers, integrity (nothing delivered twice, across a
+// middleware's restarts too) and agreement, then prints latencies against
+// the lower bound (content arrival) and a reference (send order). It names
+// the first position where two Ready lists differ, reports the
+// divergences the middlewares' live agreement checks recorded ("diverged"
+// lines) beside its own findings, and calls a log incomplete, not wrong,
+// where it says its writer could not write events ("lost" lines).
 //
 //	go run ./cmd/checkorder logs/*.jsonl
 //

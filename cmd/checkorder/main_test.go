@@ -179,3 +179,133 @@ func TestShiVizExport(t *testing.T) {
 		}
 	}
 }
+
+// writeOrders writes the logs of three middlewares that each send two
+// messages (k sent at 1000k µs) and deliver them in the order given per
+// middleware (all six received at once); extra lines are appended to a
+// middleware's log. It returns a glob of the files.
+func writeOrders(t *testing.T, dir string, orders [3][]int, extra [3]string) string {
+	t.Helper()
+	var logs [3]strings.Builder
+	m := func(k int) string { return fmt.Sprintf("Msg #%d from Middleware %d", k/3+1, k%3+1) }
+	for k := range 6 {
+		fmt.Fprintf(&logs[k%3], `{"level":"info","event":"sent","msg":%q,"ts_us":%d,"mw":%d,"run":"r"}`+"\n", m(k), 1000*k, k%3+1)
+	}
+	for i, order := range orders {
+		for k := range 6 {
+			fmt.Fprintf(&logs[i], `{"level":"info","event":"received","msg":%q,"ts_us":%d,"mw":%d,"run":"r"}`+"\n", m(k), 6000+k, i+1)
+		}
+		for s, k := range order {
+			fmt.Fprintf(&logs[i], `{"level":"info","event":"ready","msg":%q,"ts_us":%d,"seq":%d,"mw":%d,"run":"r"}`+"\n", m(k), 7000+100*s, s+1, i+1)
+		}
+		logs[i].WriteString(extra[i])
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("middleware-%d.jsonl", i+1)), []byte(logs[i].String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "*.jsonl")
+}
+
+// A run without ordering (-protocol none: each middleware delivers in
+// arrival order) fails with the first position where the Ready lists
+// differ and both messages there, and the divergences the middlewares
+// recorded themselves are reported beside it, in text and JSON.
+func TestNoneRunReport(t *testing.T) {
+	inOrder := []int{0, 1, 2, 3, 4, 5}
+	swapped := []int{0, 1, 3, 2, 4, 5} // Middleware 3 got #4 before #3
+	diverged := `{"level":"info","event":"diverged","msg":"Msg #2 from Middleware 1","ts_us":9000,"seq":3,"peer":1,"there":"Msg #1 from Middleware 3","mw":3,"run":"r"}` + "\n"
+	glob := writeOrders(t, t.TempDir(), [3][]int{inOrder, inOrder, swapped}, [3]string{2: diverged})
+	code, out, errOut := runCmd(glob)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		`VIOLATION total order: 2 positions carry different messages at different middlewares; first: Middleware 1 and 3 disagree at #3: "Msg #1 from Middleware 3" vs "Msg #2 from Middleware 1"`,
+		`The logs first differ at #3: Middleware 1 delivered "Msg #1 from Middleware 3" there, Middleware 3 "Msg #2 from Middleware 1".`,
+		"Divergences the middlewares recorded (their live agreement check):",
+		`Middleware 3 differs from Middleware 1 at #3: "Msg #2 from Middleware 1" here, "Msg #1 from Middleware 3" there (at 00:00:00.009000 UTC; the logs confirm it)`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks\n %s\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "warning:") {
+		t.Errorf("warnings for a diverged line:\n%s", out)
+	}
+	t.Logf("checkorder prints:\n%s", out)
+
+	code, out, _ = runCmd("-json", glob)
+	var rep struct {
+		Divergence *struct {
+			MW, Peer    int
+			Seq         uint64
+			Here, There string
+		}
+		Recorded []struct {
+			MW, Peer int
+			Seq      uint64
+			Logs     string
+		} `json:"recorded_divergences"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v in\n%s", code, err, out)
+	}
+	if d := rep.Divergence; d == nil || d.Seq != 3 || d.MW != 1 || d.Peer != 3 || d.Here != "Msg #1 from Middleware 3" || d.There != "Msg #2 from Middleware 1" {
+		t.Errorf("divergence %+v", rep.Divergence)
+	}
+	if len(rep.Recorded) != 1 || rep.Recorded[0].MW != 3 || rep.Recorded[0].Peer != 1 || rep.Recorded[0].Seq != 3 || rep.Recorded[0].Logs != "confirmed" {
+		t.Errorf("recorded %+v", rep.Recorded)
+	}
+}
+
+// A middleware restarted with an empty state (a new run id) delivers
+// positions 1–6 again: a violation, in text and JSON.
+func TestAmnesiacRestartReport(t *testing.T) {
+	all := []int{0, 1, 2, 3, 4, 5}
+	var again strings.Builder
+	for s, k := range all {
+		fmt.Fprintf(&again, `{"level":"info","event":"ready","msg":"Msg #%d from Middleware %d","ts_us":%d,"seq":%d,"mw":2,"run":"again"}`+"\n", k/3+1, k%3+1, 20000+100*s, s+1)
+	}
+	glob := writeOrders(t, t.TempDir(), [3][]int{all, all, all}, [3]string{1: again.String()})
+	code, out, _ := runCmd(glob)
+	want := `VIOLATION integrity: 6 deliveries of a message an earlier incarnation of the same middleware had delivered; first: ` +
+		`Middleware 2 (incarnation 2 of 2, run again) delivered again 6 messages its incarnation 1 (run r) had delivered, at seq 1–6; ` +
+		`the first: "Msg #1 from Middleware 1" at seq 1 (seq 1 before)`
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want 1 and\n %s\nin\n%s", code, want, out)
+	}
+	t.Logf("checkorder prints:\n%s", out)
+	code, out, _ = runCmd("-json", glob)
+	var rep struct {
+		Violations []struct {
+			Property string
+			Count    int
+			Examples []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v in\n%s", code, err, out)
+	}
+	if len(rep.Violations) != 1 || rep.Violations[0].Property != "integrity" || rep.Violations[0].Count != 6 ||
+		!strings.Contains(rep.Violations[0].Examples[0], "delivered again 6 messages") {
+		t.Errorf("violations %+v", rep.Violations)
+	}
+}
+
+// A log whose writer's disk stayed full until it exited ends with a final
+// "lost" line: the checker calls it incomplete and blames nobody.
+func TestLogIncompleteAtExit(t *testing.T) {
+	all := []int{0, 1, 2, 3, 4, 5}
+	lost := `{"level":"warn","event":"lost","count":1,"from_ts_us":7500,"to_ts_us":7500,"error":"no space left","final":true,"mw":3,"run":"r","ts_us":9000}` + "\n"
+	glob := writeOrders(t, t.TempDir(), [3][]int{all, all, all[:5]}, [3]string{2: lost})
+	code, out, _ := runCmd(glob)
+	want := "incomplete: Middleware 3's events log is incomplete: its last 1 events, at 00:00:00.007500 (UTC), were not written before it exited (no space left)"
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "OK: ") {
+		t.Fatalf("exit %d, want 0 and\n %s\nin\n%s", code, want, out)
+	}
+	// The same log without that line: Middleware 3 never delivered #6.
+	glob = writeOrders(t, t.TempDir(), [3][]int{all, all, all[:5]}, [3]string{})
+	if code, out, _ := runCmd("-q", glob); code != 1 || !strings.Contains(out, "Middleware 3 (last seq 5) never delivered") {
+		t.Errorf("exit %d, %s", code, out)
+	}
+}
