@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"totalorder/middleware"
+	"totalorder/middleware/core"
 )
 
 // fakeMiddleware records what the window asks of it and lets tests emit
@@ -12,6 +13,7 @@ import (
 type fakeMiddleware struct {
 	mu        sync.Mutex
 	sends     []int
+	texts     []string // every SendText body
 	status    middleware.Status
 	emit      func([]middleware.Event)
 	cancelled bool
@@ -43,6 +45,23 @@ func (f *fakeMiddleware) Send(count int) {
 	case f.sent <- count:
 	default:
 	}
+}
+
+// SendText records body; it refuses what the middleware would.
+func (f *fakeMiddleware) SendText(body string) error {
+	if err := core.CheckBody(body); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.texts = append(f.texts, body)
+	return nil
+}
+
+func (f *fakeMiddleware) Texts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.texts...)
 }
 
 func (f *fakeMiddleware) Status() middleware.Status {

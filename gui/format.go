@@ -14,11 +14,10 @@ import (
 func statusLines(s middleware.Status) (membership, counters string) {
 	var b strings.Builder
 	b.WriteString(s.Protocol)
-	role := "sequencer"
-	if s.Protocol == "raft" {
-		role = "leader"
-	}
-	if s.Protocol != "isis" {
+	// Only raft and the sequencer have a leader; isis, lamport and none
+	// have none to show.
+	role := map[string]string{"raft": "leader", "sequencer": "sequencer"}[s.Protocol]
+	if role != "" {
 		switch {
 		case s.Leader == 0:
 			b.WriteString(" · " + role + " unknown")

@@ -14,12 +14,16 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"totalorder/middleware"
+	"totalorder/middleware/core"
 )
 
 // Middleware is what a middleware window shows and drives.
 type Middleware interface {
 	// Send multicasts count messages; it must not block.
 	Send(count int)
+	// SendText multicasts one message with body (an auction's bid or
+	// close); it must not block, and fails only on a body it refuses.
+	SendText(body string) error
 	Status() middleware.Status
 	// Subscribe calls fn with every batch of list changes, on the
 	// middleware's goroutine; fn does not block. cancel stops the calls.
@@ -42,6 +46,9 @@ var autoSendRates = []string{"1", "5", "10", "50", "100", "500", "1000"}
 
 const defaultAutoSendRate = "10"
 
+// readyCaption is the caption under Ready when the protocol orders.
+const readyCaption = "agreed order: same in every window"
+
 // List columns, in the order they appear.
 const (
 	colSent = iota
@@ -50,14 +57,34 @@ const (
 	numCols
 )
 
-// MiddlewareWindow is the window "Middleware I": Send buttons, auto-send,
-// the Sent, Received and Ready lists and a status line. Create it with
+// MiddlewareConfig is what a middleware window knows besides its
+// middleware.
+type MiddlewareConfig struct {
+	ID int // "Middleware ID"
+	// N is the group's size, which says who sells what in the auction
+	// (auction.Items); 0 means 5, the lab's.
+	N int
+	// Auction opens the window on its Auction tab rather than the lists
+	// (middleware -app auction).
+	Auction bool
+}
+
+// MiddlewareWindow is the window "Middleware I": two tabs, the Sent,
+// Received and Ready lists with Send buttons and auto-send, and the
+// auction replicated over the Ready order; below them the agreement with
+// the other windows and the status lines. Create it with
 // NewMiddlewareWindow; it runs until its window closes or Close is called.
 type MiddlewareWindow struct {
 	m Middleware
 	windowLife
 
 	identity      *widget.Label // "Middleware I", large, at the top
+	unordered     *widget.Label // the warning shown when the protocol orders nothing
+	tabs          *container.AppTabs
+	auction       *auctionView
+	agreement     *widget.Label   // green "same order as …", red "differs from …"
+	top           *fyne.Container // identity and the unordered warning
+	statusBox     *fyne.Container // agreement and status lines
 	cols          [numCols]*column
 	sendButton    *widget.Button
 	send10Button  *widget.Button
@@ -97,10 +124,10 @@ type column struct {
 	followedTo float32
 }
 
-// NewMiddlewareWindow creates the window "Middleware <id>" over m and starts
-// following its events; it does not show the window.
-func NewMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
-	w := newMiddlewareWindow(a, m, id)
+// NewMiddlewareWindow creates the window "Middleware <cfg.ID>" over m and
+// starts following its events; it does not show the window.
+func NewMiddlewareWindow(a fyne.App, m Middleware, cfg MiddlewareConfig) *MiddlewareWindow {
+	w := newMiddlewareWindow(a, m, cfg)
 	w.start(refreshInterval, statusInterval)
 	return w
 }
@@ -108,18 +135,25 @@ func NewMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
 // newMiddlewareWindow builds the window and subscribes, without starting
 // the refresh loop: tests drive flush and showStatus themselves, on their
 // own goroutine, which the Fyne test driver treats as the UI thread.
-func newMiddlewareWindow(a fyne.App, m Middleware, id int) *MiddlewareWindow {
+func newMiddlewareWindow(a fyne.App, m Middleware, cfg MiddlewareConfig) *MiddlewareWindow {
+	if cfg.N <= 0 {
+		cfg.N = 5
+	}
 	w := &MiddlewareWindow{
 		m:             m,
 		wake:          make(chan struct{}, 1),
 		autoSendEvery: autoSendSchedule,
-		identity:      identityHeading(fmt.Sprintf("Middleware %d", id)),
+		identity:      identityHeading(fmt.Sprintf("Middleware %d", cfg.ID)),
 	}
 	// The subscription ends with the loops; once they have ended, Close
 	// stops auto-send for good.
-	w.initLife(a.NewWindow(fmt.Sprintf("Middleware %d", id)), w.endSubscription, w.stopAutoSend)
+	w.initLife(a.NewWindow(fmt.Sprintf("Middleware %d", cfg.ID)), w.endSubscription, w.stopAutoSend)
+	w.auction = newAuctionView(cfg.ID, cfg.N, m.SendText)
 	w.build()
-	w.win.Resize(fyne.NewSize(640, 480))
+	if cfg.Auction {
+		w.tabs.SelectIndex(tabAuction)
+	}
+	w.win.Resize(fyne.NewSize(660, 520))
 	w.cancelEvents = m.Subscribe(w.onEvents)
 	return w
 }
@@ -175,7 +209,7 @@ func (w *MiddlewareWindow) build() {
 	captions := [numCols]string{
 		colSent:     "in the order sent",
 		colReceived: "in arrival order: differs per window",
-		colReady:    "agreed order: same in every window",
+		colReady:    readyCaption,
 	}
 	titles := [numCols]string{colSent: "Sent", colReceived: "Received", colReady: "Ready"}
 	var panes [numCols]fyne.CanvasObject
@@ -193,15 +227,41 @@ func (w *MiddlewareWindow) build() {
 	lists.Offset = 0.3
 
 	w.selectionInfo = newInfoLabel("Select a message in any list to find it in the others.")
-	w.membership = newInfoLabel("")
-	w.counters = newInfoLabel("")
-	bottom := container.NewVBox(
-		widget.NewSeparator(),
-		container.NewThemeOverride(container.NewVBox(w.selectionInfo, w.membership, w.counters), compactTheme{}),
+	messages := container.NewBorder(toolbar, container.NewThemeOverride(w.selectionInfo, compactTheme{}), nil, nil, lists)
+	w.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Messages", theme.ListIcon(), messages),
+		container.NewTabItemWithIcon("Auction", theme.AccountIcon(), w.auction.content),
 	)
 
-	w.win.SetContent(container.NewBorder(container.NewVBox(w.identity, toolbar), bottom, nil, nil, lists))
+	w.unordered = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.unordered.Importance = widget.WarningImportance
+	w.unordered.Wrapping = fyne.TextWrapWord
+	w.unordered.Hide()
+	w.agreement = newInfoLabel("")
+	w.agreement.TextStyle.Bold = true
+	w.agreement.Hide()
+	w.membership = newInfoLabel("")
+	w.counters = newInfoLabel("")
+	w.statusBox = container.NewVBox(w.agreement, w.membership, w.counters)
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewThemeOverride(w.statusBox, compactTheme{}))
+	// The warning sits beside the heading, where it takes no height.
+	w.top = container.NewBorder(nil, nil, w.identity, nil, w.unordered)
+	w.win.SetContent(container.NewBorder(w.top, bottom, nil, nil, w.tabs))
 }
+
+// relayout lays the window out again after a line was shown or hidden:
+// the boxes holding it keep their old layout otherwise.
+func (w *MiddlewareWindow) relayout() {
+	w.top.Refresh()
+	w.statusBox.Refresh()
+	w.win.Content().Refresh()
+}
+
+// The window's tabs, in order.
+const (
+	tabMessages = iota
+	tabAuction
+)
 
 // identityHeading is a window's name in large type at the top of the
 // window: without a title bar (a kiosk, Xvfb, a crowded taskbar) it is
@@ -340,11 +400,78 @@ func (w *MiddlewareWindow) queueStatus() {
 	})
 }
 
-// showStatus updates the status lines. UI thread.
+// showStatus updates the status lines, the agreement line and the
+// warning of a protocol that orders nothing. UI thread.
 func (w *MiddlewareWindow) showStatus(s middleware.Status) {
 	membership, counters := statusLines(s)
 	w.membership.SetText(membership)
 	w.counters.SetText(counters)
+	w.showAgreement(s.Agreement)
+	w.showUnordered(s.Protocol)
+}
+
+// showAgreement colours the agreement line: green while every peer heard
+// from has the same Ready list so far, red once one differs, grey before
+// any digest. With no agreement check (nil) the line is hidden.
+func (w *MiddlewareWindow) showAgreement(as []core.PeerAgreement) {
+	if as == nil {
+		if w.agreement.Visible() {
+			w.agreement.Hide()
+			w.relayout()
+		}
+		return
+	}
+	ok, text := core.AgreementSummary(as)
+	imp := widget.LowImportance
+	switch {
+	case !ok:
+		imp = widget.DangerImportance
+	case heardFromPeer(as):
+		imp = widget.SuccessImportance
+	}
+	if w.agreement.Text != text || w.agreement.Importance != imp {
+		w.agreement.Importance = imp
+		w.agreement.SetText(text)
+	}
+	if !w.agreement.Visible() {
+		w.agreement.Show()
+		w.relayout()
+	}
+}
+
+// heardFromPeer reports whether some peer's digest has compared lists yet.
+func heardFromPeer(as []core.PeerAgreement) bool {
+	for _, a := range as {
+		if a.Through > 0 || a.Delivered > 0 || a.DiffAt > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// unorderedWarning is shown at the top of the window when the protocol
+// orders nothing (-protocol none).
+func unorderedWarning(protocol string) string {
+	return "-protocol " + protocol + ": nothing is ordered; Ready is Received, so windows disagree"
+}
+
+// showUnordered shows the warning, and says so under Ready, when the
+// protocol orders nothing. UI thread.
+func (w *MiddlewareWindow) showUnordered(protocol string) {
+	orders := protocol == "" || core.Protocol(protocol).Orders()
+	if orders == !w.unordered.Visible() {
+		return
+	}
+	ready := w.cols[colReady]
+	defer w.relayout()
+	if orders {
+		w.unordered.Hide()
+		ready.caption.SetText(readyCaption)
+		return
+	}
+	w.unordered.SetText(unorderedWarning(protocol))
+	w.unordered.Show()
+	ready.caption.SetText("as received: NOT ordered, differs per window")
 }
 
 // flush moves the buffered events into the lists and refreshes what
@@ -359,13 +486,20 @@ func (w *MiddlewareWindow) flush() {
 	for i, c := range w.cols {
 		follow[i] = c.showsLastRow()
 	}
+	bids := false
 	for _, ev := range w.taken {
 		i, ok := columnOf(ev.Kind)
 		if !ok {
-			continue
+			continue // EventDiverged: the agreement line shows it
 		}
 		w.cols[i].model.add(listEntry{msg: ev.Msg, seq: ev.Seq})
 		grew[i] = true
+		if ev.Kind == middleware.EventReady && w.auction.apply(ev.Msg) {
+			bids = true
+		}
+	}
+	if bids {
+		w.auction.show()
 	}
 	for i, c := range w.cols {
 		if !grew[i] {

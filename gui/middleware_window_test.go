@@ -24,7 +24,7 @@ func newTestMiddlewareWindow(t *testing.T, id int) (*MiddlewareWindow, *fakeMidd
 	t.Helper()
 	a := test.NewTempApp(t)
 	f := newFakeMiddleware()
-	w := newMiddlewareWindow(a, f, id)
+	w := newMiddlewareWindow(a, f, MiddlewareConfig{ID: id})
 	t.Cleanup(w.Close)
 	return w, f
 }
@@ -278,7 +278,7 @@ func TestAutoSendSchedule(t *testing.T) {
 func TestClosingWindowStopsEverything(t *testing.T) {
 	a := test.NewTempApp(t)
 	f := newFakeMiddleware()
-	w := NewMiddlewareWindow(a, f, 4)
+	w := NewMiddlewareWindow(a, f, MiddlewareConfig{ID: 4})
 	closed := false
 	w.SetOnClosed(func() { closed = true })
 	test.Tap(w.autoSendCheck)
@@ -319,7 +319,7 @@ func TestRefreshLoop(t *testing.T) {
 	a := test.NewTempApp(t)
 	f := newFakeMiddleware()
 	f.status = middleware.Status{Protocol: "isis", Alive: []int{1}}
-	w := newMiddlewareWindow(a, f, 1)
+	w := newMiddlewareWindow(a, f, MiddlewareConfig{ID: 1})
 	defer w.Close()
 
 	const total = 5000

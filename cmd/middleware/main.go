@@ -1,8 +1,8 @@
 // Command middleware runs one middleware of the total-order lab: a window
 // "Middleware I" by default, or a headless process driven by stdin commands.
 //
-//	middleware -id I [-n 5] [-net-port 8081] [-protocol sequencer|isis]
-//	           [-headless] [-events FILE] [-reuse] [-host H]
+//	middleware -id I [-n 5] [-net-port 8081] [-protocol raft|sequencer|isis|lamport|none]
+//	           [-app auction] [-headless] [-events FILE] [-reuse] [-host H]
 //	           [-net-host H] [-data-port P] [-control-port P]
 //	           [-peers "1=host:port,2=host:port"] [-suspect-after 1s] [-v]
 //	           [-group-key-file F]
@@ -36,11 +36,12 @@ type options struct {
 	headless bool
 	verbose  bool
 	newKey   string // -new-group-key-file: write a secret there and exit
+	app      string // -app: "" or appAuction
 	cfg      middleware.Config
 }
 
 func main() {
-	opt, err := parseFlags(os.Args[1:])
+	opt, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -67,14 +68,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	feed := newAuctionFeed(opt.cfg.ID, opt.cfg.N, opt.app == appAuction)
 	if opt.headless {
-		err = runHeadless(ctx, node, os.Stdin, os.Stdout, log)
+		err = runHeadless(ctx, node, feed, os.Stdin, os.Stdout, log)
 	} else {
 		var commands io.Reader // a window takes stdin commands too when driven by a script
 		if !isatty.IsTerminal(os.Stdin.Fd()) {
 			commands = os.Stdin
 		}
-		err = runWindow(ctx, node, opt.cfg.ID, commands, log)
+		err = runWindow(ctx, node, opt, feed, commands, log)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "middleware %d: %v\n", opt.cfg.ID, err)
@@ -82,7 +84,19 @@ func main() {
 	}
 }
 
-func parseFlags(args []string) (options, error) {
+// protocolUsage is -protocol's help: every protocol, with its summary.
+func protocolUsage() string {
+	var b strings.Builder
+	b.WriteString("ordering `protocol`:")
+	for _, p := range core.Protocols {
+		fmt.Fprintf(&b, "\n  %-9s %s", p, p.Summary())
+	}
+	b.WriteString("\n") // the default goes on a line of its own
+	return b.String()
+}
+
+// parseFlags reads the command line; -help prints the flags to help.
+func parseFlags(args []string, help io.Writer) (options, error) {
 	var (
 		opt      options
 		netHost  string
@@ -99,8 +113,9 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
 	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")
 	fs.StringVar(&netHost, "net-host", "", "the network program's host (default 127.0.0.1, else the host's own IPv4 addresses, where the original program listens)")
-	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), "ordering protocol: raft, sequencer or isis")
-	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, status, isolate [DURATION|off], quit) on stdin")
+	fs.StringVar(&protocol, "protocol", string(core.DefaultProtocol), protocolUsage())
+	fs.StringVar(&opt.app, "app", "", "the application on top: \"auction\" opens the window on its Auction tab and makes \"status\" always print the auction's line (the tab and the bid and close commands are there either way)")
+	fs.BoolVar(&opt.headless, "headless", false, "no window: read commands (send, send K, bid ITEM AMOUNT, close ITEM, status, isolate [DURATION|off], quit) on stdin")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append list changes as JSON lines to `file` (default logs/middleware-I.jsonl with a window)")
 	fs.BoolVar(&cfg.EventsControl, "events-control", false, "also log every control message sent and received, and leader changes, in the events log (for the timeline)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection open to the network program (ours, started with -reuse)")
@@ -119,8 +134,8 @@ func parseFlags(args []string) (options, error) {
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fmt.Fprintln(os.Stderr, "usage: middleware -id I [flags]")
+			fs.SetOutput(help)
+			fmt.Fprintln(help, "usage: middleware -id I [flags]")
 			fs.PrintDefaults()
 		}
 		return opt, err
@@ -130,6 +145,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if opt.newKey != "" {
 		return opt, nil
+	}
+	if opt.app != "" && opt.app != appAuction {
+		return opt, fmt.Errorf("-app %.20q: the one application is %q (or leave -app out)", opt.app, appAuction)
 	}
 	if keyFile != "" {
 		var err error
@@ -214,47 +232,82 @@ func newLogger(verbose bool) zerolog.Logger {
 
 // runHeadless runs node until ctx is done or "quit" is read. End of input
 // does not stop it: a process started with stdin closed keeps serving
-// until it is signalled.
-func runHeadless(ctx context.Context, node *middleware.Node, in io.Reader, out io.Writer, log zerolog.Logger) error {
+// until it is signalled. feed follows the auction for the commands.
+func runHeadless(ctx context.Context, node *middleware.Node, feed *auctionFeed, in io.Reader, out io.Writer, log zerolog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer node.Subscribe(feed.onEvents)() // before Run: every Ready event
 	done := make(chan error, 1)
 	go func() { done <- node.Run(ctx) }()
-	go readCommands(in, node, out, log, cancel)
+	go readCommands(in, &commander{node: node, auction: feed, out: out, log: log}, cancel)
 	return <-done
 }
 
 // readCommands carries out stdin commands until the input ends; "quit"
 // calls quit. It blocks in a read of stdin that cannot be interrupted, so
 // it ends with the input or with the process.
-func readCommands(in io.Reader, node *middleware.Node, out io.Writer, log zerolog.Logger, quit func()) {
+func readCommands(in io.Reader, c *commander, quit func()) {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		if command(sc.Text(), node, out, log) {
+		if c.command(sc.Text()) {
 			quit()
 			return
 		}
 	}
 }
 
+// commandNode is what the commands drive: a *middleware.Node.
+type commandNode interface {
+	Send(count int)
+	SendText(body string) error
+	Status() middleware.Status
+	Isolate(d time.Duration)
+}
+
+// commander carries out stdin commands; bad ones are logged on one line
+// each, and the program goes on.
+type commander struct {
+	node    commandNode
+	auction *auctionFeed
+	out     io.Writer
+	log     zerolog.Logger
+}
+
+const commandList = "send, send K, bid ITEM AMOUNT, close ITEM, status, isolate [DURATION|off] or quit"
+
 // command carries out one stdin line; it reports whether it was "quit".
-func command(line string, node *middleware.Node, out io.Writer, log zerolog.Logger) (quit bool) {
+func (c *commander) command(line string) (quit bool) {
 	f := strings.Fields(line)
 	if len(f) == 0 {
 		return false
 	}
+	node := c.node
 	switch {
 	case f[0] == "send" && len(f) == 1:
 		node.Send(1)
 	case f[0] == "send" && len(f) == 2:
 		k, err := strconv.Atoi(f[1])
 		if err != nil || k < 1 || k > 10_000_000 {
-			log.Error().Msgf("command %q: want send K with K in 1..10000000", line)
+			c.log.Error().Msgf("command %q: want send K with K in 1..10000000", line)
 			return false
 		}
 		node.Send(k)
+	case f[0] == "bid" || f[0] == "close":
+		body, err := c.auction.bidBody(f[1:])
+		if f[0] == "close" {
+			body, err = c.auction.closeBody(f[1:])
+		}
+		if err == nil {
+			err = node.SendText(body)
+		}
+		if err != nil {
+			c.log.Error().Msgf("command %.60q: %v", line, err)
+		}
 	case f[0] == "status" && len(f) == 1:
-		fmt.Fprintln(out, middleware.StatusLine(node.Status()))
+		fmt.Fprintln(c.out, middleware.StatusLine(node.Status()))
+		if line, show := c.auction.summary(); show {
+			fmt.Fprintln(c.out, line)
+		}
 	case f[0] == "isolate" && len(f) == 1:
 		node.Isolate(-1)
 	case f[0] == "isolate" && len(f) == 2 && f[1] == "off":
@@ -262,14 +315,14 @@ func command(line string, node *middleware.Node, out io.Writer, log zerolog.Logg
 	case f[0] == "isolate" && len(f) == 2:
 		d, err := time.ParseDuration(f[1])
 		if err != nil || d <= 0 {
-			log.Error().Msgf("command %q: want isolate, isolate DURATION (e.g. 3s) or isolate off", line)
+			c.log.Error().Msgf("command %q: want isolate, isolate DURATION (e.g. 3s) or isolate off", line)
 			return false
 		}
 		node.Isolate(d)
 	case f[0] == "quit" && len(f) == 1:
 		return true
 	default:
-		log.Error().Msgf("unknown command %.60q: want send, send K, status, isolate [DURATION|off] or quit", line)
+		c.log.Error().Msgf("unknown command %.60q: want "+commandList, line)
 	}
 	return false
 }

@@ -20,7 +20,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	opt, err := parseFlags([]string{"-id", "3", "-headless", "-net-port", "7000", "-peers", "1=10.0.0.1:9000, 2=h:1"})
+	opt, err := parseFlags([]string{"-id", "3", "-headless", "-net-port", "7000", "-peers", "1=10.0.0.1:9000, 2=h:1"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 		c.Core.SuspectAfter != time.Second || c.ControlPort != 0 {
 		t.Fatalf("parsed %+v", opt)
 	}
-	opt, err = parseFlags([]string{"-id", "2", "-net-host", "10.0.0.9", "-host", "10.0.0.2"})
+	opt, err = parseFlags([]string{"-id", "2", "-net-host", "10.0.0.9", "-host", "10.0.0.2"}, io.Discard)
 	if err != nil || opt.cfg.NetAddr != "10.0.0.9:8081" || opt.cfg.Host != "10.0.0.2" {
 		t.Fatalf("parsed %+v, %v", opt, err)
 	}
@@ -48,7 +48,7 @@ func TestParseFlags(t *testing.T) {
 		{"-id", "1", "-data-port", "70000"},
 		{"-id", "1", "-suspect-after", "0s"},
 	} {
-		if _, err := parseFlags(args); err == nil {
+		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		} else if strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: error is not one line: %q", args, err)
@@ -112,7 +112,9 @@ func TestHeadlessCommands(t *testing.T) {
 	})
 	in, script := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- runHeadless(context.Background(), node, in, &out, zerolog.New(&logs)) }()
+	go func() {
+		done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false), in, &out, zerolog.New(&logs))
+	}()
 	io.WriteString(script, "send\nsend 3\nsend x\nfrobnicate\n\nstatus\n")
 	for k := 0; k < 4; k++ {
 		select {
@@ -147,7 +149,7 @@ func TestHeadlessEndOfInputKeepsRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	pr, pw := io.Pipe()
-	go func() { done <- runHeadless(ctx, node, pr, io.Discard, zerolog.Nop()) }()
+	go func() { done <- runHeadless(ctx, node, newAuctionFeed(1, 2, false), pr, io.Discard, zerolog.Nop()) }()
 	pw.Close() // end of input
 	select {
 	case err := <-done:
@@ -170,7 +172,7 @@ func TestGroupKeyFlag(t *testing.T) {
 	if err := middleware.WriteGroupKey(path); err != nil {
 		t.Fatal(err)
 	}
-	opt, err := parseFlags([]string{"-id", "1", "-group-key-file", path})
+	opt, err := parseFlags([]string{"-id", "1", "-group-key-file", path}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,15 +181,15 @@ func TestGroupKeyFlag(t *testing.T) {
 	}
 	if runtime.GOOS != "windows" {
 		os.Chmod(path, 0o644)
-		_, err := parseFlags([]string{"-id", "1", "-group-key-file", path})
+		_, err := parseFlags([]string{"-id", "1", "-group-key-file", path}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "chmod 600") || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("a key file others can read: %v", err)
 		}
 	}
-	if _, err := parseFlags([]string{"-id", "1", "-group-key-file", path + ".missing"}); err == nil {
+	if _, err := parseFlags([]string{"-id", "1", "-group-key-file", path + ".missing"}, io.Discard); err == nil {
 		t.Fatal("a missing key file was accepted")
 	}
-	opt, err = parseFlags([]string{"-new-group-key-file", path + ".new"})
+	opt, err = parseFlags([]string{"-new-group-key-file", path + ".new"}, io.Discard)
 	if err != nil || opt.newKey != path+".new" {
 		t.Fatalf("-new-group-key-file: %v %+v", err, opt)
 	}

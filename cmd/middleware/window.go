@@ -24,20 +24,23 @@ import (
 
 // runWindow shows the window "Middleware <id>" over node until the window
 // is closed, ctx is done (a signal) or "quit" comes on commands (if not
-// nil), then stops node.
-func runWindow(ctx context.Context, node *middleware.Node, id int, commands io.Reader, log zerolog.Logger) error {
+// nil), then stops node. feed follows the auction for the commands.
+func runWindow(ctx context.Context, node *middleware.Node, opt options, feed *auctionFeed, commands io.Reader, log zerolog.Logger) error {
 	if err := display.Check(); err != nil {
 		return err
 	}
+	id := opt.cfg.ID
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
-	w := gui.NewMiddlewareWindow(a, node, id)
+	w := gui.NewMiddlewareWindow(a, node, gui.MiddlewareConfig{ID: id, N: opt.cfg.N, Auction: opt.app == appAuction})
 	if p := node.EventsPath(); p != "" {
 		// A message clicked in the timeline is selected here too.
 		w.FollowSelection(filepath.Join(filepath.Dir(p), timeline.SelectionFile))
 	}
 
 	if commands != nil {
-		go readCommands(commands, node, os.Stdout, log, func() { fyne.Do(a.Quit) })
+		defer node.Subscribe(feed.onEvents)() // before Run: every Ready event
+		c := &commander{node: node, auction: feed, out: os.Stdout, log: log}
+		go readCommands(commands, c, func() { fyne.Do(a.Quit) })
 	}
 	return gui.RunWhile(ctx, a, w.Window(), node.Run, w.AppStopped)
 }
