@@ -5,6 +5,8 @@ rem   run.bat [options]   build into bin\ and start the network window and
 rem                       five middleware windows, in this console
 rem   run.bat demo [...]  the lab without windows: lists side by side
 rem   run.bat check       check the events logs of the last run
+rem   run.bat compare [...]  the same seeded workload under every protocol:
+rem                       one table and chart (logs\compare\compare.md, .png, .svg)
 rem   run.bat test        run the tests (go mod verify, go vet, go test)
 rem
 rem Options: -max-sleep 3s  -drop 0.1  -dup 0.1  -seed 7  (network program)
@@ -37,6 +39,7 @@ rem No parenthesised blocks below where arguments are used: %1..%9 in a
 rem block are expanded before a shift inside it takes effect.
 if /i "%~1"=="demo" goto demo
 if /i "%~1"=="check" goto check
+if /i "%~1"=="compare" goto compare
 if /i "%~1"=="test" goto test
 goto lab
 
@@ -50,6 +53,19 @@ shift
 goto demo_args
 :demo_run
 go run ./cmd/demo%ARGS%
+set "RC=%ERRORLEVEL%"
+goto end
+
+:compare
+shift
+set "ARGS="
+:compare_args
+if "%~1"=="" goto compare_run
+set ARGS=%ARGS% %1
+shift
+goto compare_args
+:compare_run
+go run ./cmd/compare%ARGS%
 set "RC=%ERRORLEVEL%"
 goto end
 

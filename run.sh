@@ -10,6 +10,9 @@
 #   ./run.sh smoke        the whole lab in real windows under Xvfb
 #   ./run.sh timeline [logs]  the last run as a space-time diagram; with
 #                         -png F, -svg F or -shiviz F it writes a file instead
+#   ./run.sh compare [-pause] [-max-sleep 1s] [-each 20]  the same seeded
+#                         workload under every protocol: one table and chart
+#                         (logs/compare/compare.md, .png, .svg)
 #
 # Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
 # program; -protocol isis -suspect-after 2s -recover-after 10s -fsync go to
@@ -220,7 +223,7 @@ run_lab() {
 		-control-base) control_base="$2"; shift 2 ;;
 		-control-base=*) control_base="${1#-control-base=}"; shift ;;
 		-v) verbose=(-v); shift ;;
-		-h | -help | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h | -help | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -354,6 +357,7 @@ check)
 	go run ./cmd/checkorder "$@"
 	;;
 bench) shift; need_go; go run ./cmd/bench "$@" ;;
+compare) shift; need_go; go run ./cmd/compare "$@" ;;
 smoke) shift; run_smoke "$@" ;;
 timeline) shift; run_timeline "$@" ;;
 *) run_lab "$@" ;;
