@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -92,7 +93,7 @@ func run(cfg compare.Config) error {
 			return errors.Join(err, werr)
 		}
 		fmt.Printf("\nwritten: %s\n", strings.Join(paths, ", "))
-		fmt.Printf("each run's events logs: %s/<protocol>/ (draw one: ./run.sh timeline %s/raft)\n", cfg.Out, cfg.Out)
+		fmt.Printf("each run's events logs: %s/<protocol>/ (draw one: ./run.sh timeline %s)\n", cfg.Out, filepath.Join(cfg.Out, res.Rows[0].Protocol))
 	}
 	return err
 }

@@ -42,11 +42,11 @@ var (
 // Chart size, in scene units (the PNG is painted at twice this).
 const (
 	chartW     = 960
-	chartH     = 500
+	chartH     = 490
 	plotLeft   = 70
 	plotRight  = chartW - 20
 	plotTop    = 100
-	plotBottom = chartH - 120
+	plotBottom = chartH - 100
 )
 
 type faceKey struct {
@@ -192,6 +192,9 @@ func (r *Result) Chart() *timeline.Scene {
 		rect(cx-w/2-16, plotBottom+33, 11, 11, c)
 		text(cx-w/2, plotBottom+31, mark, 12, c, true)
 		centred(cx, plotBottom+52, row.progressMark(), 12, grey, false)
+		if row.Err == "" {
+			centred(cx, plotBottom+70, fmt.Sprintf("%.1f control msgs / msg", row.ControlPerMsg), 12, grey, false)
+		}
 	}
 	return sc
 }

@@ -42,7 +42,7 @@ func TestChart(t *testing.T) {
 		texts[tx.S] = tx.Color
 	}
 	for s, c := range map[string]color.NRGBA{"DIFFERS at #7": red, "same order": green, "pause: went on": grey,
-		"pause: stopped": grey, "no deliveries": red, "not run": grey, "none (orders nothing)": black} {
+		"pause: stopped": grey, "3.5 control msgs / msg": grey, "no deliveries": red, "not run": grey, "none (orders nothing)": black} {
 		if got, ok := texts[s]; !ok || got != c {
 			t.Errorf("text %q: colour %v (present %v), want %v", s, got, ok, c)
 		}

@@ -275,7 +275,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 		}
 	}
 
-	complete, everyone, err := waitDelivered(ctx, l, ids, total, cfg.Stall, func(s string) { cfg.Log("%s: %s", protocol, s) })
+	complete, everyone, err := waitDelivered(ctx, l.Ready, ids, total, cfg.Stall, func(s string) { cfg.Log("%s: %s", protocol, s) })
 	end := time.Now()
 	if err != nil {
 		row.Err = err.Error()
@@ -386,16 +386,16 @@ func stoppedWhy(st map[int]status, err error, everyone, total int) string {
 }
 
 // waitDelivered waits until every middleware in ids has delivered total
-// messages, or until none delivered anything for stall (then complete is
-// false), checking about every 100 ms. everyone is how many each had
-// delivered at least.
-func waitDelivered(ctx context.Context, l *lab.Lab, ids []int, total int, stall time.Duration, say func(string)) (complete bool, everyone int, err error) {
+// messages (ready counts them), or until none delivered anything for
+// stall (then complete is false), checking about every 100 ms. everyone
+// is how many each had delivered at least.
+func waitDelivered(ctx context.Context, ready func(mw int) (int, error), ids []int, total int, stall time.Duration, say func(string)) (complete bool, everyone int, err error) {
 	last, since := -1, time.Now()
 	lastSaid := time.Now()
 	for {
 		sum, least := 0, -1
 		for _, i := range ids {
-			n, err := l.Ready(i)
+			n, err := ready(i)
 			if err != nil {
 				return false, 0, err
 			}
