@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // What a shape stands for, so that tests and hit-testing can tell.
@@ -29,6 +30,7 @@ const (
 	RoleLeader                    // leader strip or label
 	RoleMark                      // restart, cut-off, pause… mark
 	RoleNote                      // information text (e.g. how many shown)
+	RoleDiverged                  // where a middleware found its Ready list differs from a peer's
 )
 
 // Line is a straight segment.
@@ -173,6 +175,8 @@ type Layouter struct {
 	texts map[int64]string // seq labels, cached
 	// labels are the seq labels of one layout, placed at its end.
 	labels []Text
+	// divLabels are the labels of divergence marks, placed as they come.
+	divLabels []Text
 }
 
 // Layout draws m as v says. It does not change m.
@@ -668,10 +672,15 @@ func (l *Layouter) pauses(m *Model, v View, xOf func(int64) float32, laneY func(
 	}
 }
 
-// marks draws restarts, leader changes and other marks (pauses are
-// shaded instead, see pauses).
+// marks draws restarts, leader changes, divergences and other marks
+// (pauses are shaded instead, see pauses).
 func (l *Layouter) marks(m *Model, v View, xOf func(int64) float32, laneY func(int) float32, x0, x1, gap float32) {
 	sc := &l.sc
+	divLabels := l.divLabels[:0]
+	defer func() {
+		sc.Texts = append(sc.Texts, divLabels...)
+		l.divLabels = divLabels[:0]
+	}()
 	for _, mk := range m.marks {
 		if mk.TS < v.From || mk.TS > v.To {
 			continue
@@ -681,6 +690,20 @@ func (l *Layouter) marks(m *Model, v View, xOf func(int64) float32, laneY func(i
 		}
 		x, y := xOf(mk.TS), laneY(mk.Lane)
 		switch mk.Kind {
+		case MarkDiverged:
+			// Red, and bigger than the other marks: the one thing the
+			// protocols must never let happen. A middleware finds the
+			// split with several peers at about the same time, so labels
+			// close together go one under the other.
+			sc.Lines = append(sc.Lines, Line{X1: x, Y1: y - gap*0.42, X2: x, Y2: y + gap*0.42, Color: markColor, Width: 2.5, Role: RoleDiverged, Lane: mk.Lane})
+			sc.Rects = append(sc.Rects, Rect{X: x - 5, Y: y - 5, W: 10, H: 10, Fill: markColor, Round: true, Role: RoleDiverged, Lane: mk.Lane})
+			level := 0
+			for k := len(divLabels) - 1; k >= 0; k-- {
+				if prev := divLabels[k]; prev.Lane == mk.Lane && prev.X+float32(utf8.RuneCountInString(prev.S))*6.5 > x+7 {
+					level = max(level, int((prev.Y-y-5)/12)+1)
+				}
+			}
+			divLabels = append(divLabels, Text{X: x + 7, Y: y + 5 + 12*float32(level), S: mk.Label, Size: 10.5, Color: markColor, Bold: true, Role: RoleDiverged, Lane: mk.Lane})
 		case MarkLeader:
 			sc.Lines = append(sc.Lines, Line{X1: x, Y1: y - gap*0.4, X2: x, Y2: y - 6, Color: color.NRGBA{0xB0, 0x80, 0x00, 0xff}, Width: 1.5, Role: RoleLeader, Lane: mk.Lane})
 			sc.Texts = append(sc.Texts, Text{X: x + 2, Y: y - gap*0.45, S: mk.Label, Size: 8.5, Color: color.NRGBA{0x90, 0x60, 0x00, 0xff}, Role: RoleLeader, Lane: mk.Lane})

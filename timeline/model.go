@@ -19,7 +19,10 @@
 //     middleware's view of the leader changed) and
 //     {"event":"mark","label":"cut off"} (anything else worth a mark on
 //     the lane: cut off, paused, resumed…). A new run id on a lane is a
-//     restart.
+//     restart. The checker's parser also reads
+//     {"event":"diverged","msg":…,"seq":7,"peer":3,"there":…} (the
+//     middleware's live agreement check found its Ready list first
+//     differs from peer 3's at #7): a red mark "≠3 at #7" on its lane.
 //   - logs/netsim.jsonl (the network program's -events):
 //     {"event":"accepted","id":7,"msg":"Msg #1 from Middleware 2","ts_us":…},
 //     {"event":"copy","id":7,"msg":…,"to":3,"delay_us":…,"ts_us":…} (the
@@ -78,6 +81,9 @@ const (
 	MarkRestart MarkKind = iota + 1 // a new run of the middleware started
 	MarkLeader                      // its view of the leader changed
 	MarkOther                       // cut off, paused, resumed…: the label says
+	// MarkDiverged: the lane's middleware found its Ready list first
+	// differs from Peer's at Seq (its live agreement check recorded it).
+	MarkDiverged
 )
 
 // Mark is an event of one lane that is not about a message.
@@ -88,6 +94,11 @@ type Mark struct {
 	Label  string
 	Leader int    // MarkLeader: the leader it now follows (0: none)
 	Term   uint64 // MarkLeader
+	Peer   int    // MarkDiverged: the middleware it differs from
+	Seq    uint64 // MarkDiverged: the first position that differs
+	// Here and There are the messages at Seq here and at Peer
+	// (MarkDiverged; message ids, as the live check knows them).
+	Here, There string
 }
 
 // Limits bound what a Model keeps; the zero value keeps everything (a
@@ -117,13 +128,14 @@ type Model struct {
 	controls []Control
 	ctlOpen  map[ctlKey][]int // indices into controls of outs not matched with an in
 	marks    []Mark
-	runs     map[int]string // last run id seen per middleware
-	leaders  map[int]Mark   // last leader view per middleware
-	t0       int64          // earliest event ever seen
-	latest   int64          // newest event seen
-	gen      uint64         // bumps on every change
-	hasNet   bool           // a network program log was read
-	dropped  int            // messages forgotten by Limits
+	runs     map[int]string  // last run id seen per middleware
+	leaders  map[int]Mark    // last leader view per middleware
+	diverged map[divKey]bool // divergences marked
+	t0       int64           // earliest event ever seen
+	latest   int64           // newest event seen
+	gen      uint64          // bumps on every change
+	hasNet   bool            // a network program log was read
+	dropped  int             // messages forgotten by Limits
 }
 
 type ctlKey struct {
@@ -131,12 +143,19 @@ type ctlKey struct {
 	kind     string
 }
 
+// divKey names what a middleware records once: its first divergence from
+// a peer, per incarnation.
+type divKey struct {
+	lane, peer int
+	run        string
+}
+
 // NewModel returns an empty model for n middlewares (n may grow).
 func NewModel(n int, lim Limits) *Model {
 	return &Model{
 		N: max(n, 1), Limits: lim,
 		msgs: map[string]*Message{}, ctlOpen: map[ctlKey][]int{},
-		runs: map[int]string{}, leaders: map[int]Mark{},
+		runs: map[int]string{}, leaders: map[int]Mark{}, diverged: map[divKey]bool{},
 	}
 }
 
@@ -225,6 +244,9 @@ func (m *Model) copyOf(msg *Message, mw int) *Copy {
 // logs (whole files or the new lines of a tailed file).
 func (m *Model) AddIncarnations(incs []check.Incarnation) {
 	for _, inc := range incs {
+		for _, d := range inc.Diverged {
+			m.addDiverged(inc.MW, inc.Run, d)
+		}
 		if len(inc.Entries) == 0 {
 			continue
 		}
@@ -239,6 +261,23 @@ func (m *Model) AddIncarnations(incs []check.Incarnation) {
 			m.addEntry(inc.MW, e)
 		}
 	}
+}
+
+// addDiverged marks the first divergence from a peer that middleware
+// lane recorded (once per peer and incarnation, as the middleware records
+// it; a line read twice is marked once).
+func (m *Model) addDiverged(lane int, run string, d check.Divergence) {
+	if lane < 1 || d.Peer < 1 || d.TS <= 0 {
+		return
+	}
+	k := divKey{lane, d.Peer, run}
+	if m.diverged[k] {
+		return
+	}
+	m.diverged[k] = true
+	m.grow(max(lane, d.Peer))
+	m.addMark(Mark{Lane: lane, TS: d.TS, Kind: MarkDiverged, Label: "≠" + itoa(int64(d.Peer)) + " at #" + itoa(int64(d.Seq)),
+		Peer: d.Peer, Seq: d.Seq, Here: d.Here, There: d.There})
 }
 
 func (m *Model) addEntry(mw int, e check.Entry) {
@@ -383,10 +422,12 @@ func (m *Model) addControl(lane int, r *record) {
 	}
 }
 
-// senderOf reads the sender from "Msg #k from Middleware i".
+// senderOf reads the sender from "Msg #k from Middleware i", with or
+// without a body (": Bid 130 on Lamp"), which may name middlewares too:
+// the first " from Middleware " is the header's.
 func senderOf(text string) int {
 	const p = " from Middleware "
-	i := strings.LastIndex(text, p)
+	i := strings.Index(text, p)
 	if i < 0 {
 		return 0
 	}
