@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"totalorder/middleware/core"
 )
 
 // StartNetOnly launches the network program alone, relaying to ports
@@ -100,7 +101,7 @@ func (l *Lab) WaitLinked(ctx context.Context, ids []int) error {
 			if err != nil {
 				return err
 			}
-			if strings.Contains(line, want) && (l.cfg.Protocol == "isis" || strings.Contains(line, " leader=")) {
+			if strings.Contains(line, want) && (!core.Protocol(l.cfg.Protocol).HasLeader() || strings.Contains(line, " leader=")) {
 				break
 			}
 			select {

@@ -27,6 +27,8 @@ type protocolSpec struct {
 	summary string
 	// orders is false for a protocol that orders nothing (none).
 	orders bool
+	// leader: one member orders for all (raft's leader, the sequencer).
+	leader bool
 	make   func(c *Core) protocol
 }
 
@@ -68,6 +70,13 @@ func (p Protocol) Summary() string {
 func (p Protocol) Orders() bool {
 	s, ok := spec(p)
 	return !ok || s.orders
+}
+
+// HasLeader reports whether one member orders for all (and status lines
+// name it).
+func (p Protocol) HasLeader() bool {
+	s, _ := spec(p)
+	return s.leader
 }
 
 // ParseProtocol turns a name from a flag, the GUI or the benchmark into a

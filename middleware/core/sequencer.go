@@ -36,7 +36,7 @@ func init() {
 }
 
 func init() {
-	registerProtocol(protocolSpec{name: Sequencer, rank: 2, orders: true,
+	registerProtocol(protocolSpec{name: Sequencer, leader: true, rank: 2, orders: true,
 		summary: "the textbook fixed sequencer (the highest id): fast, stops without it",
 		make:    func(c *Core) protocol { return newSequencer(c) }})
 }
