@@ -98,7 +98,7 @@ func mustCheck(t *testing.T, l *lab.Lab, opt check.Options) *check.Report {
 }
 
 func TestLabAgreesInBothConnectionModes(t *testing.T) {
-	for _, proto := range []string{"raft", "sequencer", "isis"} {
+	for _, proto := range []string{"raft", "sequencer", "isis", "lamport"} {
 		for _, reuse := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/reuse=%v", proto, reuse), func(t *testing.T) {
 				l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 300 * time.Millisecond, Reuse: reuse})

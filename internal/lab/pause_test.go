@@ -12,6 +12,7 @@ import (
 
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 // SIGSTOP and SIGCONT exist only on Unix: this test is not built on Windows.
@@ -30,13 +31,14 @@ func TestPause(t *testing.T) {
 		{"raft leader 0.5s", "raft", true, 500 * time.Millisecond},
 		{"sequencer 2s", "sequencer", true, 2 * time.Second},
 		{"isis member 2s", "isis", false, 2 * time.Second},
+		{"lamport member 2s", "lamport", false, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startLab(t, lab.Config{N: 5, Protocol: tc.proto, MaxSleep: 100 * time.Millisecond, Reuse: true})
 			victim := 2
-			if tc.proto != "isis" && tc.leader {
+			if hasLeader := core.Protocol(tc.proto).HasLeader(); hasLeader && tc.leader {
 				victim = leader(t, l)
-			} else if tc.proto != "isis" {
+			} else if hasLeader {
 				victim = others(l, leader(t, l))[0]
 			}
 			sendFromAll(t, l, l.IDs(), 3, 10*time.Millisecond)
