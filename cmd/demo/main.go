@@ -2,6 +2,12 @@
 // it starts the network program and five headless middlewares, sends a few
 // messages from each, prints the five Received lists and the five Ready
 // lists side by side, and the order checker's verdict.
+//
+// With -app auction the middlewares run an auction instead: every one
+// bids on every item it does not sell at the same moment, a few raise, the
+// sellers close their items meanwhile, and the demo prints who won what
+// according to each middleware's replica of the auction. With an ordering
+// protocol the replicas agree; with -protocol none they may not.
 package main
 
 import (
@@ -12,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"totalorder/auction"
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
@@ -21,21 +28,45 @@ func main() {
 	n := flag.Int("n", 5, "middlewares")
 	each := flag.Int("each", 3, "messages each middleware sends")
 	maxSleep := flag.Duration("max-sleep", 400*time.Millisecond, "the network program's maxSleepTime")
-	protocol := flag.String("protocol", string(core.DefaultProtocol), "raft, sequencer or isis")
+	protocol := flag.String("protocol", string(core.DefaultProtocol), protocolUsage())
 	dir := flag.String("logs", "demo-logs", "where the events logs go")
+	app := flag.String("app", "", "\"auction\": the middlewares bid and close items instead of sending plain messages, and the demo prints each replica's winners")
 	flag.Parse()
 	p, err := core.ParseProtocol(*protocol)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo: -protocol:", err)
 		os.Exit(2)
 	}
-	if err := run(*n, *each, *maxSleep, string(p), *dir); err != nil {
+	if *app != "" && *app != "auction" {
+		fmt.Fprintf(os.Stderr, "demo: -app %q: the one application is \"auction\" (or leave -app out)\n", *app)
+		os.Exit(2)
+	}
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "demo: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	if *n < 2 || *n > 16 || *each < 1 {
+		fmt.Fprintln(os.Stderr, "demo: want -n in 2..16 and -each 1 or more")
+		os.Exit(2)
+	}
+	if err := run(*n, *each, *maxSleep, p, *dir, *app == "auction"); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
+// protocolUsage is -protocol's help: every protocol, with its summary.
+func protocolUsage() string {
+	var b strings.Builder
+	b.WriteString("ordering `protocol`:")
+	for _, p := range core.Protocols {
+		fmt.Fprintf(&b, "\n  %-9s %s", p, p.Summary())
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func run(n, each int, maxSleep time.Duration, protocol core.Protocol, dir string, withAuction bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin, err := os.MkdirTemp("", "lab-demo-bin")
@@ -49,7 +80,7 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 	}
 	os.RemoveAll(dir)
 	fmt.Printf("starting the network program (maxSleepTime %v, one connection per message like the original) and %d headless middlewares (%s)…\n", maxSleep, n, protocol)
-	l, err := lab.Start(lab.Config{Bin: bin, Dir: dir, N: n, Protocol: protocol, MaxSleep: maxSleep, Timeline: true})
+	l, err := lab.Start(lab.Config{Bin: bin, Dir: dir, N: n, Protocol: string(protocol), MaxSleep: maxSleep, Timeline: true})
 	if err != nil {
 		return err
 	}
@@ -57,16 +88,23 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 	if err := l.WaitLinked(ctx, l.IDs()); err != nil { // joined: sends before that are held back
 		return err
 	}
-	fmt.Printf("each middleware sends %d messages…\n", each)
-	for k := 0; k < each; k++ {
-		for i := 1; i <= n; i++ {
-			if err := l.Send(i, 1); err != nil {
-				return err
-			}
+	total := n * each
+	if withAuction {
+		if total, err = runAuction(l, n); err != nil {
+			return err
 		}
-		time.Sleep(30 * time.Millisecond) // spread the sends a little, like clicks
+	} else {
+		fmt.Printf("each middleware sends %d messages…\n", each)
+		for k := 0; k < each; k++ {
+			for i := 1; i <= n; i++ {
+				if err := l.Send(i, 1); err != nil {
+					return err
+				}
+			}
+			time.Sleep(30 * time.Millisecond) // spread the sends a little, like clicks
+		}
 	}
-	if err := l.WaitReady(ctx, l.IDs(), n*each, nil); err != nil {
+	if err := l.WaitReady(ctx, l.IDs(), total, nil); err != nil {
 		return err
 	}
 	l.Stop()
@@ -78,22 +116,44 @@ func run(n, each int, maxSleep time.Duration, protocol, dir string) error {
 	if err != nil {
 		return err
 	}
+	readyTitle := "Ready (delivery order: the same in every window)"
+	if !protocol.Orders() {
+		readyTitle = "Ready (-protocol " + string(protocol) + ": as received, NOT ordered)"
+	}
 	printLists(incs, check.Received, "Received (arrival order: differs from window to window)")
-	printLists(incs, check.Ready, "Ready (delivery order: the same in every window)")
+	printLists(incs, check.Ready, readyTitle)
+	var auctionErr error
+	if withAuction {
+		auctionErr = printWinners(os.Stdout, incs, n, protocol)
+	}
 	rep, verr := check.Check(incs, check.Options{Agreement: true})
 	fmt.Println()
 	rep.WriteText(os.Stdout)
 	fmt.Printf("\nthe events logs are in %s/; check them again with: go run ./cmd/checkorder %s/*.jsonl\n", dir, dir)
 	fmt.Printf("draw them: ./run.sh timeline %s (or -png timeline.png, -shiviz run.log)\n", dir)
-	return verr
+	if verr != nil {
+		return verr
+	}
+	return auctionErr
 }
 
+// short names a message in a narrow column: "#3 of M2", or for the
+// auction's "M3 110 Lamp" and "M1 close Lamp".
 func short(msg string) string {
-	var k, i int
-	if _, err := fmt.Sscanf(msg, "Msg #%d from Middleware %d", &k, &i); err != nil {
+	m, ok := core.ParseMessage(msg)
+	if !ok {
 		return msg
 	}
-	return fmt.Sprintf("#%d of M%d", k, i)
+	if cmd, ok := auction.ParseBody(m.Body); ok {
+		if cmd.Close {
+			return fmt.Sprintf("M%d close %s", m.ID.Sender, cmd.Item)
+		}
+		return fmt.Sprintf("M%d %d %s", m.ID.Sender, cmd.Amount, cmd.Item)
+	}
+	if m.Body != "" {
+		return fmt.Sprintf("#%d of M%d: %s", m.ID.Num, m.ID.Sender, m.Body)
+	}
+	return fmt.Sprintf("#%d of M%d", m.ID.Num, m.ID.Sender)
 }
 
 func printLists(incs []check.Incarnation, kind check.Kind, title string) {
@@ -114,7 +174,12 @@ func printLists(incs []check.Incarnation, kind check.Kind, title string) {
 			rows = len(cols[c])
 		}
 	}
-	const w = 15
+	w := 15 // at least "Middleware 12" and a space
+	for _, col := range cols {
+		for _, s := range col {
+			w = max(w, len(s)+2)
+		}
+	}
 	var b strings.Builder
 	for _, inc := range incs {
 		fmt.Fprintf(&b, "%-*s", w, fmt.Sprintf("Middleware %d", inc.MW))
