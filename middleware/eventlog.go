@@ -265,7 +265,8 @@ func (e *eventLog) flushAt(now time.Time, force bool) {
 		head = append(head, '\n')
 	}
 	if e.lost > 0 {
-		head = e.appendLost(head, now, false)
+		// At close (force) with nothing after it, the marker ends the log.
+		head = e.appendLost(head, now, force && e.pending == 0)
 	}
 	data := e.buf
 	if len(head) > 0 {

@@ -249,3 +249,30 @@ func TestEventLogKeepsRoomForItsLastLine(t *testing.T) {
 		t.Errorf("log %v, want only the sent line", got)
 	}
 }
+
+// Room that comes back just before close (another middleware on the same
+// disk freed its own): the forced flush at close writes the marker of
+// what was lost, and as nothing follows it, it is the final one.
+func TestEventLogRoomBackAtExit(t *testing.T) {
+	d := &fullDisk{}
+	e := newEventLog(d, "middleware-2.jsonl", 2, "r2")
+	released := 0
+	e.release = func() error { released++; return nil }
+	now := time.Unix(1700000000, 0)
+	e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: 1}, Seq: 1, At: now})
+	e.flush(now)
+	d.full = true
+	e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: 2}, Seq: 2, At: now})
+	e.flush(now)
+	d.full = false
+	if err := e.close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	got := lines(t, d.data)
+	if len(got) != 2 || got[1]["event"] != "lost" || got[1]["final"] != true || got[1]["count"] != float64(1) {
+		t.Fatalf("lines %v, want the ready and a final lost line", got)
+	}
+	if released != 1 {
+		t.Errorf("room released %d times, want once (at close)", released)
+	}
+}

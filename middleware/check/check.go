@@ -183,6 +183,7 @@ type incInfo struct {
 	start, end uint64
 	delivered  bool  // has at least one Ready entry
 	ready      int   // number of Ready entries
+	lastReady  int   // number of entries up to and including its last Ready
 	firstTS    int64 // TS of its first entry: a proxy for when it joined
 }
 
@@ -324,6 +325,7 @@ func (c *checker) index() {
 			c.msgOf[i][j] = id
 			if e.Kind == Ready {
 				info.ready++
+				info.lastReady = j + 1
 			}
 			if e.Kind != Sent {
 				continue
@@ -963,22 +965,26 @@ func (c *checker) excused(s int, m *msgInfo) bool {
 }
 
 // inEndGap reports whether the delivery at seq may be among the events
-// incarnation s could not write before it exited: its log ends with such
-// a gap (Gap.End), seq is past its last logged delivery, and the gap has
-// at least as many events as the deliveries up to seq would be.
+// incarnation s could not write after its last logged delivery: gaps
+// after that (typically at the very end, Gap.End, when its disk stayed
+// full until it exited) hold as many events as the deliveries up to seq
+// would be.
 func (c *checker) inEndGap(s int, seq uint64) bool {
-	gaps := c.incs[s].Gaps
-	if len(gaps) == 0 || !gaps[len(gaps)-1].End {
+	info := &c.info[s]
+	lost := 0
+	for _, g := range c.incs[s].Gaps {
+		if g.After >= info.lastReady {
+			lost += g.Count
+		}
+	}
+	if lost == 0 {
 		return false
 	}
-	info := &c.info[s]
 	last := uint64(0) // the last seq logged delivered (0: none, so from 1)
 	if info.delivered {
 		last = info.end
-	} else if info.nth > 1 {
-		return true // a rejoined incarnation that logged no delivery: no telling where it joined
 	}
-	return seq > last && seq-last <= uint64(gaps[len(gaps)-1].Count)
+	return seq > last && seq-last <= uint64(lost)
 }
 
 // gapAfter reports whether survivor s's log has a gap that may hold the

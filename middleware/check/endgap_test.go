@@ -57,11 +57,29 @@ func TestEndGapIsIncompleteNotADisagreement(t *testing.T) {
 	if !strings.Contains(v.Detail, `never delivered "Msg #4 from Middleware 3"`) || v.Count != 1 {
 		t.Errorf("detail %q (count %d), want only seq 12 required", v.Detail, v.Count)
 	}
-	// A gap in the middle excuses nothing at the end.
+	// A gap after its last logged delivery that its writer did not mark
+	// final (another middleware freed room on the shared disk just
+	// before it closed, so its marker came out as an ordinary one, with
+	// a received event after it) may hold those deliveries as well.
+	trailing := group(t, 3, order)
+	cutEnd(&trailing[1], 8500, 4)
+	trailing[1].Gaps[0].End = false
+	trailing[1].Entries = append(trailing[1].Entries, Entry{Kind: Received, Msg: msg(9, 9), TS: 20000})
+	rep = expectOK(t, trailing, agree)
+	if len(rep.Incomplete) != 1 || !strings.Contains(rep.Incomplete[0], "4 events from 00:00:00.008500 to 00:00:00.011500 (UTC) were not written") {
+		t.Errorf("incomplete %q", rep.Incomplete)
+	}
+	// A gap before its last logged delivery excuses nothing after it.
 	mid := group(t, 3, order)
-	cutEnd(&mid[1], 8500, 4)
+	cutEnd(&mid[1], 3500, 2) // seq 4 and 5
 	mid[1].Gaps[0].End = false
-	expectViolation(t, mid, agree, PropAgreement)
+	for _, e := range readies(&group(t, 3, order)[1])[5:8] { // seq 6–8 logged after the gap
+		mid[1].Entries = append(mid[1].Entries, *e)
+	}
+	v = expectViolation(t, mid, agree, PropAgreement)
+	if !strings.Contains(v.Detail, "Middleware 2 (last seq 8) never delivered") || v.Count != 4 {
+		t.Errorf("detail %q (count %d), want seq 9–12 required", v.Detail, v.Count)
+	}
 }
 
 // The final "lost" line of a log becomes a gap at its end.
