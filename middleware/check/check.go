@@ -1,9 +1,12 @@
 // Package check verifies what the middlewares of one lab run logged: that
 // they delivered messages in one total order, with contiguous sequence
-// numbers, without duplicates or invented messages, and (at quiescence)
-// that every survivor delivered the same messages. It also measures
-// delivery latency against its lower bound, content arrival, and against
-// a reference, delivery in send order.
+// numbers, without duplicates (within one run of a middleware or across
+// its restarts) or invented messages, and (at quiescence) that every
+// survivor delivered the same messages. It names the first position where
+// two Ready lists differ, and reports beside its own findings the
+// divergences the middlewares' live agreement checks recorded. It also
+// measures delivery latency against its lower bound, content arrival, and
+// against a reference, delivery in send order.
 //
 // It imports nothing from this repository so that the protocol core's
 // simulation tests can call Check on in-memory logs.

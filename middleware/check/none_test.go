@@ -237,3 +237,18 @@ func TestMessagesWithABody(t *testing.T) {
 		t.Errorf("msgID = %q", got)
 	}
 }
+
+// A divergence a middleware recorded that the logs cannot show (the
+// peer's log stops before that position) is still reported, and the OK
+// verdict points to it.
+func TestRecordedDivergenceTheLogsDoNotShow(t *testing.T) {
+	incs := group(t, 3, roundRobin(3, 6))
+	incs[0].Diverged = []Divergence{{Peer: 3, Seq: 9, Here: msg(3, 1), There: msg(3, 2), TS: 7000}}
+	rep := expectOK(t, incs, agree)
+	if len(rep.Recorded) != 1 || rep.Recorded[0].Logs != "Middleware 1's log has no delivery at #9" {
+		t.Errorf("recorded %+v", rep.Recorded)
+	}
+	if !strings.HasSuffix(rep.Verdict, "(divergences the middlewares recorded: see above)") {
+		t.Errorf("verdict %q", rep.Verdict)
+	}
+}

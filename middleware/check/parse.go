@@ -20,9 +20,12 @@ import (
 // several files are merged in the order the files are given. A file given
 // twice is read once.
 //
-// Warnings report lines that were skipped (not JSON, other events); an
-// unparsable last line, which a killed process leaves behind, is only
-// noted. The error is for unreadable files and for logs that do not say
+// Besides list changes it reads "lost" lines (events their writer could
+// not write: Incarnation.Gaps) and "diverged" lines (where the
+// middleware's live agreement check found its Ready list first differs
+// from a peer's: Incarnation.Diverged). Warnings report lines that were
+// skipped (not JSON, other events); an unparsable last line, which a
+// killed process leaves behind, is only noted. The error is for unreadable files and for logs that do not say
 // which middleware wrote them.
 func ParseFiles(paths []string) ([]Incarnation, []string, error) {
 	p := newParser()

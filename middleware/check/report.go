@@ -39,6 +39,9 @@ func (r *Report) verdict() string {
 	if len(r.Incomplete) > 0 {
 		notes = append(notes, "incomplete logs: see above")
 	}
+	if len(r.Recorded) > 0 {
+		notes = append(notes, "divergences the middlewares recorded: see above")
+	}
 	if len(notes) > 0 {
 		s += " (" + strings.Join(notes, "; ") + ")"
 	}
