@@ -26,6 +26,13 @@ type auctionView struct {
 	replica *auction.Replica
 	items   []auction.ItemState // as last shown
 	sel     int                 // the selected item
+	// from is the first Ready position applied (0: none yet). After a
+	// restart it is past 1: what came before was delivered to an earlier
+	// incarnation, and this replica does not know it.
+	from uint64
+
+	partial *widget.Label // says so when from > 1
+	top     *fyne.Container
 
 	list     *widget.List
 	title    *widget.Label // "Lamp · seller Middleware 1 (this one)"
@@ -96,7 +103,12 @@ func newAuctionView(self, n int, send func(body string) error) *auctionView {
 		actions,
 		container.NewThemeOverride(v.note, compactTheme{}),
 	)
-	v.content = container.NewBorder(header, details, nil, nil, v.list)
+	v.partial = widget.NewLabel("")
+	v.partial.Importance = widget.WarningImportance
+	v.partial.Wrapping = fyne.TextWrapWord
+	v.partial.Hide()
+	v.top = container.NewVBox(v.partial, header)
+	v.content = container.NewBorder(v.top, details, nil, nil, v.list)
 	v.list.Select(0)
 	v.items = v.replica.Items()
 	v.showSelected()
@@ -171,11 +183,22 @@ func (v *auctionView) who(id int) string {
 	return "M" + strconv.Itoa(id)
 }
 
-// apply applies one Ready message; it reports whether it was the
-// auction's (the view then needs show).
-func (v *auctionView) apply(text string) bool {
+// apply applies one Ready message (text at position seq); it reports
+// whether the view needs show.
+func (v *auctionView) apply(text string, seq uint64) bool {
+	changed := false
+	if v.from == 0 {
+		v.from = seq
+		if seq > 1 {
+			v.partial.SetText(fmt.Sprintf("This window started at Ready #%d: the %d messages before it were delivered before a restart and are not applied here, so this auction may differ from the other windows'.", seq, seq-1))
+			v.partial.Show()
+			v.top.Refresh()
+			v.content.Refresh()
+			changed = true
+		}
+	}
 	o := v.replica.Apply(text)
-	return o.Kind != auction.Ignored
+	return changed || o.Kind != auction.Ignored
 }
 
 // show redraws the table and the selected item from the replica.
@@ -238,7 +261,14 @@ func (v *auctionView) showSelected() {
 	v.refused.Refresh()
 
 	canBid := s.Open() && s.Seller != v.self
-	v.amount.PlaceHolder = fmt.Sprintf("amount: %d or more", s.MinBid())
+	switch {
+	case s.Closed:
+		v.amount.PlaceHolder = s.Name + " is closed"
+	case s.Seller == v.self:
+		v.amount.PlaceHolder = "you sell " + s.Name + ": you may close it"
+	default:
+		v.amount.PlaceHolder = fmt.Sprintf("amount: %d or more", s.MinBid())
+	}
 	v.quick.SetText(fmt.Sprintf("+%d: %d", auction.Step, s.Price+auction.Step))
 	v.close.SetText("Close " + s.Name)
 	for _, w := range []interface {

@@ -240,3 +240,24 @@ func TestUnorderedWarning(t *testing.T) {
 		t.Error("warning or caption still there after the protocol orders again")
 	}
 }
+
+// A window started after a restart sees Ready from some position on: its
+// auction lacks what came before, and it says so.
+func TestAuctionViewSaysWhenItStartedLate(t *testing.T) {
+	w, f := newTestMiddlewareWindow(t, 3)
+	if w.auction.partial.Visible() {
+		t.Fatal("warning shown before any Ready")
+	}
+	f.Emit(ready(42, "Msg #9 from Middleware 2: Bid 110 on Lamp"))
+	w.flush()
+	if !w.auction.partial.Visible() || !strings.Contains(w.auction.partial.Text, "started at Ready #42: the 41 messages before it") {
+		t.Errorf("started at #42: warning shown %v, %q", w.auction.partial.Visible(), w.auction.partial.Text)
+	}
+
+	w2, f2 := newTestMiddlewareWindow(t, 3)
+	f2.Emit(ready(1, "Msg #1 from Middleware 2"), ready(2, "Msg #2 from Middleware 2"))
+	w2.flush()
+	if w2.auction.partial.Visible() {
+		t.Error("warning shown for a window that saw Ready from #1")
+	}
+}

@@ -494,7 +494,7 @@ func (w *MiddlewareWindow) flush() {
 		}
 		w.cols[i].model.add(listEntry{msg: ev.Msg, seq: ev.Seq})
 		grew[i] = true
-		if ev.Kind == middleware.EventReady && w.auction.apply(ev.Msg) {
+		if ev.Kind == middleware.EventReady && w.auction.apply(ev.Msg, ev.Seq) {
 			bids = true
 		}
 	}

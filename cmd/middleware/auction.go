@@ -21,6 +21,9 @@ type auctionFeed struct {
 	always bool // -app auction: status always prints the auction's line
 	mu     sync.Mutex
 	r      *auction.Replica
+	// from is the first Ready position applied (0: none yet); past 1
+	// after a restart, when what came before is not known here.
+	from uint64
 }
 
 func newAuctionFeed(id, n int, always bool) *auctionFeed {
@@ -33,6 +36,9 @@ func (a *auctionFeed) onEvents(batch []middleware.Event) {
 	defer a.mu.Unlock()
 	for _, e := range batch {
 		if e.Kind == middleware.EventReady {
+			if a.from == 0 {
+				a.from = e.Seq
+			}
 			a.r.Apply(e.Msg)
 		}
 	}
@@ -43,7 +49,11 @@ func (a *auctionFeed) onEvents(batch []middleware.Event) {
 func (a *auctionFeed) summary() (string, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.r.Summary(), a.always || a.r.Seen() > 0
+	s := a.r.Summary()
+	if a.from > 1 {
+		s += fmt.Sprintf(" partial=\"applied from Ready #%d on: the messages before a restart are not known here\"", a.from)
+	}
+	return s, a.always || a.r.Seen() > 0
 }
 
 // bidBody checks "bid ITEM AMOUNT" (f without the command word) and makes

@@ -104,6 +104,13 @@ func TestAuctionCommands(t *testing.T) {
 		t.Errorf("status printed\n%s\nwant the status line, then\n%s", out.String(), want)
 	}
 
+	// A feed that starts after a restart says its auction is partial.
+	late := newAuctionFeed(2, 5, false)
+	late.onEvents([]middleware.Event{{Kind: middleware.EventReady, Seq: 7, Msg: "Msg #3 from Middleware 1: Bid 300 on Bike"}})
+	if line, show := late.summary(); !show || !strings.HasSuffix(line, `partial="applied from Ready #7 on: the messages before a restart are not known here"`) {
+		t.Errorf("a feed from #7 on: %q (shown %v)", line, show)
+	}
+
 	// With -app auction the line is there from the start.
 	out.Reset()
 	c.auction = newAuctionFeed(2, 5, true)
