@@ -16,7 +16,7 @@ const CommandHelp = `commands:
   max-sleep     show the delay bound
   drop P        drop each copy with probability P (0 to 1)
   dup P         deliver each copy twice with probability P (0 to 1)
-  stats         show the counters
+  stats         show the counters, and each destination where its copies go
   help          this list`
 
 // maxCommandLine bounds one command line; longer lines are refused.
@@ -80,15 +80,17 @@ func formatProbability(p float64) string { return strconv.FormatFloat(p, 'g', -1
 func (s *Server) statsLine() string {
 	st := s.Stats()
 	var b strings.Builder
-	fmt.Fprintf(&b, "accepted=%d delivered=%d in-flight=%d failed=%d dropped=%d duplicated=%d abandoned=%d rejected=%d conns=%d max-sleep=%v drop=%s dup=%s",
-		st.Accepted, st.Delivered, st.InFlight, st.Failed, st.Dropped, st.Duplicated, st.Abandoned, st.Rejected, st.Conns,
+	fmt.Fprintf(&b, "accepted=%d delivered=%d in-flight=%d failed=%d dropped=%d duplicated=%d abandoned=%d rejected=%d incomplete=%d conns=%d max-sleep=%v drop=%s dup=%s",
+		st.Accepted, st.Delivered, st.InFlight, st.Failed, st.Dropped, st.Duplicated, st.Abandoned, st.Rejected, st.Incomplete, st.Conns,
 		s.MaxSleep(), formatProbability(s.Drop()), formatProbability(s.Dup()))
 	for _, d := range st.Dests {
 		state := "up"
 		if !d.Up {
 			state = "DOWN"
 		}
-		fmt.Fprintf(&b, "\n  %s %s delivered=%d in-flight=%d failed=%d", d.Addr, state, d.Delivered, d.InFlight, d.Failed)
+		// Where the copies really go: a middleware written for the original
+		// listens on this host's address, not on the configured 127.0.0.1.
+		fmt.Fprintf(&b, "\n  %s %s delivered=%d in-flight=%d failed=%d", d.At, state, d.Delivered, d.InFlight, d.Failed)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package netsim
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"strconv"
@@ -75,8 +76,10 @@ type Config struct {
 	// RetryFor bounds how long a copy to an unreachable destination is
 	// retried before it is counted as failed. Default 30 s.
 	RetryFor time.Duration
-	// MaxMessage is the size limit of one message (default 64 KiB).
-	// Larger messages are dropped with a logged error.
+	// MaxMessage is the size limit of one message (default 64 KiB): of
+	// what it forwards, one terminator not counted (so without reuse a
+	// tail after "<EOM>" counts). Larger messages are dropped with a
+	// logged error.
 	MaxMessage int
 	// IdleTimeout closes a sender connection that sent nothing for this
 	// long (default 5 min; negative disables it).
@@ -112,6 +115,11 @@ type Config struct {
 	// Quiet drops the per-message and per-copy lines: only lifecycle
 	// lines (listening, settings changed, summary), warnings and errors remain.
 	Quiet bool
+	// OriginalConsole, if set, gets the lines the original program prints
+	// on its console, in its words: "Waiting for a connection...", then
+	// "Message received: " and the message as forwarded, then a line
+	// "delay time for 8082 is 1234" (milliseconds) for each copy.
+	OriginalConsole io.Writer
 }
 
 // Validate reports the first bad field as a one-line error (New does the

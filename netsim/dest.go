@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,8 @@ type dest struct {
 	// answered.
 	alts    []string
 	current atomic.Int32
+	cands   []string // addr, then alts
+	label   string   // its name on the original's console: the port, or addr
 
 	mu        sync.Mutex
 	ready     []copyItem // due now, in acceptance order (the no-delay fast path)
@@ -72,11 +75,20 @@ type dest struct {
 	unflushed  []copyItem // written to bw, not yet flushed
 }
 
-func newDest(s *Server, index int, addr string) *dest {
-	d := &dest{s: s, index: index, addr: addr, wake: make(chan struct{}, 1)}
+func newDest(s *Server, index int, addr string, alts []string) *dest {
+	d := &dest{s: s, index: index, addr: addr, alts: alts, wake: make(chan struct{}, 1)}
+	d.cands = append([]string{addr}, alts...)
+	d.label = addr
+	if len(s.cfg.Dests) == 0 {
+		d.label = portOf(addr)
+	}
 	d.up.Store(true)
 	return d
 }
+
+// at is where the destination's copies go: where it answered last (its
+// configured address until it answers elsewhere).
+func (d *dest) at() string { return d.cands[d.current.Load()] }
 
 func (d *dest) start() {
 	if !d.s.cfg.Reuse {
@@ -277,8 +289,15 @@ func (d *dest) markDown(err error) {
 		d.backoff = minBackoff
 		d.lostInOutage = 0
 		d.up.Store(false)
-		d.s.log.Warn().Str("dest", d.addr).Err(err).Stringer("retry_for", d.s.cfg.RetryFor).
-			Msg("destination unreachable: holding its copies and retrying")
+		what := "destination " + d.at() + " unreachable"
+		if isConnRefused(err) {
+			what = "nothing listens at " + d.at() + " (middleware not started, or stopped?)"
+			if len(d.alts) > 0 {
+				what = "nothing listens at " + strings.Join(d.cands, " or ") + " (middleware not started, or stopped?)"
+			}
+		}
+		d.s.log.Warn().Str("dest", d.at()).Err(err).Stringer("retry_for", d.s.cfg.RetryFor).
+			Msgf("%s: holding its copies and retrying for up to %v", what, d.s.cfg.RetryFor)
 	} else {
 		d.backoff = min(2*d.backoff, maxBackoff)
 	}
@@ -294,7 +313,7 @@ func (d *dest) markUp() {
 		if d.lostInOutage > 0 {
 			e = d.s.log.Warn()
 		}
-		e.Str("dest", d.addr).Stringer("after", time.Duration(d.s.now()-d.downSince).Round(time.Millisecond)).
+		e.Str("dest", d.at()).Stringer("after", time.Duration(d.s.now()-d.downSince).Round(time.Millisecond)).
 			Int("failed", d.lostInOutage).Msg("destination reachable again")
 	}
 	d.downHint.Store(false)
@@ -310,7 +329,7 @@ func (d *dest) onDelivered(c copyItem) {
 		s.events.write("copy", c.msg.id, c.msg.text(), d.index+1, c.delay, true)
 	}
 	if e := s.msgLog.Info(); e != nil {
-		e.Uint64("id", c.msg.id).Str("to", d.addr).Stringer("delay", c.delay.Round(time.Millisecond))
+		e.Uint64("id", c.msg.id).Str("to", d.at()).Stringer("delay", c.delay.Round(time.Millisecond))
 		if late := time.Duration(s.now() - c.due); late > lateLogged {
 			e.Stringer("late", late.Round(time.Millisecond))
 		}
@@ -325,7 +344,7 @@ func (d *dest) fail(c copyItem) {
 	d.s.inFlight.Add(-1)
 	d.lostInOutage++
 	if d.lostInOutage == 1 {
-		d.s.log.Warn().Str("dest", d.addr).Stringer("after", d.s.cfg.RetryFor).
+		d.s.log.Warn().Str("dest", d.at()).Stringer("after", d.s.cfg.RetryFor).
 			Msg("giving up on copies to an unreachable destination: counted as failed")
 	}
 }
@@ -360,7 +379,7 @@ func (d *dest) finish() {
 	d.ready, d.delayed, d.returned = nil, nil, nil
 	d.mu.Unlock()
 	if n := d.abandoned.Load(); n > 0 {
-		d.s.log.Warn().Str("dest", d.addr).Uint64("copies", n).Msg("shutdown grace over: copies abandoned")
+		d.s.log.Warn().Str("dest", d.at()).Uint64("copies", n).Msg("shutdown grace over: copies abandoned")
 	}
 }
 
@@ -442,7 +461,7 @@ func (d *dest) giveBack(c copyItem, err error) {
 // other addresses in turn.
 func (d *dest) dial() (net.Conn, error) {
 	dialer := net.Dialer{Timeout: d.s.cfg.DialTimeout}
-	cands := append([]string{d.addr}, d.alts...)
+	cands := d.cands
 	first := int(d.current.Load())
 	var firstErr error
 	for k := range cands {

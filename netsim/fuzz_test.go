@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"totalorder/middleware/wire"
@@ -95,6 +96,103 @@ func FuzzRelayFraming(f *testing.F) {
 		}
 		if want := referenceFrames(data, limit); !slices.Equal(got, want) {
 			t.Fatalf("limit %d cuts %v\n got %+v\nwant %+v", limit, cuts, got, want)
+		}
+	})
+}
+
+// recordingReader remembers the pieces its reader returned, so that a
+// model can replay the same reads.
+type recordingReader struct {
+	r      io.Reader
+	pieces []string
+}
+
+func (rr *recordingReader) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if n > 0 {
+		rr.pieces = append(rr.pieces, string(p[:n]))
+	}
+	return n, err
+}
+
+// originalModel is Network.cs's readMsg as plainly as it reads, over the
+// same reads: data accumulates until it holds <EOM>, and the whole of it
+// is the message. Where the original stops, the model goes on as ours
+// does: the next message starts after the last <EOM> of the one before.
+// The size limit is ours.
+func originalModel(reads []string, limit int) []framed {
+	var out []framed
+	data, over := "", false
+	for _, r := range reads {
+		data += r
+		if !strings.Contains(data, wire.EOM) {
+			over = over || len(data)-len(wire.EOM) > limit
+			continue
+		}
+		if over || len(data)-len(wire.EOM) > limit {
+			out = append(out, framed{tooLarge: true})
+		} else {
+			out = append(out, framed{msg: data})
+		}
+		data, over = data[strings.LastIndex(data, wire.EOM)+len(wire.EOM):], false
+	}
+	if over {
+		out = append(out, framed{tooLarge: true})
+	}
+	return out
+}
+
+// terminatedFrames splits s at every <EOM> and drops the rest after the
+// last one: what our middleware takes from a copy.
+func terminatedFrames(s string) []string {
+	parts := strings.Split(s, wire.EOM)
+	return parts[:len(parts)-1]
+}
+
+// FuzzOriginalFraming reads a stream cut at fuzzer-chosen points with
+// originalFramer and checks it against originalModel, and that a receiver
+// splitting every message at <EOM> gets each message of the stream once.
+func FuzzOriginalFraming(f *testing.F) {
+	f.Add([]byte("one<EOM>"), []byte{}, uint8(63))
+	f.Add([]byte("one<EOM>two<EOM>three"), []byte{0}, uint8(63))
+	f.Add([]byte("a<EOM><EOM>b<E"), []byte{1, 2}, uint8(10))
+	f.Add([]byte("<<EOM<EOM>>EOM>"), []byte{0, 3}, uint8(5))
+	f.Add([]byte("xxxxxxxxxxxxxxxxxxxx<EOM>ok<EOM>"), []byte{}, uint8(9))
+	f.Add([]byte("xxxxxxxxxxxxxxxxxxxx<EOM>ok<EOM>"), []byte{2, 0x85}, uint8(9))
+	f.Add([]byte("0123456789<EOM>0123456789a<EOM>tail"), []byte{4}, uint8(9))
+	f.Add([]byte("A<EOM>B<EOM>C<EOM>"), []byte{3, 4}, uint8(63))
+	f.Fuzz(func(t *testing.T, data, cuts []byte, limitByte uint8) {
+		for _, limit := range []int{int(limitByte%64) + 1, len(data) + 1} {
+			rec := &recordingReader{r: &chunkReader{data: slices.Clone(data), cuts: cuts, eofLast: len(cuts) > 0 && cuts[0]&0x80 != 0}}
+			fr := newOriginalFramer(rec, limit)
+			var got []framed
+			var split []string
+			for range len(data) + 2 { // every call consumes input or ends
+				msg, n, err := fr.Next()
+				if errors.Is(err, wire.ErrTooLarge) {
+					got = append(got, framed{tooLarge: true})
+					continue
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if i := bytes.Index(msg, []byte(wire.EOM)); i != n {
+					t.Fatalf("content length %d, first <EOM> at %d in %q", n, i, msg)
+				}
+				got = append(got, framed{msg: string(msg)})
+				split = append(split, terminatedFrames(string(msg))...)
+			}
+			if want := originalModel(rec.pieces, limit); !slices.Equal(got, want) {
+				t.Fatalf("limit %d reads %q\n got %+v\nwant %+v", limit, rec.pieces, got, want)
+			}
+			if limit > len(data) {
+				if want := terminatedFrames(string(data)); !slices.Equal(split, want) {
+					t.Fatalf("reads %q: a splitting receiver got %q, want %q", rec.pieces, split, want)
+				}
+			}
 		}
 	})
 }

@@ -22,13 +22,15 @@ const waitLimit = 10 * time.Second
 
 // arrival is one message as a sink received it.
 type arrival struct {
-	msg  string
-	tail string // bytes after its <EOM>, up to the end of its connection
-	at   time.Time
+	msg string
+	at  time.Time
 }
 
-// sink is a destination standing in for a middleware: it accepts any
-// number of connections and records every message in arrival order.
+// sink is a destination standing in for our middleware: it accepts any
+// number of connections and records every message in arrival order,
+// splitting at each <EOM> and ignoring bytes after the last one (the
+// tail a copy may carry, as the original forwards it). rawSink, in
+// compat_test.go, records copies byte for byte instead.
 type sink struct {
 	t      testing.TB
 	ln     net.Listener
@@ -88,20 +90,17 @@ func (k *sink) read(c net.Conn) {
 		_ = c.Close()
 	}()
 	r := wire.NewReader(c, 0)
-	last := -1 // index in k.got of this connection's last message
 	for {
 		msg, err := r.Next()
 		if err != nil {
 			return
 		}
+		if !r.Terminated() {
+			continue // a tail: io.EOF follows
+		}
 		now := time.Now()
 		k.mu.Lock()
-		if !r.Terminated() && last >= 0 {
-			k.got[last].tail = string(msg) // a tail: part of the message before it
-		} else {
-			k.got = append(k.got, arrival{msg: string(msg), at: now})
-			last = len(k.got) - 1
-		}
+		k.got = append(k.got, arrival{msg: string(msg), at: now})
 		k.mu.Unlock()
 		select {
 		case k.notify <- struct{}{}:
@@ -239,7 +238,19 @@ func (r *running) waitStats(t testing.TB, what string, cond func(Stats) bool) St
 	}
 }
 
-// send writes the messages on one connection and closes it.
+// sendEach sends every message on a connection of its own, as our
+// middleware does by default and the original program expects, one after
+// the other (the server may still read them in any order).
+func sendEach(t testing.TB, addr string, msgs ...string) {
+	t.Helper()
+	for _, m := range msgs {
+		send(t, addr, m)
+	}
+}
+
+// send writes the messages on one connection, in one write, and closes it.
+// Without reuse the server takes the write as one message, as the original
+// does; with reuse each is a message.
 func send(t testing.TB, addr string, msgs ...string) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)

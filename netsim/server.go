@@ -19,7 +19,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,14 +34,22 @@ import (
 
 var eomBytes = []byte(wire.EOM)
 
-// PortInUseError reports that the listening port is taken.
+// PortInUseError reports that the listening port is taken on one of the
+// addresses the server listens on.
 type PortInUseError struct {
 	Port int
-	Err  error
+	Host string // where it is taken
+	// HostAddr: Host is one of this host's own addresses, the one the
+	// original program listens on, rather than one asked for.
+	HostAddr bool
+	Err      error
 }
 
 func (e *PortInUseError) Error() string {
-	return fmt.Sprintf("port %d is already in use (another netsim running?): stop it or pass -port", e.Port)
+	if e.HostAddr {
+		return fmt.Sprintf("port %d is already in use on %s, this host's address where the original network program listens (is Network.exe or another netsim running?): stop it or pass -port", e.Port, e.Host)
+	}
+	return fmt.Sprintf("port %d is already in use on %s (another network program running?): stop it or pass -port", e.Port, e.Host)
 }
 
 func (e *PortInUseError) Unwrap() error { return e.Err }
@@ -55,13 +65,15 @@ type Stats struct {
 	Duplicated uint64 // extra copies made by fault injection
 	Abandoned  uint64 // copies still in flight when the grace period ended
 	Rejected   uint64 // oversized messages refused
+	Incomplete uint64 // sender connections that ended with bytes but no <EOM>: nothing forwarded
 	Conns      int    // sender connections open now
 	Dests      []DestStats
 }
 
 // DestStats are one destination's counters.
 type DestStats struct {
-	Addr      string
+	Addr      string // as configured (127.0.0.1:8082 by default)
+	At        string // where its copies go: Addr, or the address of this host where it answered
 	Up        bool   // false while the destination is unreachable
 	Connected bool   // reuse mode: its connection is open
 	Connects  uint64 // connections opened to it (one per copy without reuse)
@@ -72,13 +84,14 @@ type DestStats struct {
 
 // Server is one running network program.
 type Server struct {
-	cfg    Config
-	seed   int64
-	log    zerolog.Logger
-	msgLog zerolog.Logger // per-message lines; silent when Quiet
-	ln     net.Listener
-	start  time.Time
-	dests  []*dest
+	cfg       Config
+	seed      int64
+	log       zerolog.Logger
+	msgLog    zerolog.Logger // per-message lines; silent when Quiet
+	ln        net.Listener
+	listening []string // every address listened on
+	start     time.Time
+	dests     []*dest
 
 	maxSleep  atomic.Int64  // time.Duration
 	dropBits  atomic.Uint64 // math.Float64bits
@@ -89,8 +102,9 @@ type Server struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
 
-	accepted, delivered, failed, dropped, duplicated, abandoned, rejected atomic.Uint64
-	inFlight                                                              atomic.Int64
+	accepted, delivered, failed, dropped, duplicated, abandoned, rejected, incomplete atomic.Uint64
+	inFlight                                                                          atomic.Int64
+	badInput                                                                          logLimiter // lines about senders' bad input
 
 	connsMu         sync.Mutex
 	conns           map[*inConn]struct{}
@@ -109,51 +123,38 @@ type Server struct {
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
 
-	events *eventsLog // nil without Config.EventsPath
+	events  *eventsLog // nil without Config.EventsPath
+	console *console   // nil without Config.OriginalConsole
 }
 
 // New checks cfg, applies defaults and binds the listener. A port in use
-// gives a *PortInUseError.
+// on any address it would listen on gives a *PortInUseError: it does not
+// start beside another network program.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	host := cfg.Listen
 	var hostIPs []net.IP
-	if host == "" || cfg.DestHost == "" {
+	if cfg.Listen == "" || cfg.DestHost == "" {
 		for _, ip := range hostaddr.IPv4s() {
 			if !ip.IsLoopback() || !ip.Equal(net.ParseIP(DefaultHost)) {
 				hostIPs = append(hostIPs, ip) // (127.0.0.1 is there already)
 			}
 		}
 	}
-	if host == "" {
-		host = DefaultHost
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if isAddrInUse(err) {
-			return nil, &PortInUseError{Port: cfg.Port, Err: err}
-		}
-		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
-	}
-	var unbound []string
+	hosts := []string{cfg.Listen}
 	if cfg.Listen == "" {
 		// Also where the original listens, so that middlewares written for
-		// it find this one (one that cannot be bound is left out).
-		lns := []net.Listener{ln}
-		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		// it find this one.
+		hosts = []string{DefaultHost}
 		for _, ip := range hostIPs {
-			extra, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
-			if err != nil {
-				unbound = append(unbound, ip.String())
-				continue
-			}
-			lns = append(lns, extra)
+			hosts = append(hosts, ip.String())
 		}
-		ln = hostaddr.Merge(lns...)
+	}
+	ln, listening, unbound, err := listenAll(hosts, cfg.Port)
+	if err != nil {
+		return nil, err
 	}
 	var events *eventsLog
 	if cfg.EventsPath != "" {
@@ -168,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 		seed:      cfg.Seed,
 		log:       cfg.Logger,
 		ln:        ln,
+		listening: listening,
 		start:     time.Now(),
 		conns:     make(map[*inConn]struct{}),
 		connFreed: make(chan struct{}, 1),
@@ -190,6 +192,9 @@ func New(cfg Config) (*Server, error) {
 	if len(unbound) > 0 {
 		s.log.Warn().Strs("hosts", unbound).Msg("cannot also listen on these addresses of this host: senders written for the original program may not reach this one")
 	}
+	if cfg.OriginalConsole != nil {
+		s.console = &console{w: cfg.OriginalConsole}
+	}
 	addrs := cfg.Dests
 	destHost := cfg.DestHost
 	if destHost == "" {
@@ -202,17 +207,64 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	for i, a := range addrs {
-		d := newDest(s, i, a)
+		var alts []string
 		if len(cfg.Dests) == 0 && cfg.DestHost == "" {
-			d.alts = hostaddr.JoinPort(hostIPs, a)
+			alts = hostaddr.JoinPort(hostIPs, a)
 		}
-		s.dests = append(s.dests, d)
+		s.dests = append(s.dests, newDest(s, i, a, alts))
 	}
 	return s, nil
 }
 
+// listenAll listens on port of every host; the first one fixes the port
+// when it is 0 (then, should another address have that port taken, it
+// tries another port). A port in use anywhere is a *PortInUseError; other
+// failures on the hosts after the first are returned in unbound.
+func listenAll(hosts []string, port int) (ln net.Listener, listening, unbound []string, err error) {
+	for try := 1; ; try++ {
+		ln, listening, unbound, err = listenOnce(hosts, port)
+		var inUse *PortInUseError
+		if err != nil && port == 0 && try < 5 && errors.As(err, &inUse) && inUse.Host != hosts[0] {
+			continue
+		}
+		return ln, listening, unbound, err
+	}
+}
+
+func listenOnce(hosts []string, port int) (net.Listener, []string, []string, error) {
+	var lns []net.Listener
+	var listening, unbound []string
+	for i, host := range hosts {
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if isAddrInUse(err) {
+				for _, l := range lns {
+					_ = l.Close()
+				}
+				return nil, nil, nil, &PortInUseError{Port: port, Host: host, HostAddr: len(hosts) > 1 && i > 0, Err: err}
+			}
+			if i == 0 {
+				return nil, nil, nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+			}
+			unbound = append(unbound, host)
+			continue
+		}
+		if i == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		lns = append(lns, ln)
+		listening = append(listening, ln.Addr().String())
+	}
+	return hostaddr.Merge(lns...), listening, unbound, nil
+}
+
 // Addr is the address senders connect to.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Listening lists every address the server listens on: Addr first, then
+// this host's own addresses (with the default Config.Listen).
+func (s *Server) Listening() []string { return slices.Clone(s.listening) }
 
 // Dests lists the destination addresses in order.
 func (s *Server) Dests() []string {
@@ -286,6 +338,7 @@ func (s *Server) Stats() Stats {
 		Duplicated: s.duplicated.Load(),
 		Abandoned:  s.abandoned.Load(),
 		Rejected:   s.rejected.Load(),
+		Incomplete: s.incomplete.Load(),
 		Dests:      make([]DestStats, len(s.dests)),
 	}
 	s.connsMu.Lock()
@@ -294,6 +347,7 @@ func (s *Server) Stats() Stats {
 	for i, d := range s.dests {
 		st.Dests[i] = DestStats{
 			Addr:      d.addr,
+			At:        d.at(),
 			Up:        d.up.Load(),
 			Connected: d.connected.Load(),
 			Connects:  d.connects.Load(),
@@ -319,15 +373,10 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, d := range s.dests {
 		d.start()
 	}
-	s.log.Info().
-		Str("addr", s.ln.Addr().String()).
-		Strs("dests", s.Dests()).
-		Stringer("max_sleep", s.MaxSleep()).
-		Str("mode", s.modeName()).
-		Int64("seed", s.seed).
-		Float64("drop", s.Drop()).
-		Float64("dup", s.Dup()).
-		Msg("netsim listening")
+	s.logStart()
+	if s.console != nil {
+		s.console.write([]byte("Waiting for a connection...\n"))
+	}
 
 	stopOnCancel := context.AfterFunc(ctx, func() { _ = s.Close() })
 	stopFlusher := s.flushEvents()
@@ -391,12 +440,89 @@ func (s *Server) modeName() string {
 	return "connection per copy"
 }
 
+// logStart says once where the server listens, what maxSleepTime is and
+// where the copies go.
+func (s *Server) logStart() {
+	var to string
+	if len(s.cfg.Dests) > 0 {
+		to = strings.Join(s.Dests(), ", ")
+	} else {
+		first, _ := strconv.Atoi(portOf(s.dests[0].addr))
+		host := s.cfg.DestHost
+		if host == "" {
+			host = DefaultHost
+			if len(s.dests[0].alts) > 0 {
+				host += " (or this host's address, where a middleware listens only there)"
+			}
+		}
+		to = fmt.Sprintf("ports %d-%d of %s", first, first+len(s.dests)-1, host)
+		if len(s.dests) == 1 {
+			to = fmt.Sprintf("port %d of %s", first, host)
+		}
+	}
+	e := s.log.Info().
+		Str("addr", s.ln.Addr().String()).
+		Strs("listening", s.listening).
+		Strs("dests", s.Dests()).
+		Stringer("max_sleep", s.MaxSleep()).
+		Str("mode", s.modeName()).
+		Int64("seed", s.seed)
+	if s.Drop() > 0 || s.Dup() > 0 {
+		e.Float64("drop", s.Drop()).Float64("dup", s.Dup())
+	}
+	e.Msgf("netsim listening on %s; maxSleepTime %v: each copy waits a random time in [0, %v]; copies to %s, %s",
+		strings.Join(s.listening, " and "), s.MaxSleep(), s.MaxSleep(), to, s.modeName())
+}
+
+// count is "1 message", "2 messages", "1 copy", "2 copies".
+func count(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		noun = strings.TrimSuffix(noun, "y") + "ie"
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// logSummary says what happened, once, when the server has stopped.
 func (s *Server) logSummary() {
 	st := s.Stats()
-	up := time.Since(s.start)
+	up := time.Since(s.start).Round(time.Millisecond)
 	e := s.log.Info()
 	if st.Failed > 0 || st.Abandoned > 0 {
 		e = s.log.Warn()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "netsim stopped after %v: %s accepted, %s delivered", up,
+		count(st.Accepted, "message"), count(st.Delivered, "copy"))
+	for _, c := range []struct {
+		n    uint64
+		what string
+	}{
+		{st.Failed, "failed (destination unreachable)"},
+		{st.Abandoned, "abandoned at shutdown"},
+		{st.Dropped, "dropped (fault injection)"},
+		{st.Duplicated, "duplicated (fault injection)"},
+	} {
+		if c.n > 0 {
+			fmt.Fprintf(&b, ", %d %s", c.n, c.what)
+		}
+	}
+	if st.Rejected > 0 {
+		fmt.Fprintf(&b, ", %s over the size limit", count(st.Rejected, "message"))
+	}
+	if st.Incomplete > 0 {
+		fmt.Fprintf(&b, ", %s closed without <EOM>", count(st.Incomplete, "connection"))
+	}
+	dests := make([]string, len(st.Dests))
+	for i, d := range st.Dests {
+		dests[i] = fmt.Sprintf("%s delivered=%d failed=%d", d.At, d.Delivered, d.Failed)
 	}
 	e.Uint64("accepted", st.Accepted).
 		Uint64("delivered", st.Delivered).
@@ -405,8 +531,10 @@ func (s *Server) logSummary() {
 		Uint64("duplicated", st.Duplicated).
 		Uint64("abandoned", st.Abandoned).
 		Uint64("rejected", st.Rejected).
-		Stringer("uptime", up.Round(time.Millisecond)).
-		Msg("netsim stopped")
+		Uint64("incomplete", st.Incomplete).
+		Strs("per_dest", dests).
+		Stringer("uptime", up).
+		Msg(b.String())
 }
 
 // acceptLoop accepts sender connections until the listener is closed.
@@ -429,6 +557,9 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		if s.console != nil {
+			s.console.write([]byte("Waiting for a connection...\n"))
+		}
 		s.admit(c)
 	}
 }
@@ -563,77 +694,101 @@ type draw struct {
 	dupDelay time.Duration
 }
 
-// serveConn reads one sender connection. Without reuse it reads like the
-// original program: bytes a sender writes after "<EOM>" and before it
-// closes (the lab's skeleton writes "...<EOM>\n", some students
-// "...<EOM>\n,N1<seq>") are that message's tail and travel with it,
-// forwarded as read, never as a message of their own. A message whose
-// terminator arrived with more bytes after it is therefore held until the
-// connection ends (those bytes were its tail) or another terminator
-// arrives (they began the next message). With reuse every unterminated
-// rest at close is a message, as before.
+// serveConn reads one sender connection. Without reuse it frames as the
+// original program does (see originalFramer): what it has read when the
+// text first holds "<EOM>" is one message, tail and further "<EOM>"s
+// included, forwarded at once. With reuse (our programs at both ends)
+// every "<EOM>" ends a message of its own. Either way the text is
+// forwarded as ASCII, as the original's is, and a connection that ends
+// with no "<EOM>" after its last message forwards nothing more.
 func (s *Server) serveConn(c *inConn) {
 	defer s.handlers.Done()
 	defer s.forget(c)
 	from := c.RemoteAddr().String()
-	r := wire.NewReader(c, s.cfg.MaxMessage)
 	draws := make([]draw, len(s.dests))
 	var (
-		held    []byte // frame of a message whose tail may follow
-		heldLen int    // its content's length
-		framed  bool   // a terminated message came on this connection
+		err       error
+		pending   int  // bytes read and never forwarded
+		forwarded bool // a message came on this connection
 	)
-	release := func(tail []byte) {
-		if held != nil {
-			s.dispatch(append(held, tail...), heldLen, from, draws)
-			held = nil
+	if s.cfg.Reuse {
+		pending, forwarded, err = s.readSplit(c, from, draws)
+	} else {
+		pending, forwarded, err = s.readOriginal(c, from, draws)
+	}
+	if pending > 0 {
+		if forwarded {
+			// The sender's bytes after its last "<EOM>", in a later read
+			// than that message: the original would not have read them.
+			if e := s.msgLog.Debug(); e != nil {
+				e.Str("from", from).Int("bytes", pending).Msg("bytes after the last <EOM> arrived late: not forwarded")
+			}
+		} else {
+			s.incomplete.Add(1)
+			if ok, n := s.badInput.allow(time.Now()); ok {
+				s.log.Warn().Str("from", from).Int("bytes", pending).Int("suppressed", n).
+					Msg("sender connection ended with no <EOM>: nothing forwarded (the original forwards nothing either)")
+			}
 		}
 	}
-	defer release(nil)
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.log.Info().Str("from", from).Stringer("idle", s.cfg.IdleTimeout).
+			Msg("closing idle sender connection")
+	case c.evicted.Load(), errors.Is(err, net.ErrClosed):
+		// closed by us: connection cap or shutdown
+	default:
+		s.log.Warn().Str("from", from).Err(err).Msg("sender connection failed")
+	}
+}
+
+// readOriginal reads a connection framed as the original reads it, until
+// the connection ends: it returns why, the bytes read and not forwarded,
+// and whether any message was.
+func (s *Server) readOriginal(c *inConn, from string, draws []draw) (pending int, forwarded bool, err error) {
+	f := newOriginalFramer(c, s.cfg.MaxMessage)
+	for {
+		msg, n, err := f.Next()
+		if err != nil {
+			var tooLarge *wire.TooLargeError
+			if errors.As(err, &tooLarge) {
+				s.reject(from, tooLarge.Dropped)
+				continue
+			}
+			return f.Pending(), forwarded, err
+		}
+		forwarded = true
+		c.sentAny.Store(true)
+		s.dispatch(appendASCII(make([]byte, 0, len(msg)), msg), n, from, draws)
+	}
+}
+
+// readSplit reads a connection on which every "<EOM>" ends a message.
+func (s *Server) readSplit(c *inConn, from string, draws []draw) (pending int, forwarded bool, err error) {
+	r := wire.NewReader(c, s.cfg.MaxMessage)
 	for {
 		msg, err := r.Next()
 		if err != nil {
-			release(nil)
 			var tooLarge *wire.TooLargeError
-			switch {
-			case errors.As(err, &tooLarge):
+			if errors.As(err, &tooLarge) {
 				s.reject(from, tooLarge.Dropped)
 				continue
-			case errors.Is(err, io.EOF):
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				s.log.Info().Str("from", from).Stringer("idle", s.cfg.IdleTimeout).
-					Msg("closing idle sender connection")
-			case c.evicted.Load(), errors.Is(err, net.ErrClosed):
-				// closed by us: connection cap or shutdown
-			default:
-				s.log.Warn().Str("from", from).Err(err).Msg("sender connection failed")
 			}
-			return
+			return pending, forwarded, err
 		}
-		if !s.cfg.Reuse && !r.Terminated() && framed {
-			if held == nil {
-				// The tail came in a later read than its message, which
-				// had gone already (the original would not have read it).
-				s.msgLog.Debug().Str("from", from).Int("bytes", len(msg)).Msg("bytes after <EOM> arrived late: ignored")
-			}
-			release(msg)
+		if !r.Terminated() {
+			pending = len(msg) // the rest at the end: io.EOF follows
 			continue
 		}
-		release(nil)
-		if r.Terminated() {
-			framed = true
-		}
+		forwarded = true
 		if len(msg) == 0 {
 			s.msgLog.Debug().Str("from", from).Msg("empty message ignored")
 			continue
 		}
 		c.sentAny.Store(true)
-		frame := wire.AppendFrame(make([]byte, 0, len(msg)+len(eomBytes)), msg)
-		if !s.cfg.Reuse && r.Buffered() > 0 {
-			held, heldLen = frame, len(msg)
-			continue
-		}
-		s.dispatch(frame, len(msg), from, draws)
+		frame := appendASCII(make([]byte, 0, len(msg)+len(eomBytes)), msg)
+		s.dispatch(append(frame, eomBytes...), len(msg), from, draws)
 	}
 }
 
@@ -682,6 +837,9 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 	if s.events != nil {
 		s.events.write("accepted", id, content, 0, 0, false)
 	}
+	if s.console != nil {
+		s.console.received(frame, s.dests, draws)
+	}
 	now := s.now()
 	for i, d := range s.dests {
 		dr := draws[i]
@@ -691,7 +849,7 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 				s.events.write("drop", id, content, i+1, 0, false)
 			}
 			if e := s.msgLog.Info(); e != nil {
-				e.Uint64("id", id).Str("to", d.addr).Msg("copy dropped (fault injection)")
+				e.Uint64("id", id).Str("to", d.at()).Msg("copy dropped (fault injection)")
 			}
 			continue
 		}

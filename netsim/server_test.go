@@ -8,11 +8,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/wire"
 )
 
@@ -35,6 +37,12 @@ func reservePort(t *testing.T) string {
 	return addr
 }
 
+// TestFramingThroughServer writes messages one per connection, many per
+// connection and cut at every point. With reuse every <EOM> ends a
+// message; without it a read is one message (compat_test.go has the bytes),
+// and yet a receiver that splits at <EOM>, as our middleware does, gets
+// every message once, however the reads fall. Neither forwards bytes with
+// no <EOM> after them.
 func TestFramingThroughServer(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
@@ -43,41 +51,31 @@ func TestFramingThroughServer(t *testing.T) {
 			addr := r.Addr().String()
 
 			send(t, addr, "one")                  // one message per connection
-			send(t, addr, "two", "three", "four") // many per connection
+			send(t, addr, "two", "three", "four") // many per connection, one write
 			sendRaw(t, addr, []byte("fi"), []byte("ve<E"), []byte("OM>six<"), []byte("EOM"), []byte(">"))
-			sendRaw(t, addr, []byte("seven<EOM>eight")) // unterminated rest at close
+			sendRaw(t, addr, []byte("seven<EOM>eight")) // a tail, or an unterminated rest
 			sendRaw(t, addr, []byte("nine"))            // unterminated, nothing before it
 
-			// Without reuse the rest after <EOM> is seven's tail, as the
-			// original forwards it; with reuse it is a message.
-			want := []string{"eight", "five", "four", "nine", "one", "seven", "six", "three", "two"}
-			wantTail := ""
-			if !mode.reuse {
-				want = slices.DeleteFunc(want, func(m string) bool { return m == "eight" })
-				wantTail = "eight"
-			}
+			want := []string{"five", "four", "one", "seven", "six", "three", "two"}
 			for _, k := range []*sink{k1, k2} {
 				k.waitFor(len(want))
 			}
-			r.waitStats(t, "nothing in flight", func(st Stats) bool { return st.InFlight == 0 })
+			st := r.waitStats(t, "nothing in flight", func(st Stats) bool { return st.InFlight == 0 })
 			for _, k := range []*sink{k1, k2} {
 				got := messages(k.received())
 				slices.Sort(got)
 				if !slices.Equal(got, want) {
 					t.Errorf("sink %s got %q, want %q", k.addr(), got, want)
 				}
-				for _, a := range k.received() {
-					tail := map[bool]string{true: wantTail}[a.msg == "seven"]
-					// TCP may split "seven<EOM>" from "eight" across reads;
-					// then, like the original (which stops reading at <EOM>),
-					// the message goes without the bytes that came later.
-					if a.tail != tail && !(a.msg == "seven" && a.tail == "") {
-						t.Errorf("sink %s: %q came with tail %q, want %q", k.addr(), a.msg, a.tail, tail)
-					}
-				}
 			}
-			if st := r.Stats(); st.Accepted != uint64(len(want)) || st.Delivered != uint64(2*len(want)) {
-				t.Errorf("accepted %d delivered %d, want %d and %d", st.Accepted, st.Delivered, len(want), 2*len(want))
+			// Without reuse "two three four" is one message, and "five" and
+			// "six" are one or two as the reads fell.
+			lo, hi := uint64(4), uint64(5)
+			if mode.reuse {
+				lo, hi = 7, 7
+			}
+			if st.Accepted < lo || st.Accepted > hi || st.Delivered != 2*st.Accepted || st.Incomplete != 1 {
+				t.Errorf("accepted %d (want %d to %d) delivered %d incomplete %d (want 1)", st.Accepted, lo, hi, st.Delivered, st.Incomplete)
 			}
 		})
 	}
@@ -86,7 +84,7 @@ func TestFramingThroughServer(t *testing.T) {
 func TestDeliveryToFiveSinks(t *testing.T) {
 	const (
 		maxSleep  = 200 * time.Millisecond
-		slack     = 500 * time.Millisecond // scheduling on a busy machine under -race
+		slack     = 2 * time.Second // scheduling on a busy machine under -race
 		senders   = 4
 		perSender = 10
 		total     = senders * perSender
@@ -97,7 +95,7 @@ func TestDeliveryToFiveSinks(t *testing.T) {
 			for i := range sinks {
 				sinks[i] = newSink(t)
 			}
-			r := startServer(t, Config{MaxSleep: maxSleep, Reuse: mode.reuse}, sinks...)
+			r := startServer(t, Config{MaxSleep: maxSleep, Reuse: mode.reuse, Seed: 5}, sinks...)
 			addr := r.Addr().String()
 
 			var mu sync.Mutex
@@ -213,7 +211,7 @@ func TestDestinationDownThenUp(t *testing.T) {
 			downAddr := reservePort(t)
 			r := startServer(t, Config{Reuse: mode.reuse, Dests: []string{up1.addr(), downAddr, up2.addr()}})
 
-			send(t, r.Addr().String(), "a", "b", "c")
+			sendEach(t, r.Addr().String(), "a", "b", "c")
 			up1.waitFor(3)
 			up2.waitFor(3)
 			r.waitStats(t, "destination 2 down", func(st Stats) bool {
@@ -265,7 +263,7 @@ func TestUnreachableDestinationCountsFailed(t *testing.T) {
 				RetryFor: 100 * time.Millisecond,
 				Dests:    []string{up.addr(), reservePort(t)},
 			})
-			send(t, r.Addr().String(), "x", "y")
+			sendEach(t, r.Addr().String(), "x", "y")
 			up.waitFor(2)
 			st := r.waitStats(t, "copies to the dead destination failed", func(st Stats) bool { return st.Failed == 2 && st.InFlight == 0 })
 			if st.Delivered != 2 || st.InFlight != 0 || st.Dests[1].Failed != 2 || st.Dests[0].Failed != 0 {
@@ -287,14 +285,14 @@ func TestBadInputThenNormalTraffic(t *testing.T) {
 	}
 	garbage = bytes.ReplaceAll(garbage, []byte(">"), []byte("?")) // no accidental terminator
 
-	sendRaw(t, addr, garbage, []byte(wire.EOM))                                     // garbage is relayed as is
-	sendRaw(t, addr, bytes.Repeat([]byte("x"), 5000))                               // oversized, never terminated
-	sendRaw(t, addr, append(bytes.Repeat([]byte("y"), 1500), "<EOM>after<EOM>"...)) // oversized in one chunk
-	sendRaw(t, addr, bytes.Repeat([]byte("z"), 3000), []byte("<EOM>ok<EOM>"))
-	sendRaw(t, addr, []byte{0, 0xff, '<', 'E', 'O'}, []byte("<EOM>")) // junk with a partial terminator
+	sendRaw(t, addr, garbage, []byte(wire.EOM))                           // relayed as ASCII
+	sendRaw(t, addr, bytes.Repeat([]byte("x"), 5000))                     // oversized, never terminated
+	sendRaw(t, addr, append(bytes.Repeat([]byte("y"), 1500), "<EOM>"...)) // oversized in one write
+	sendRaw(t, addr, bytes.Repeat([]byte("z"), 3000), []byte("<EOM>"))    // oversized over several reads
+	sendRaw(t, addr, []byte{0, 0xff, '<', 'E', 'O'}, []byte("<EOM>"))     // junk with a partial terminator
 	send(t, addr, "normal")
 
-	want := []string{string(garbage), "after", "ok", "\x00\xff<EO", "normal"}
+	want := []string{string(appendASCII(nil, garbage)), "\x00?<EO", "normal"}
 	k.waitFor(len(want))
 	st := r.waitStats(t, "nothing in flight", func(st Stats) bool { return st.InFlight == 0 })
 	got := messages(k.received())
@@ -303,8 +301,8 @@ func TestBadInputThenNormalTraffic(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d messages %.40q, want %.40q", len(got), got, want)
 	}
-	if st.Rejected != 3 {
-		t.Errorf("rejected %d, want 3", st.Rejected)
+	if st.Rejected != 3 || st.Incomplete != 0 {
+		t.Errorf("rejected %d incomplete %d, want 3 and 0", st.Rejected, st.Incomplete)
 	}
 }
 
@@ -382,7 +380,7 @@ func TestFaultInjection(t *testing.T) {
 	r := startServer(t, Config{Drop: 1}, k1, k2)
 	addr := r.Addr().String()
 
-	send(t, addr, "a", "b", "c")
+	sendEach(t, addr, "a", "b", "c")
 	// Accepted counts a message before its copies are dropped: wait for both.
 	st := r.waitStats(t, "three accepted and dropped", func(st Stats) bool { return st.Accepted == 3 && st.Dropped == 6 })
 	// Dropped copies never enter a queue, so nothing can still arrive.
@@ -395,7 +393,7 @@ func TestFaultInjection(t *testing.T) {
 
 	r.SetDrop(0)
 	r.SetDup(1)
-	send(t, addr, "d", "e")
+	sendEach(t, addr, "d", "e")
 	for _, k := range []*sink{k1, k2} {
 		k.waitFor(4)
 	}
@@ -428,10 +426,55 @@ func TestPortInUse(t *testing.T) {
 	if !errors.As(err, &inUse) || inUse.Port != port {
 		t.Fatalf("error %v (%T), want *PortInUseError for port %d", err, err, port)
 	}
-	want := fmt.Sprintf("port %d is already in use (another netsim running?): stop it or pass -port", port)
+	want := fmt.Sprintf("port %d is already in use on 127.0.0.1 (another network program running?): stop it or pass -port", port)
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
+}
+
+// The original program listens on this host's address only: our network
+// program, which also listens there by default, refuses to start beside
+// it rather than serve 127.0.0.1 alone.
+func TestPortInUseOnHostAddress(t *testing.T) {
+	ip := hostIP(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s, err := New(Config{Port: port, N: 1})
+	if err == nil {
+		_ = s.Close()
+		t.Fatalf("New started with port %d taken on %s", port, ip)
+	}
+	var inUse *PortInUseError
+	if !errors.As(err, &inUse) || inUse.Host != ip.String() || !inUse.HostAddr {
+		t.Fatalf("error %v (%T), want *PortInUseError on %s", err, err, ip)
+	}
+	want := fmt.Sprintf("port %d is already in use on %s, this host's address where the original network program listens (is Network.exe or another netsim running?): stop it or pass -port", port, ip)
+	if err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	// 127.0.0.1 was bound first: it must be free again.
+	again, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("127.0.0.1:%d left bound after the refusal: %v", port, err)
+	}
+	_ = again.Close()
+}
+
+// hostIP is an address of this host other than loopback, where the
+// original program listens; the test is skipped on a host without one.
+func hostIP(t *testing.T) net.IP {
+	t.Helper()
+	for _, a := range hostaddr.IPv4s() {
+		if !a.IsLoopback() {
+			return a
+		}
+	}
+	t.Skip("this host has no address but loopback")
+	return nil
 }
 
 func TestShutdownDeliversInFlightCopies(t *testing.T) {
@@ -439,7 +482,7 @@ func TestShutdownDeliversInFlightCopies(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			k := newSink(t)
 			r := startServer(t, Config{MaxSleep: time.Hour, Reuse: mode.reuse}, k)
-			send(t, r.Addr().String(), "a", "b")
+			sendEach(t, r.Addr().String(), "a", "b")
 			r.waitStats(t, "two in flight", func(st Stats) bool { return st.InFlight == 2 })
 			idle, err := net.Dial("tcp", r.Addr().String()) // must not hold up shutdown
 			if err != nil {
@@ -466,7 +509,7 @@ func TestShutdownAbandonsUndeliverable(t *testing.T) {
 				ShutdownGrace: 100 * time.Millisecond,
 				Dests:         []string{reservePort(t)},
 			})
-			send(t, r.Addr().String(), "a", "b")
+			sendEach(t, r.Addr().String(), "a", "b")
 			r.waitStats(t, "destination down", func(st Stats) bool { return !st.Dests[0].Up && st.InFlight == 2 })
 			r.stop(t)
 			st := r.Stats()

@@ -132,8 +132,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	fs.IntVar(&cfg.MaxConns, "max-conns", netsim.DefaultMaxConns, "cap on concurrent sender connections")
 	fs.DurationVar(&cfg.ShutdownGrace, "grace", netsim.DefaultShutdownGrace, "at shutdown, time allowed to deliver the copies still in flight")
 	fs.StringVar(&cfg.EventsPath, "events", "", "append the timeline's events (message accepted, each copy with its delay) as JSON lines to `file`, e.g. logs/netsim.jsonl")
-	fs.BoolVar(&cfg.Quiet, "quiet", false, "with -v: log warnings and lifecycle lines, not every message and copy")
-	verbose := fs.Bool("v", false, "log what happens: start, stop, warnings, every message and copy (by default only errors)")
+	fs.BoolVar(&cfg.Quiet, "quiet", false, "log errors only (no start line, warnings or summary); with -v: no line per message and copy")
+	verbose := fs.Bool("v", false, "also log every message and every copy (by default: the start line, warnings, errors and the summary at the end)")
+	originalConsole := fs.Bool("original-console", false, "print on stdout what the original program prints: \"Waiting for a connection...\", \"Message received: ...\" and each copy's \"delay time for 8082 is 1234\"")
 	fs.SetOutput(io.Discard) // errors are reported as one line below
 	fs.Usage = func() {}
 
@@ -174,10 +175,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 		fmt.Fprintf(stderr, "netsim: %v (netsim -h lists the flags)\n", err)
 		return cfg, false, exitUsage, false
 	}
-	// Quiet by default: a terminal shows errors only, so a clean stop
-	// (copies to middlewares that stopped first) prints nothing.
+	// By default the start line (where it listens, maxSleepTime), warnings
+	// (a middleware not listening), errors and the summary at the end; -v
+	// adds a line per message and per copy; -quiet alone leaves errors.
+	level := zerolog.InfoLevel
+	if cfg.Quiet && !*verbose {
+		level = zerolog.ErrorLevel
+	}
 	cfg.Quiet = cfg.Quiet || !*verbose
-	cfg.Logger = newLogger(stderr, *verbose)
+	cfg.Logger = newLogger(stderr, level)
+	if *originalConsole {
+		cfg.OriginalConsole = stdout
+	}
 	return cfg, withWindow, exitOK, true
 }
 
@@ -186,14 +195,9 @@ func usageError(stderr io.Writer, format string, args ...any) (netsim.Config, bo
 	return netsim.Config{}, false, exitUsage, false
 }
 
-// newLogger writes readable lines to a terminal and JSON lines otherwise:
-// errors only, unless verbose.
-func newLogger(w io.Writer, verbose bool) zerolog.Logger {
+// newLogger writes readable lines to a terminal and JSON lines otherwise.
+func newLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" // milliseconds: delays are that small
-	level := zerolog.ErrorLevel
-	if verbose {
-		level = zerolog.InfoLevel
-	}
 	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
 		w = zerolog.ConsoleWriter{Out: f, TimeFormat: "15:04:05.000"}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"totalorder/internal/hostaddr"
 	"totalorder/middleware/wire"
 )
 
@@ -105,7 +106,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, nil, &stdout, &stderr); code != exitOK {
 		t.Errorf("exit %d", code)
 	}
-	for _, flag := range []string{"-port", "-n", "-max-sleep", "-seed", "-reuse", "-drop", "-dup", "-retry-for", "-quiet", "-v", "-listen", "-dest-host"} {
+	for _, flag := range []string{"-port", "-n", "-max-sleep", "-seed", "-reuse", "-drop", "-dup", "-retry-for", "-quiet", "-v", "-listen", "-dest-host", "-original-console"} {
 		if !strings.Contains(stdout.String(), flag+" ") && !strings.Contains(stdout.String(), flag+"\n") && !strings.Contains(stdout.String(), flag+"\t") {
 			t.Errorf("usage does not mention %s:\n%s", flag, stdout.String())
 		}
@@ -124,9 +125,150 @@ func TestPortInUseExit1(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("exit %d, want %d", code, exitFailure)
 	}
-	want := fmt.Sprintf("netsim: port %d is already in use (another netsim running?): stop it or pass -port\n", port)
+	want := fmt.Sprintf("netsim: port %d is already in use on 127.0.0.1 (another network program running?): stop it or pass -port\n", port)
 	if stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// With the original program running (it listens on this host's address
+// only), ours refuses to start rather than serve 127.0.0.1 alone.
+func TestPortInUseOnHostAddressExit1(t *testing.T) {
+	var ip net.IP
+	for _, a := range hostaddr.IPv4s() {
+		if !a.IsLoopback() {
+			ip = a
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("this host has no address but loopback")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-port", fmt.Sprint(port)}, nil, &stdout, &stderr); code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	want := fmt.Sprintf("netsim: port %d is already in use on %s, this host's address where the original network program listens (is Network.exe or another netsim running?): stop it or pass -port\n", port, ip)
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// runAsync runs the command until the returned stop is called, which
+// returns its exit code.
+func runAsync(t *testing.T, args []string, stdout, stderr io.Writer) (stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, args, nil, stdout, stderr) }()
+	stopped := false
+	code := 0
+	stop = func() int {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case code = <-exit:
+			case <-time.After(waitLimit):
+				t.Fatal("run did not stop after cancel")
+			}
+		}
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// listeningAddr reads the address from the start line.
+func listeningAddr(t *testing.T, stderr *watchedBuffer) string {
+	t.Helper()
+	var listening struct{ Addr string }
+	if err := json.Unmarshal([]byte(stderr.waitLine(t, "netsim listening")), &listening); err != nil {
+		t.Fatalf("log line is not JSON: %v", err)
+	}
+	return listening.Addr
+}
+
+// By default (no -v) it says where it listens and what maxSleepTime is,
+// warns when a middleware is not listening, and sums up at the end; no
+// line per message.
+func TestDefaultConsole(t *testing.T) {
+	down := freePort(t)
+	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	stop := runAsync(t, []string{"-port", "0", "-dests", fmt.Sprintf("127.0.0.1:%d", down), "-max-sleep", "250", "-grace", "50ms"}, stdout, stderr)
+	start := stderr.waitLine(t, "netsim listening on 127.0.0.1:")
+	if !strings.Contains(start, "maxSleepTime 250ms") {
+		t.Errorf("start line %s", start)
+	}
+	c, err := net.Dial("tcp", listeningAddr(t, stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("Msg #1 from Middleware 1<EOM>")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	stderr.waitLine(t, fmt.Sprintf("nothing listens at 127.0.0.1:%d", down))
+	if code := stop(); code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	summary := stderr.waitLine(t, "netsim stopped after")
+	if !strings.Contains(summary, "1 message accepted, 0 copies delivered, 1 abandoned at shutdown") {
+		t.Errorf("summary %s", summary)
+	}
+	if strings.Contains(stderr.String(), `"message":"accepted"`) {
+		t.Errorf("a line per message without -v:\n%s", stderr)
+	}
+	if stdout.String() != "" {
+		t.Errorf("stdout %q, want nothing", stdout)
+	}
+}
+
+// -quiet leaves errors only: a clean run prints nothing.
+func TestQuietPrintsNothing(t *testing.T) {
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	var stdout, stderr strings.Builder
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := run(ctx, []string{"-port", "0", "-dests", sink.Addr().String(), "-quiet"}, nil, &stdout, &stderr); code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	if stdout.String() != "" || stderr.String() != "" {
+		t.Errorf("stdout %q stderr %q, want nothing", stdout.String(), stderr.String())
+	}
+}
+
+// -original-console prints, on stdout, the original's lines.
+func TestOriginalConsoleFlag(t *testing.T) {
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	runAsync(t, []string{"-port", "0", "-dests", sink.Addr().String(), "-max-sleep", "0", "-original-console"}, stdout, stderr)
+	c, err := net.Dial("tcp", listeningAddr(t, stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("Msg #1 from Middleware 1<EOM>\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	line := stdout.waitLine(t, "delay time for "+sink.Addr().String())
+	want := "Waiting for a connection...\nWaiting for a connection...\nMessage received: Msg #1 from Middleware 1<EOM>\ndelay time for " + sink.Addr().String() + " is 0\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("stdout %q (line %q), want %q", got, line, want)
 	}
 }
 
