@@ -276,10 +276,17 @@ func AnalyzePause(incs []check.Incarnation, span PauseSpan, end int64, complete 
 			p.Stopped = "not every message was delivered"
 		}
 	}
-	sent := sentAt(incs)
-	for _, ts := range sent {
-		if ts >= span.From && ts <= span.To {
-			p.SentDuring++
+	// The others' messages sent during the pause (anything the paused
+	// one logs as sent in the window was sent as it resumed).
+	sent := map[string]int64{}
+	for _, inc := range incs {
+		for _, e := range inc.Entries {
+			if _, ok := sent[e.Msg]; e.Kind == check.Sent && !ok && inc.MW != span.MW {
+				sent[e.Msg] = e.TS
+				if e.TS >= span.From && e.TS <= span.To {
+					p.SentDuring++
+				}
+			}
 		}
 	}
 	logs := byMW(incs)
