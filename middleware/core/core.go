@@ -48,6 +48,8 @@ type Core struct {
 	peers      map[int]*peerState
 	nextHB     time.Time
 	agree      agreement // the live agreement check (agreement.go)
+	id         identity  // the state's identity and the peers' (identity.go)
+	preJoin    []MsgID   // content that arrived before this member took part
 	counts     struct{ sent, received, ready, recovered, control int }
 	ownReady   int
 	lastPruned time.Time
@@ -79,10 +81,12 @@ func New(cfg Config, now time.Time) (*Core, error) {
 		}
 	}
 	c.agree.init(c)
+	c.id.init(c)
 	c.proto = newProtocol(c)
 	if err := c.restore(cfg.Restored); err != nil {
 		return nil, err
 	}
+	c.id.start(c)
 	return c, nil
 }
 
@@ -102,6 +106,12 @@ func (c *Core) restore(recs [][]byte) error {
 	for _, r := range recs {
 		if len(r) == 0 {
 			return errors.New("state log: empty record")
+		}
+		if ok, err := c.id.restoreRecord(r); ok {
+			if err != nil {
+				return err
+			}
+			continue
 		}
 		switch r[0] {
 		case recNum, recDelivered, recHash:
@@ -139,6 +149,7 @@ func (c *Core) rewrite(recs [][]byte) {
 	if c.agree.known {
 		c.out.Persist = append(c.out.Persist, uvarintRecord(recHash, c.agree.hash))
 	}
+	c.out.Persist = append(c.out.Persist, c.id.records()...)
 	c.out.Persist = append(c.out.Persist, recs...)
 	c.out.Rewrite = true
 	c.numDirty, c.delDirty = false, false
@@ -176,7 +187,7 @@ func (c *Core) SendText(now time.Time, body string) error {
 }
 
 func (c *Core) flushHeldSends() {
-	if (c.heldSends == 0 && len(c.heldBodies) == 0) || c.stopped != "" {
+	if (c.heldSends == 0 && len(c.heldBodies) == 0) || c.stopped != "" || !c.id.takesPart() {
 		return
 	}
 	room := maxOutstanding - (c.counts.sent - c.ownReady)
@@ -249,7 +260,11 @@ func (c *Core) DataIn(now time.Time, text string) error {
 	if pos, ok := c.undeliveredPos(id); ok {
 		c.observeDelay(now.Sub(c.orderedAt[pos-c.delivered-1]))
 	}
-	c.proto.arrived(id)
+	if c.id.takesPart() {
+		c.proto.arrived(id)
+	} else if len(c.preJoin) < 1<<16 {
+		c.preJoin = append(c.preJoin, id)
+	}
 	c.deliverReady()
 	return nil
 }
@@ -446,7 +461,9 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	switch m.Kind {
 	case KindLinkClosed:
 		p.lastHeard = time.Time{}
-		c.proto.linkClosed(m.From)
+		if c.id.takesPart() {
+			c.proto.linkClosed(m.From)
+		}
 	case KindBody:
 		p.heard, p.lastHeard = true, now
 		if m.ID.Sender == m.From {
@@ -455,9 +472,16 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	case KindDigest, KindDigestAsk:
 		p.heard, p.lastHeard = true, now
 		c.agree.control(c, m)
+	case KindHello:
+		p.heard, p.lastHeard = true, now
+		c.id.control(c, m)
 	default:
 		p.heard, p.lastHeard = true, now
-		c.proto.control(m)
+		// Nothing from a peer that lost its state, nothing before this
+		// member may take part (its state is not vouched for yet).
+		if c.id.takesPart() && c.id.accepts(m.From) {
+			c.proto.control(m)
+		}
 	}
 	c.deliverReady()
 	c.flushHeldSends()
@@ -495,7 +519,10 @@ func (c *Core) Tick(now time.Time) {
 		}
 	}
 	c.agree.tick(c)
-	c.proto.tick()
+	c.id.tick(c)
+	if c.id.takesPart() {
+		c.proto.tick()
+	}
 	c.deliverReady()
 	c.flushHeldSends()
 	c.pruneHeld()
@@ -604,6 +631,21 @@ type View struct {
 	// Agreement compares the Ready list with each peer's (agreement.go);
 	// nil when this member cannot take part in the check.
 	Agreement []PeerAgreement
+	// Warnings are about peers, e.g. "Middleware 3 came back without its
+	// state; it had acknowledged #1067".
+	Warnings []string
+}
+
+// joinedGroup starts the protocol once this member may take part: what
+// arrived meanwhile is handed to it, and held sends go out.
+func (c *Core) joinedGroup() {
+	for _, id := range c.preJoin {
+		if c.hasContent(id) {
+			c.proto.arrived(id)
+		}
+	}
+	c.preJoin = nil
+	c.flushHeldSends()
 }
 
 // View reports membership and counters.
@@ -616,6 +658,7 @@ func (c *Core) View() View {
 	}
 	v.Agreement = c.agree.view(c)
 	c.proto.view(&v)
+	c.id.view(c, &v)
 	if c.stopped != "" {
 		v.Waiting = "stopped: " + c.stopped
 	}

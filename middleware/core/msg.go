@@ -43,14 +43,16 @@ func init() {
 type field uint8
 
 const (
-	fieldRun  field = iota + 1 // Run, one token ("-" for none)
-	fieldSeq                   // Seq, decimal
-	fieldHi                    // Hi, decimal
-	fieldID                    // ID: sender num
-	fieldPrio                  // Prio: count node
-	fieldHash                  // Hash, 16 hex digits
-	fieldText                  // Text, Go-quoted; always last
-	fieldRaft                  // Raft, standard base64 without padding
+	fieldRun    field = iota + 1 // Run, one token ("-" for none)
+	fieldSeq                     // Seq, decimal
+	fieldHi                      // Hi, decimal
+	fieldID                      // ID: sender num
+	fieldPrio                    // Prio: count node
+	fieldHash                    // Hash, 16 hex digits
+	fieldText                    // Text, Go-quoted; always last
+	fieldRaft                    // Raft, standard base64 without padding
+	fieldState                   // State, one token ("-" for none)
+	fieldJoined                  // Joined, 0 or 1
 )
 
 type kindSpec struct {
@@ -95,8 +97,12 @@ type Msg struct {
 	ID   MsgID  // the message concerned
 	Prio Prio   // a priority or timestamp (isis, lamport)
 	Hash uint64 // a running hash of a Ready list (digest)
-	Text string // content (a body, an isis push)
+	Text string // content (a body, an isis push); a remembered state identity (hello)
 	Raft []byte // one raft message in raft's protobuf encoding
+	// State is the sender's state identity (hello).
+	State string
+	// Joined: the sender takes part in ordering or restored its state (hello).
+	Joined bool
 }
 
 // String prints a message by name, as a trace shows it: "Order seq=3
@@ -124,6 +130,10 @@ func (m Msg) String() string {
 			fmt.Fprintf(&b, " hash=%016x", m.Hash)
 		case fieldText:
 			fmt.Fprintf(&b, " %q", m.Text)
+		case fieldState:
+			fmt.Fprintf(&b, " state=%s", RunToken(m.State))
+		case fieldJoined:
+			fmt.Fprintf(&b, " joined=%v", m.Joined)
 		case fieldRaft:
 			pm := &pb.Message{}
 			if err := proto.Unmarshal(m.Raft, pm); err != nil {
@@ -182,6 +192,15 @@ func AppendMsg(dst []byte, m *Msg) []byte {
 		case fieldRaft:
 			dst = append(dst, ' ')
 			dst = base64.RawStdEncoding.AppendEncode(dst, m.Raft)
+		case fieldState:
+			dst = append(dst, ' ')
+			dst = append(dst, RunToken(m.State)...)
+		case fieldJoined:
+			if m.Joined {
+				u(1)
+			} else {
+				u(0)
+			}
 		}
 	}
 	return append(dst, '\n')
@@ -252,6 +271,18 @@ func DecodeMsg(line []byte) (Msg, error) {
 				d.fail()
 			}
 			m.Raft = b
+		case fieldState:
+			if m.State = d.word(); m.State == "-" {
+				m.State = ""
+			}
+		case fieldJoined:
+			switch d.u() {
+			case 0:
+			case 1:
+				m.Joined = true
+			default:
+				d.fail()
+			}
 		}
 	}
 	if d.err == nil && len(d.rest) > 0 {

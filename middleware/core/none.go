@@ -32,3 +32,6 @@ func (o *noOrder) control(Msg)    {}
 func (o *noOrder) linkClosed(int) {}
 func (o *noOrder) tick()          {}
 func (o *noOrder) view(v *View)   {}
+
+// tolerateAmnesia: nothing is ordered, so nothing depends on a member.
+func (o *noOrder) tolerateAmnesia(int) bool { return true }

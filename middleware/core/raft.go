@@ -256,6 +256,10 @@ func (r *raftProto) linkClosed(peer int) {
 	r.drain()
 }
 
+// tolerateAmnesia: raft goes on without a member that lost its state
+// (the Core ignores it; it counts as failed).
+func (r *raftProto) tolerateAmnesia(int) bool { return true }
+
 // campaign stands for leader now (Core.Campaign).
 func (r *raftProto) campaign() {
 	_ = r.rn.Campaign()

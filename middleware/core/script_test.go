@@ -31,7 +31,9 @@ import (
 //	stabilize                      deliver control messages until none is left
 //	tick d=500ms                   let time pass, 10 ms at a time, stabilizing
 //	cut id=2|leader / heal         cut one middleware's control links both ways
-//	crash id=2 / restart id=2      kill -9 (the state log stays) and start again
+//	crash id=2 / restart id=2 [nostate]
+//	                               kill -9 (the state log stays) and start
+//	                               again (nostate: without its state log)
 //	status / ready / agreement     each live middleware's status, Ready
 //	                               list, agreement with its peers
 func TestScripts(t *testing.T) {
@@ -107,7 +109,21 @@ func newScriptLab(t *testing.T, d *datadriven.TestData) *scriptLab {
 	for id := 1; id <= n; id++ {
 		l.start(t, id)
 	}
+	// The members introduce themselves (hellos) before anything else.
+	for k := 0; k < 100 && !l.allJoined(); k++ {
+		l.step()
+	}
+	l.out.Reset()
 	return l
+}
+
+func (l *scriptLab) allJoined() bool {
+	for id := 1; id <= l.N; id++ {
+		if strings.HasPrefix(l.Nodes[id].Core.View().Waiting, "joining") {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *scriptLab) start(t *testing.T, id int) {
@@ -232,7 +248,11 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 		l.Crash(id)
 		fmt.Fprintf(&l.out, "crashed %d\n", id)
 	case "restart":
-		l.start(t, l.idArg(t, d))
+		id := l.idArg(t, d)
+		if d.HasArg("nostate") {
+			l.Nodes[id].Durable = nil // it lost its state folder
+		}
+		l.start(t, id)
 	case "status":
 		for id := 1; id <= l.N; id++ {
 			nd := l.Nodes[id]
@@ -246,6 +266,9 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 			}
 			fmt.Fprintf(&l.out, "%d: leader known=%v received=%d recovered=%d ready=%d pending=%d waiting: %s\n",
 				id, v.Leader != 0, v.Received, v.Recovered, v.Ready, v.Pending, w)
+			for _, warning := range v.Warnings {
+				fmt.Fprintf(&l.out, "%d: warning: %s\n", id, warning)
+			}
 		}
 	case "agreement":
 		for id := 1; id <= l.N; id++ {

@@ -38,6 +38,7 @@ type scenario struct {
 	crashes     int  // kill -9 at random times, random victims
 	crashLeader bool // the first crash hits the leader / sequencer
 	restart     bool // crashed middlewares come back with their state
+	wipe        bool // ... without it (amnesia): a fresh state log
 	pauses      int  // SIGSTOP for 0.5–5 s
 	partitions  int  // control links cut between two sides for 0.5–5 s
 	// safetyOnly checks total order and integrity but not that everyone
@@ -335,6 +336,10 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 			s.crash(victim)
 			if sc.restart {
 				s.at(s.now+time.Duration(200+rng.Intn(3000))*time.Millisecond, func() {
+					if sc.wipe {
+						s.tracef("node %d LOSES ITS STATE", victim)
+						s.Nodes[victim].Durable = nil
+					}
 					s.start(victim)
 				})
 			}
@@ -509,6 +514,11 @@ var faultScenarios = []struct {
 	{sc: scenario{name: "crashes", crashes: 2}, baselinesStall: true},
 	{sc: scenario{name: "crash and restart", crashes: 2, crashLeader: true, restart: true}, baselinesStall: true},
 	{sc: scenario{name: "everything", crashes: 2, restart: true, pauses: 2, partitions: 2, drop: 0.05, dup: 0.05}, baselinesStall: true},
+	// Amnesia: a member (the leader first), or two, come back without
+	// their state. Nobody may deliver a message twice or two messages at
+	// one position; the amnesiac takes no part, so only safety is checked.
+	{sc: scenario{name: "amnesia", crashes: 1, crashLeader: true, restart: true, wipe: true, safetyOnly: true}, baselinesStall: true},
+	{sc: scenario{name: "amnesia of two", crashes: 2, restart: true, wipe: true, partitions: 1, safetyOnly: true}, baselinesStall: true},
 }
 
 func TestSimRaft(t *testing.T) {

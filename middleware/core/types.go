@@ -141,6 +141,9 @@ type Config struct {
 	// Run names this incarnation (a restarted middleware gets a new one),
 	// so peers can tell a restart from a slow link.
 	Run string
+	// StateID names a new state log (made fresh at every start; kept only
+	// when the state log has no identity yet). See identity.go.
+	StateID string
 	// LastNum is the highest message number an earlier incarnation of
 	// this middleware used, if known outside the state log (the adapter
 	// reads its events log); numbering goes on after it.

@@ -86,7 +86,7 @@ func (l *Lab) Start(id int) error {
 	nd.Alive = true
 	nd.Entries = nil
 	delete(l.Crashed, id)
-	c, err := core.New(core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), Restored: nd.Durable}, l.Now())
+	c, err := core.New(core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc), Restored: nd.Durable}, l.Now())
 	if err != nil {
 		return fmt.Errorf("start of %d: %w", id, err)
 	}

@@ -1,0 +1,248 @@
+package core
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Durable state has an identity, and amnesia is detected, never obeyed.
+//
+// A member's state log carries an identity, made once with it (Config.
+// StateID, kept in record 'i'). Members tell each other, over the
+// authenticated control links, who they are and how far they delivered,
+// and what they remember of the recipient (KindHello); each remembers, in
+// its own state log, every peer's identity and how far that peer had
+// acknowledged (record 'm'). A member that comes back without its state
+// (another identity) or behind it (a state log rolled back) is told so by
+// any peer that remembers it, and takes no part in ordering: it does not
+// vote, campaign, number or deliver, and says why. Its peers ignore its
+// protocol messages and say so too; a protocol that cannot go on without
+// every member (all but raft) stops the group with that message.
+//
+// Before a member takes part it must hear from its peers: from a majority
+// of them, one of which is established (it has a state or took part
+// already), or from every peer when all are new (a new lab). So a member
+// whose state is gone waits for someone who remembers it, and new members
+// alone never form a new group behind the backs of members that have a
+// state (a majority that lost its state waits and says why).
+
+// KindHello: I am State, I delivered Seq; you are Text to me (your state
+// identity, "" if I never heard of you) and had acknowledged Hi; Joined: I
+// take part in ordering or restored my state.
+const KindHello Kind = 'I'
+
+func init() { registerKind(KindHello, "Hello", fieldState, fieldSeq, fieldHi, fieldJoined, fieldText) }
+
+// State log records: this member's identity; what it remembers of a peer
+// (peer id, acknowledged position, identity).
+const (
+	recIdentity   = 'i'
+	recPeerMemory = 'm'
+)
+
+const (
+	helloJoining = 100 * time.Millisecond // while waiting to take part
+	helloEvery   = time.Second            // afterwards
+	// ackedPersistEvery bounds how often a peer's acknowledged position
+	// is written to the state log.
+	ackedPersistEvery = time.Second
+)
+
+type peerMemory struct {
+	state     string
+	acked     uint64
+	persisted uint64 // acked as last written
+	lastWrite time.Time
+}
+
+type identity struct {
+	self       string
+	restored   bool // this member's identity came from its state log
+	joined     bool
+	answered   map[int]bool // peers that confirmed this member's state
+	settled    map[int]bool // ... and were established when they did
+	memory     map[int]*peerMemory
+	amnesiac   map[int]string // peers that came back without their state, and why
+	lastHello  map[int]time.Time
+	excludedBy string // why this member takes no part, for good
+}
+
+func (id *identity) init(c *Core) {
+	id.answered, id.settled = map[int]bool{}, map[int]bool{}
+	id.memory, id.amnesiac, id.lastHello = map[int]*peerMemory{}, map[int]string{}, map[int]time.Time{}
+	if c.cfg.N <= 1 {
+		id.joined = true
+	}
+}
+
+// restoreRecord takes an identity or peer-memory record; false for others.
+func (id *identity) restoreRecord(r []byte) (bool, error) {
+	switch r[0] {
+	case recIdentity:
+		id.self, id.restored = string(r[1:]), true
+	case recPeerMemory:
+		rd := &uvarintReader{b: r[1:]}
+		peer, acked := int(rd.next()), rd.next()
+		if !rd.ok() {
+			return true, fmt.Errorf("state log: bad %q record", r[0])
+		}
+		id.memory[peer] = &peerMemory{state: string(rd.b), acked: acked, persisted: acked}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// start makes this member's identity when its state log had none.
+func (id *identity) start(c *Core) {
+	if id.self == "" {
+		id.self = RunToken(c.cfg.StateID)
+		if id.self == "-" {
+			id.self = RunToken(c.cfg.Run)
+		}
+		c.persist(append([]byte{recIdentity}, id.self...))
+	}
+}
+
+func memoryRecord(peer int, m *peerMemory) []byte {
+	b := binary.AppendUvarint([]byte{recPeerMemory}, uint64(peer))
+	b = binary.AppendUvarint(b, m.acked)
+	return append(b, m.state...)
+}
+
+// records is everything the identity keeps, for a rewritten state log.
+func (id *identity) records() [][]byte {
+	recs := [][]byte{append([]byte{recIdentity}, id.self...)}
+	peers := make([]int, 0, len(id.memory))
+	for p := range id.memory {
+		peers = append(peers, p)
+	}
+	sort.Ints(peers)
+	for _, p := range peers {
+		m := id.memory[p]
+		m.persisted = m.acked
+		recs = append(recs, memoryRecord(p, m))
+	}
+	return recs
+}
+
+func (id *identity) established() bool { return id.restored || id.joined }
+
+// tick sends hellos: often while waiting to take part, then now and then.
+func (id *identity) tick(c *Core) {
+	every := helloEvery
+	if !id.joined {
+		every = helloJoining
+	}
+	for _, p := range c.peerIDs() {
+		if c.now.Sub(id.lastHello[p]) >= every {
+			id.hello(c, p)
+		}
+	}
+}
+
+func (id *identity) hello(c *Core, p int) {
+	id.lastHello[p] = c.now
+	m := Msg{Kind: KindHello, State: id.self, Seq: c.delivered, Joined: id.established()}
+	if mem := id.memory[p]; mem != nil {
+		m.Text, m.Hi = mem.state, mem.acked
+	}
+	c.send(p, m)
+}
+
+// control takes a hello from peer m.From.
+func (id *identity) control(c *Core, m Msg) {
+	p := m.From
+	if m.State == "" {
+		return
+	}
+	// Who the peer is, against what this member remembers of it.
+	mem := id.memory[p]
+	switch {
+	case id.amnesiac[p] != "":
+		// Already known; it stays out until brought back explicitly.
+	case mem == nil:
+		id.memory[p] = &peerMemory{state: m.State, acked: m.Seq, persisted: m.Seq, lastWrite: c.now}
+		c.persist(memoryRecord(p, id.memory[p]))
+	case mem.state != m.State:
+		id.peerAmnesiac(c, p, fmt.Sprintf("Middleware %d came back without its state; it had acknowledged #%d", p, mem.acked))
+	case m.Seq < mem.acked:
+		id.peerAmnesiac(c, p, fmt.Sprintf("Middleware %d came back behind its state (it says #%d); it had acknowledged #%d", p, m.Seq, mem.acked))
+	case m.Seq > mem.acked:
+		mem.acked = m.Seq
+		if c.now.Sub(mem.lastWrite) >= ackedPersistEvery {
+			mem.lastWrite, mem.persisted = c.now, mem.acked
+			c.persist(memoryRecord(p, mem))
+		}
+	}
+	// Who this member is, as the peer remembers it.
+	if id.excludedBy == "" && m.Text != "" {
+		if m.Text != id.self {
+			id.exclude(c, fmt.Sprintf("this middleware came back without its state: Middleware %d knew it with another state, which had acknowledged #%d", p, m.Hi))
+		} else if c.delivered < m.Hi {
+			id.exclude(c, fmt.Sprintf("this middleware's state is behind: Middleware %d knew it at #%d, its state says #%d", p, m.Hi, c.delivered))
+		}
+	}
+	if id.excludedBy == "" && !id.joined {
+		id.answered[p] = true
+		if m.Joined {
+			id.settled[p] = true
+		}
+		peers := c.cfg.N - 1
+		if (len(id.answered) >= (peers+1)/2 && (len(id.settled) > 0 || id.restored)) || len(id.answered) == peers {
+			id.joined = true
+			c.joinedGroup()
+		}
+	}
+	// Answer a hello this member has not answered lately, so that a peer
+	// that just started hears back at once.
+	if c.now.Sub(id.lastHello[p]) >= helloJoining*2 {
+		id.hello(c, p)
+	}
+}
+
+func (id *identity) peerAmnesiac(c *Core, p int, why string) {
+	id.amnesiac[p] = why
+	if a, ok := c.proto.(amnesiaTolerant); ok && a.tolerateAmnesia(p) {
+		return
+	}
+	c.stop(why + ": " + string(c.cfg.Protocol) + " cannot go on without it; restart the lab with fresh state folders (raft goes on without it)")
+}
+
+// exclude takes this member out of ordering for good.
+func (id *identity) exclude(c *Core, why string) {
+	id.excludedBy = why
+	c.stop(why + "; it takes no part in ordering (to bring it back, restart the lab with fresh state folders)")
+}
+
+// takesPart reports whether the protocol may run.
+func (id *identity) takesPart() bool { return id.joined && id.excludedBy == "" }
+
+// accepts reports whether a protocol message from peer counts.
+func (id *identity) accepts(peer int) bool { return id.amnesiac[peer] == "" }
+
+// view adds what the peers' identities say to a status snapshot.
+func (id *identity) view(c *Core, v *View) {
+	peers := make([]int, 0, len(id.amnesiac))
+	for p := range id.amnesiac {
+		peers = append(peers, p)
+	}
+	sort.Ints(peers)
+	for _, p := range peers {
+		v.Warnings = append(v.Warnings, id.amnesiac[p])
+	}
+	if !id.joined && id.excludedBy == "" {
+		peersN := c.cfg.N - 1
+		if len(id.answered) >= (peersN+1)/2 {
+			v.Waiting = fmt.Sprintf("joining: %d of %d peers answered, all of them new: waiting for the others (a new lab starts when all are here; members with a state must vouch for this one)", len(id.answered), peersN)
+		} else {
+			v.Waiting = fmt.Sprintf("joining: heard from %d of %d peers, waiting for %d to vouch for this middleware's state", len(id.answered), peersN, (peersN+1)/2)
+		}
+	}
+}
+
+// amnesiaTolerant is a protocol that goes on without a member that lost
+// its state (raft: it counts as failed); the others stop the group.
+type amnesiaTolerant interface{ tolerateAmnesia(peer int) bool }
