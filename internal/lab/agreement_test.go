@@ -137,4 +137,3 @@ func TestAgreementStaysGreenUnderFaults(t *testing.T) {
 		})
 	}
 }
-
