@@ -198,25 +198,48 @@ func short(msg string) string {
 	return fmt.Sprintf("#%d of M%d", k, i)
 }
 
-// sharedKinds are the control messages every protocol's core sends on a
-// timer or for the agreement check (heartbeats, digests) or for bodies,
-// whatever the ordering: not the protocol's cost of ordering.
-var sharedKinds = func() map[string]bool {
+// notOrdering are the control kinds that are never ordering's doing:
+// the agreement check's digests and the bodies the core sends for every
+// protocol. Periodic kinds (heartbeats, hellos, raft's heartbeats) need
+// no list: the idle rate takes them out (WorkloadControls).
+var notOrdering = func() map[string]bool {
 	m := map[string]bool{}
-	for _, k := range []core.Kind{core.KindHeartbeat, core.KindDigest, core.KindDigestAsk, core.KindBody} {
+	for _, k := range []core.Kind{core.KindDigest, core.KindDigestAsk, core.KindBody} {
 		m[strings.ToLower(k.String())] = true
 	}
 	return m
 }()
 
-// OrderingControls counts the control messages sent in [from, to] (µs)
-// that belong to the protocol, not to the core every protocol shares.
-func OrderingControls(cs []timeline.Control, from, to int64) int {
-	n := 0
+// Window is a stretch of time, in µs.
+type Window struct{ From, To int64 }
+
+func (w Window) has(ts int64) bool { return ts >= w.From && ts <= w.To }
+
+// WorkloadControls counts the control messages the workload added during
+// run: for each kind (notOrdering left out), those sent during run less
+// what the lab sent while idle, at the rate it did in idle, never below
+// 0. What a lab sends whatever the load (heartbeats and the like, of the
+// core or of the protocol) thus drops out, whatever its kind is called.
+func WorkloadControls(cs []timeline.Control, idle, run Window) float64 {
+	inRun, inIdle := map[string]int{}, map[string]int{}
 	for _, c := range cs {
-		if c.Out >= from && c.Out <= to && !sharedKinds[c.Kind] {
-			n++
+		if notOrdering[c.Kind] {
+			continue
 		}
+		if run.has(c.Out) {
+			inRun[c.Kind]++
+		}
+		if idle.has(c.Out) {
+			inIdle[c.Kind]++
+		}
+	}
+	scale := 0.0
+	if idle.To > idle.From {
+		scale = float64(run.To-run.From) / float64(idle.To-idle.From)
+	}
+	var n float64
+	for k, c := range inRun {
+		n += max(float64(c)-float64(inIdle[k])*scale, 0)
 	}
 	return n
 }

@@ -115,17 +115,43 @@ func TestAgreementWithChecker(t *testing.T) {
 	}
 }
 
-func TestOrderingControls(t *testing.T) {
-	cs := []timeline.Control{
-		{Kind: "MsgApp", Out: 10}, {Kind: "MsgHeartbeat", Out: 20}, {Kind: "heartbeat", Out: 30},
-		{Kind: "digest", Out: 40}, {Kind: "digestask", Out: 45}, {Kind: "body", Out: 46},
-		{Kind: "propose", Out: 50}, {Kind: "final", Out: 500},
+func TestWorkloadControls(t *testing.T) {
+	var cs []timeline.Control
+	// Idle, 0..1000: heartbeats every 10, a hello and a raft heartbeat
+	// every 100, digests.
+	// Run, 2000..4000: the same, and 30 MsgApp, 10 propose, 50 digests,
+	// 5 bodies.
+	for ts := int64(0); ts <= 4000; ts += 10 {
+		if ts > 1000 && ts < 2000 {
+			continue
+		}
+		cs = append(cs, timeline.Control{Kind: "heartbeat", Out: ts})
+		if ts%100 == 0 {
+			cs = append(cs, timeline.Control{Kind: "hello", Out: ts}, timeline.Control{Kind: "MsgHeartbeat", Out: ts})
+		}
+		if ts%200 == 0 {
+			cs = append(cs, timeline.Control{Kind: "digest", Out: ts})
+		}
 	}
-	if got := OrderingControls(cs, 0, 100); got != 3 {
-		t.Errorf("got %d, want 3 (MsgApp, MsgHeartbeat, propose)", got)
+	for i := int64(0); i < 50; i++ {
+		ts := 2000 + 40*i
+		cs = append(cs, timeline.Control{Kind: "digest", Out: ts}, timeline.Control{Kind: "digestask", Out: ts})
+		if i < 30 {
+			cs = append(cs, timeline.Control{Kind: "MsgApp", Out: ts})
+		}
+		if i < 10 {
+			cs = append(cs, timeline.Control{Kind: "propose", Out: ts}, timeline.Control{Kind: "body", Out: ts})
+		}
 	}
-	if got := OrderingControls(cs, 15, 1000); got != 3 {
-		t.Errorf("from 15: got %d, want 3 (MsgHeartbeat, propose, final)", got)
+	got := WorkloadControls(cs, Window{0, 1000}, Window{2000, 4000})
+	// heartbeats: 201 in the run, 101 idle × 2 = 202: 0 (never below);
+	// hello, MsgHeartbeat: 21 − 11 × 2: 0; MsgApp 30, propose 10.
+	if got != 40 {
+		t.Errorf("got %v, want 40", got)
+	}
+	// No idle window: everything but the digests and bodies counts.
+	if got := WorkloadControls(cs, Window{}, Window{2000, 4000}); got != 201+21+21+40 {
+		t.Errorf("no idle window: got %v, want %d", got, 201+21+21+40)
 	}
 }
 

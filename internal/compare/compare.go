@@ -41,6 +41,9 @@ type Config struct {
 	// PauseID is the middleware paused; 0: the leader where the protocol
 	// has one (raft's leader, the sequencer), else Middleware N.
 	PauseID int
+	// Idle is how long the lab stands idle before the workload, to learn
+	// what control messages it sends whatever the load (default 2 s).
+	Idle time.Duration
 	// Stall ends the wait for deliveries when none came for this long
 	// (0: 8 s or 5 s + 2×MaxSleep, whichever is longer); the protocol is
 	// then reported stalled.
@@ -61,6 +64,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PauseFor == 0 {
 		c.PauseFor = 3 * time.Second
+	}
+	if c.Idle == 0 {
+		c.Idle = 2 * time.Second
 	}
 	if c.Stall == 0 {
 		c.Stall = max(8*time.Second, 5*time.Second+2*c.MaxSleep)
@@ -129,11 +135,12 @@ type Row struct {
 	LiveAgreement []string `json:"live_agreement,omitempty"`
 	Ordering      Stats    `json:"ordering"`   // Received → Ready at each middleware
 	EndToEnd      Stats    `json:"end_to_end"` // Sent → Ready
-	// OrderingControls counts the protocol's own control messages sent
-	// during the run (heartbeats, agreement digests and bodies, which the
-	// core sends for every protocol, left out); AllControls the growth of
-	// the status lines' control-sent, everything included (-1: unknown).
-	OrderingControls int `json:"ordering_controls"`
+	// WorkloadControls counts the control messages the workload added
+	// (see WorkloadControls: what the lab sends idle, and the agreement
+	// check's digests, left out); AllControls the growth of the status
+	// lines' control-sent during the run, everything included (-1:
+	// unknown).
+	WorkloadControls float64 `json:"workload_controls"`
 	// ControlKinds counts every control message sent during the run by
 	// kind (as the events log names them: MsgApp, propose, heartbeat…).
 	ControlKinds     map[string]int `json:"control_kinds,omitempty"`
@@ -206,6 +213,21 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	cancel()
 	if err != nil {
 		row.Err = "did not get ready: " + err.Error()
+		return row
+	}
+
+	// The lab idle for a while: what it sends whatever the load.
+	idle := Window{From: time.Now().UnixMicro()}
+	select {
+	case <-ctx.Done():
+		row.Err = "interrupted"
+		return row
+	case <-time.After(cfg.Idle): // a measurement period, not synchronisation
+	}
+	idle.To = time.Now().UnixMicro()
+	before, err = statuses(l, ids, 5*time.Second)
+	if err != nil {
+		row.Err = err.Error()
 		return row
 	}
 
@@ -317,7 +339,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	if m, err := timeline.Load(timeline.NewDirSource(dir)); err == nil {
 		controls = m.Controls()
 	}
-	analyze(&row, incs, rep, controls, t0.UnixMicro(), end.UnixMicro())
+	analyze(&row, incs, rep, controls, idle, Window{t0.UnixMicro(), end.UnixMicro()})
 	if span != nil {
 		pa := AnalyzePause(incs, *span, end.UnixMicro(), complete, row.Stopped)
 		row.Pause = &pa
@@ -327,7 +349,9 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 }
 
 // analyze fills in the measures that come from the logs.
-func analyze(row *Row, incs []check.Incarnation, rep *check.Report, controls []timeline.Control, from, to int64) {
+// idle is when the lab stood idle before the workload, run when the
+// workload ran (up to the end of the wait for deliveries).
+func analyze(row *Row, incs []check.Incarnation, rep *check.Report, controls []timeline.Control, idle, run Window) {
 	row.Agreement = FirstDivergence(incs)
 	row.Agreement.withChecker(rep)
 	if rep != nil {
@@ -335,15 +359,15 @@ func analyze(row *Row, incs []check.Incarnation, rep *check.Report, controls []t
 	}
 	row.Ordering, row.EndToEnd = Latencies(incs)
 	row.Delivered = delivered(incs)
-	row.OrderingControls = OrderingControls(controls, from, to)
+	row.WorkloadControls = WorkloadControls(controls, idle, run)
 	row.ControlKinds = map[string]int{}
 	for _, c := range controls {
-		if c.Out >= from && c.Out <= to {
+		if run.has(c.Out) {
 			row.ControlKinds[c.Kind]++
 		}
 	}
 	if row.Delivered > 0 {
-		row.ControlPerMsg = float64(row.OrderingControls) / float64(row.Delivered)
+		row.ControlPerMsg = row.WorkloadControls / float64(row.Delivered)
 		if row.AllControls >= 0 {
 			row.AllControlPerMsg = float64(row.AllControls) / float64(row.Delivered)
 		}

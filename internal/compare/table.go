@@ -99,10 +99,11 @@ const Definitions = `- **agreement**: the Ready lists compared position by posit
 - **ordering**: Received → Ready at each middleware, for every delivery: how long ordering held
   content back after it arrived. **end-to-end**: the sender's Sent → Ready.
   Mean and 99th percentile over every delivery at every middleware, in milliseconds.
-- **control/msg**: control messages the protocol sent (all middlewares, during the run) per message
-  delivered; the heartbeats, agreement digests and bodies that the core sends for every protocol are
-  left out. **with heartbeats**: every control message (the growth of the status lines'
-  ` + "`control-sent`" + `) per message delivered; heartbeats go out every 100 ms whatever the load.
+- **control/msg**: control messages the workload added (all middlewares), per message delivered:
+  those sent during the run less what the same lab sent while idle for a while before (at the
+  same rate, kind by kind), so heartbeats and other periodic messages drop out; the agreement
+  check's digests are left out too. **with heartbeats**: every control message sent during the
+  run (the growth of the status lines' ` + "`control-sent`" + `) per message delivered.
 - **during the pause**: who was paused, and what the others did meanwhile: "went on without it"
   when no other middleware went half the pause without a delivery (how many of the messages sent
   meanwhile they delivered before it ended, their longest gap, and how soon the paused one caught
