@@ -180,33 +180,41 @@ func newEventLog(f logFile, path string, mw int, run string) *eventLog {
 	return e
 }
 
-// lastSentNum reads an existing events log for the highest message number
-// middleware mw sent in an earlier run, so that a restart never numbers a
-// message the way its predecessor did (even one nobody else saw yet). A
-// missing or unreadable file is no history.
-func lastSentNum(path string, mw int) uint64 {
+// pastRun reads what earlier incarnations of middleware mw wrote to its
+// events log: the highest message number it sent (numbering goes on after
+// it) and the highest position it delivered (a member taken back after it
+// lost its state goes on after it).
+func pastRun(path string, mw int) (lastNum, lastSeq uint64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
-	var last uint64
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(`"event":"sent"`)) {
+		sent := bytes.Contains(line, []byte(`"event":"sent"`))
+		if !sent && !bytes.Contains(line, []byte(`"event":"ready"`)) {
 			continue
 		}
-		var ev struct{ Msg string }
+		var ev struct {
+			Msg string
+			Seq uint64
+			MW  int
+		}
 		if json.Unmarshal(line, &ev) != nil {
 			continue
 		}
-		if id, ok := core.ParseText(ev.Msg); ok && id.Sender == mw && id.Num > last {
-			last = id.Num
+		if !sent {
+			if ev.MW == mw || ev.MW == 0 {
+				lastSeq = max(lastSeq, ev.Seq)
+			}
+		} else if id, ok := core.ParseText(ev.Msg); ok && id.Sender == mw && id.Num > lastNum {
+			lastNum = id.Num
 		}
 	}
-	return last
+	return lastNum, lastSeq
 }
 
 func (e *eventLog) write(n *core.Note) {

@@ -298,7 +298,9 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.EventsPath != "" {
-		cfg.Core.LastNum = max(cfg.Core.LastNum, lastSentNum(cfg.EventsPath, cfg.ID))
+		lastNum, lastSeq := pastRun(cfg.EventsPath, cfg.ID)
+		cfg.Core.LastNum = max(cfg.Core.LastNum, lastNum)
+		cfg.Core.LastSeq = max(cfg.Core.LastSeq, lastSeq)
 		ev, err := openEventLog(cfg.EventsPath, cfg.ID, cfg.Core.Run)
 		if err != nil {
 			dataLn.Close()

@@ -374,7 +374,7 @@ func (c *Core) resetOrder(last, base uint64, ids []MsgID) {
 	for pos := c.delivered + 1; pos <= last; pos++ {
 		c.orderedAt = append(c.orderedAt, c.now)
 	}
-	if c.delivered > last {
+	if c.delivered > last && !c.id.rejoining {
 		// A state log from another lab, or one rolled back by hand.
 		c.stop(fmt.Sprintf("state log says %d delivered but the order has only %d: delete this middleware's state folder", c.delivered, last))
 		return
@@ -475,6 +475,11 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	case KindHello:
 		p.heard, p.lastHeard = true, now
 		c.id.control(c, m)
+	case KindRejoin:
+		p.heard, p.lastHeard = true, now
+		if r, ok := c.proto.(rejoiner); ok && c.id.takesPart() {
+			r.rejoinAsked(m.From, m.State)
+		}
 	default:
 		p.heard, p.lastHeard = true, now
 		// Nothing from a peer that lost its state, nothing before this

@@ -67,12 +67,18 @@ type identity struct {
 	amnesiac   map[int]string // peers that came back without their state, and why
 	lastHello  map[int]time.Time
 	excludedBy string // why this member takes no part, for good
+	// rejoining: started without a state to be taken back by raft
+	// (raft_rejoin.go); its Ready list goes on after based.
+	rejoining bool
+	based     bool
+	peers     int // how many peers there are
 }
 
 func (id *identity) init(c *Core) {
 	id.answered, id.settled = map[int]bool{}, map[int]bool{}
 	id.memory, id.amnesiac, id.lastHello = map[int]*peerMemory{}, map[int]string{}, map[int]time.Time{}
-	if c.cfg.N <= 1 {
+	id.peers = c.cfg.N - 1
+	if id.peers == 0 {
 		id.joined = true
 	}
 }
@@ -103,6 +109,8 @@ func (id *identity) start(c *Core) {
 			id.self = RunToken(c.cfg.Run)
 		}
 		c.persist(append([]byte{recIdentity}, id.self...))
+		_, ok := c.proto.(rejoiner)
+		id.rejoining = c.cfg.Rejoin && ok
 	}
 }
 
@@ -178,7 +186,14 @@ func (id *identity) control(c *Core, m Msg) {
 		}
 	}
 	// Who this member is, as the peer remembers it.
-	if id.excludedBy == "" && m.Text != "" {
+	if id.rejoining && m.Text != "" && m.Text != id.self {
+		// It lost its state, knowingly: its Ready list goes on after
+		// what its peers remember it delivered.
+		if base := max(m.Hi, c.cfg.LastSeq); !id.based && c.counts.ready == 0 && base > c.delivered {
+			c.delivered, c.delDirty = base, true
+			c.agree.known = false
+		}
+	} else if id.excludedBy == "" && m.Text != "" {
 		if m.Text != id.self {
 			id.exclude(c, fmt.Sprintf("this middleware came back without its state: Middleware %d knew it with another state, which had acknowledged #%d", p, m.Hi))
 		} else if c.delivered < m.Hi {
@@ -190,8 +205,11 @@ func (id *identity) control(c *Core, m Msg) {
 		if m.Joined {
 			id.settled[p] = true
 		}
-		peers := c.cfg.N - 1
-		if (len(id.answered) >= (peers+1)/2 && (len(id.settled) > 0 || id.restored)) || len(id.answered) == peers {
+		if id.rejoining {
+			if id.heardEnough() && !id.based {
+				id.based = true // from now on the protocol runs
+			}
+		} else if (id.heardEnough() && (len(id.settled) > 0 || id.restored)) || len(id.answered) == id.peers {
 			id.joined = true
 			c.joinedGroup()
 		}
@@ -217,8 +235,38 @@ func (id *identity) exclude(c *Core, why string) {
 	c.stop(why + "; it takes no part in ordering (to bring it back, restart the lab with fresh state folders)")
 }
 
+// heardEnough reports whether a majority of the peers answered.
+func (id *identity) heardEnough() bool {
+	return len(id.answered) >= len(id.lastHello)/2+len(id.lastHello)%2
+}
+
 // takesPart reports whether the protocol may run.
-func (id *identity) takesPart() bool { return id.joined && id.excludedBy == "" }
+func (id *identity) takesPart() bool {
+	return id.excludedBy == "" && (id.joined || (id.rejoining && id.based))
+}
+
+// knows reports whether peer is remembered as state.
+func (id *identity) knows(peer int, state string) bool {
+	m := id.memory[peer]
+	return m != nil && m.state == state
+}
+
+// readmit takes peer back under its new state (raft added it again).
+func (id *identity) readmit(c *Core, peer int, state string) {
+	if state == "" {
+		return
+	}
+	if peer == c.cfg.ID {
+		if state == id.self && id.rejoining {
+			id.joined = true // a member again: sends go out
+			c.flushHeldSends()
+		}
+		return
+	}
+	delete(id.amnesiac, peer)
+	id.memory[peer] = &peerMemory{state: state, lastWrite: c.now}
+	c.persist(memoryRecord(peer, id.memory[peer]))
+}
 
 // accepts reports whether a protocol message from peer counts.
 func (id *identity) accepts(peer int) bool { return id.amnesiac[peer] == "" }

@@ -126,6 +126,9 @@ type protocol interface {
 // campaigner is a protocol with a leader that can be asked to stand.
 type campaigner interface{ campaign() }
 
+// rejoiner is a protocol that can take back a member that lost its state.
+type rejoiner interface{ rejoinAsked(peer int, state string) }
+
 // heartbeatFiller is a protocol that adds to the Core's heartbeats.
 type heartbeatFiller interface{ fillHeartbeat(hb *Msg) }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"math"
+	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -95,6 +96,9 @@ type raftProto struct {
 	lead       uint64
 	lastTick   time.Time
 	campaignAt time.Time // zero: no campaign planned
+
+	lastPromote   time.Time // the leader last looked for learners to promote
+	lastRejoinAsk time.Time // a rejoining member last asked to be taken back
 }
 
 func newRaft(c *Core) *raftProto {
@@ -110,8 +114,15 @@ func newRaft(c *Core) *raftProto {
 		voters[i] = uint64(i + 1)
 	}
 	r.conf = &pb.ConfState{Voters: voters}
+	if c.cfg.Rejoin && len(c.cfg.Restored) == 0 {
+		// Taken back by membership change (raft_rejoin.go): no
+		// configuration until the leader's snapshot brings the group's.
+		r.conf = &pb.ConfState{}
+		return r
+	}
 	// Every member starts from the same snapshot at index 1 holding the
-	// whole group: no configuration changes ever run.
+	// whole group; members are changed only to take back one that lost
+	// its state (raft_rejoin.go).
 	if err := r.storage.ApplySnapshot(bootstrapSnapshot(r.conf)); err != nil {
 		panic(err)
 	}
@@ -240,6 +251,14 @@ func (r *raftProto) control(m Msg) {
 	if pm.GetFrom() != uint64(m.From) || pm.GetTo() != uint64(r.c.cfg.ID) || raft.IsLocalMsg(pm.GetType()) {
 		return
 	}
+	// A heartbeat that commits beyond this log can only be for a state this
+	// middleware lost (raft would panic on it): the identity check, or the
+	// leader's new progress once it is taken back, deals with it.
+	if pm.GetType() == pb.MessageType_MsgHeartbeat {
+		if last, _ := r.storage.LastIndex(); pm.GetCommit() > last {
+			return
+		}
+	}
 	_ = r.rn.Step(pm)
 	r.drain()
 }
@@ -280,6 +299,8 @@ func (r *raftProto) tick() {
 			_ = r.rn.Campaign()
 		}
 	}
+	r.promoteLearners()
+	r.rejoinTick()
 	// Proposals are lost with a leader that dies or a link that breaks:
 	// repeat what waits too long (duplicates are dropped on apply).
 	if r.lead != 0 && (r.pending.overdue(r.c.now, r.c.cfg.ResendAfter) || (r.restartMarker > 0 && r.c.now.Sub(r.lastPropose) >= r.c.cfg.ResendAfter)) {
@@ -354,8 +375,12 @@ func (r *raftProto) apply(e *pb.Entry) {
 		return
 	}
 	r.applied = e.GetIndex()
+	if e.GetType() == pb.EntryType_EntryConfChange {
+		r.applyConfChange(e)
+		return
+	}
 	if e.GetType() != pb.EntryType_EntryNormal || len(e.GetData()) == 0 {
-		return // leaders' empty entries; no configuration changes are made
+		return // leaders' empty entries
 	}
 	d := e.GetData()
 	rd := &uvarintReader{b: d[1:]}
@@ -580,6 +605,10 @@ func (r *raftProto) view(v *View) {
 	switch {
 	case reach <= r.c.cfg.N/2:
 		v.Waiting = fmt.Sprintf("no quorum: reaches %d of %d, waiting", reach, r.c.cfg.N)
+	case r.c.id.rejoining && !r.isMember():
+		v.Waiting = "rejoining: asked the group to take this middleware back under a new state (raft membership change)"
+	case r.c.id.rejoining && slices.Contains(r.conf.GetLearners(), uint64(r.c.cfg.ID)):
+		v.Waiting = "rejoining: taken back as a learner, catching up before it votes again"
 	case st.Lead == 0:
 		v.Waiting = "electing a leader"
 	}

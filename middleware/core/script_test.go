@@ -33,7 +33,8 @@ import (
 //	cut id=2|leader / heal         cut one middleware's control links both ways
 //	crash id=2 / restart id=2 [nostate]
 //	                               kill -9 (the state log stays) and start
-//	                               again (nostate: without its state log)
+//	                               again (nostate: without its state log;
+//	                               rejoin: asking to be taken back)
 //	status / ready / agreement     each live middleware's status, Ready
 //	                               list, agreement with its peers
 func TestScripts(t *testing.T) {
@@ -252,6 +253,7 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 		if d.HasArg("nostate") {
 			l.Nodes[id].Durable = nil // it lost its state folder
 		}
+		l.Nodes[id].Rejoin = d.HasArg("rejoin")
 		l.start(t, id)
 	case "status":
 		for id := 1; id <= l.N; id++ {

@@ -39,6 +39,7 @@ type scenario struct {
 	crashLeader bool // the first crash hits the leader / sequencer
 	restart     bool // crashed middlewares come back with their state
 	wipe        bool // ... without it (amnesia): a fresh state log
+	rejoin      bool // ... and ask to be taken back (raft)
 	pauses      int  // SIGSTOP for 0.5–5 s
 	partitions  int  // control links cut between two sides for 0.5–5 s
 	// safetyOnly checks total order and integrity but not that everyone
@@ -339,6 +340,7 @@ func runSimSplits(t testing.TB, seed int64, proto core.Protocol, sc scenario) ([
 					if sc.wipe {
 						s.tracef("node %d LOSES ITS STATE", victim)
 						s.Nodes[victim].Durable = nil
+						s.Nodes[victim].Rejoin = sc.rejoin
 					}
 					s.start(victim)
 				})
@@ -525,6 +527,21 @@ func TestSimRaft(t *testing.T) {
 	for _, f := range faultScenarios {
 		t.Run(f.sc.name, func(t *testing.T) {
 			simSeeds(t, core.Raft, f.sc, 1000)
+		})
+	}
+}
+
+// A raft member that lost its state, taken back (-rejoin): the group
+// removes it, adds it back as a learner, promotes it; it delivers every
+// position after what its earlier incarnation delivered, nothing twice.
+func TestSimRaftRejoin(t *testing.T) {
+	for _, sc := range []scenario{
+		{name: "follower or leader", crashes: 1, restart: true, wipe: true, rejoin: true},
+		{name: "leader", crashes: 1, crashLeader: true, restart: true, wipe: true, rejoin: true},
+		{name: "with faults", crashes: 1, restart: true, wipe: true, rejoin: true, pauses: 1, partitions: 1, drop: 0.05},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			simSeeds(t, core.Raft, sc, 300)
 		})
 	}
 }

@@ -141,6 +141,9 @@ type Config struct {
 	// Run names this incarnation (a restarted middleware gets a new one),
 	// so peers can tell a restart from a slow link.
 	Run string
+	// Rejoin: this middleware lost its state and asks the group to take
+	// it back (raft only; raft_rejoin.go). Ignored with a state log.
+	Rejoin bool
 	// StateID names a new state log (made fresh at every start; kept only
 	// when the state log has no identity yet). See identity.go.
 	StateID string
@@ -148,6 +151,10 @@ type Config struct {
 	// this middleware used, if known outside the state log (the adapter
 	// reads its events log); numbering goes on after it.
 	LastNum uint64
+	// LastSeq is the highest position an earlier incarnation delivered, if
+	// known outside the state log (the events log): a member taken back
+	// after it lost its state (Rejoin) goes on after it.
+	LastSeq uint64
 	// Restored holds the durable records an earlier incarnation wrote (see
 	// Output.Persist), oldest first; nil for a fresh start.
 	Restored [][]byte

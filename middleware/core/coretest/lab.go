@@ -44,6 +44,8 @@ type Node struct {
 	// before it.
 	Entries []check.Entry
 	Past    []check.Incarnation
+	// Rejoin starts the next incarnation with -rejoin (core.Config.Rejoin).
+	Rejoin bool
 }
 
 // Run is the incarnation's id as the core knows it.
@@ -58,7 +60,7 @@ type Lab struct {
 	// Now is the lab's clock.
 	Now func() time.Time
 	// Trace, when set, prints every control message as it arrives, but
-	// heartbeats and agreement digests only with TraceAll.
+	// heartbeats, hellos and agreement digests only with TraceAll.
 	Trace    io.Writer
 	TraceAll bool
 	// OnNote, when set, sees every note of every middleware.
@@ -86,7 +88,23 @@ func (l *Lab) Start(id int) error {
 	nd.Alive = true
 	nd.Entries = nil
 	delete(l.Crashed, id)
-	c, err := core.New(core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc), Restored: nd.Durable}, l.Now())
+	// What the events logs of earlier incarnations say, as the adapter
+	// reads it: the last number sent and the last position delivered.
+	var lastNum, lastSeq uint64
+	for _, inc := range nd.Past {
+		for _, e := range inc.Entries {
+			switch e.Kind {
+			case check.Sent:
+				if m, ok := core.ParseMessage(e.Msg); ok {
+					lastNum = max(lastNum, m.ID.Num)
+				}
+			case check.Ready:
+				lastSeq = max(lastSeq, e.Seq)
+			}
+		}
+	}
+	c, err := core.New(core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc),
+		Restored: nd.Durable, Rejoin: nd.Rejoin, LastNum: lastNum, LastSeq: lastSeq}, l.Now())
 	if err != nil {
 		return fmt.Errorf("start of %d: %w", id, err)
 	}
@@ -165,7 +183,7 @@ func (l *Lab) DeliverControl(to int, m core.Msg) {
 	if !nd.Alive {
 		return
 	}
-	if l.Trace != nil && (l.TraceAll || (m.Kind != core.KindHeartbeat && m.Kind != core.KindDigest && m.Kind != core.KindDigestAsk)) {
+	if l.Trace != nil && (l.TraceAll || (m.Kind != core.KindHeartbeat && m.Kind != core.KindDigest && m.Kind != core.KindDigestAsk && m.Kind != core.KindHello)) {
 		fmt.Fprintf(l.Trace, "%d->%d %v\n", m.From, to, m)
 	}
 	nd.Core.ControlIn(l.Now(), m)
