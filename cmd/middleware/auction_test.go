@@ -193,29 +193,12 @@ func relay(t *testing.T, to func() string) string {
 	return ln.Addr().String()
 }
 
-// A real middleware (-protocol none, its one peer absent) sends a bid
-// given on stdin; once the bid is Ready, "status" prints the auction.
+// A real middleware (-protocol none, with its one peer) sends a bid given
+// on stdin; once the bid is Ready, "status" prints the auction.
 func TestHeadlessAuctionEndToEnd(t *testing.T) {
-	listen := func() net.Listener {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ln
-	}
-	data := listen()
+	data := listenLocal(t)
 	netAddr := relay(t, func() string { return data.Addr().String() })
-	unused := listen()
-	peerAddr := unused.Addr().String()
-	unused.Close()
-	node, err := middleware.New(middleware.Config{
-		ID: 1, N: 2, Protocol: core.None, NetAddr: netAddr, PeerAddrs: map[int]string{2: peerAddr},
-		DataListener: data, ControlListener: listen(),
-		Core: core.Config{SuspectAfter: 50 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := newTestPair(t, core.None, netAddr, data)
 	ready := make(chan string, 10)
 	node.Subscribe(func(batch []middleware.Event) {
 		for _, e := range batch {

@@ -74,23 +74,51 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// newTestNode is middleware 1 of a pair, not yet running, with no network
+// program behind netAddr.
 func newTestNode(t *testing.T) *middleware.Node {
 	t.Helper()
-	listen := func() net.Listener {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ln
-	}
-	unused := listen()
+	unused := listenLocal(t)
 	netAddr := unused.Addr().String()
 	unused.Close()
+	return newTestPair(t, core.ISIS, netAddr, listenLocal(t))
+}
+
+// newTestPair returns middleware 1 of 2 (data on data1), not yet running,
+// and runs middleware 2 until the test ends: a member takes part in
+// ordering, and sends, once it has heard from its peers.
+func newTestPair(t *testing.T, p core.Protocol, netAddr string, data1 net.Listener) *middleware.Node {
+	t.Helper()
+	ctl1, ctl2 := listenLocal(t), listenLocal(t)
+	peer, err := middleware.New(middleware.Config{
+		ID: 2, N: 2, Protocol: p, NetAddr: netAddr, PeerAddrs: map[int]string{1: ctl1.Addr().String()},
+		DataListener: listenLocal(t), ControlListener: ctl2,
+		Core: core.Config{SuspectAfter: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- peer.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("middleware 2: %v", err)
+		}
+	})
 	node, err := middleware.New(middleware.Config{
-		// Sends are held until the middleware knows where its numbering
-		// goes on: with ISIS once its one (absent) peer is declared dead.
-		ID: 1, N: 2, Protocol: core.ISIS, NetAddr: netAddr, PeerAddrs: map[int]string{2: netAddr},
-		DataListener: listen(), ControlListener: listen(),
+		ID: 1, N: 2, Protocol: p, NetAddr: netAddr, PeerAddrs: map[int]string{2: ctl2.Addr().String()},
+		DataListener: data1, ControlListener: ctl1,
 		Core: core.Config{SuspectAfter: 50 * time.Millisecond},
 	})
 	if err != nil {
