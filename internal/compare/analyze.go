@@ -69,10 +69,19 @@ func ids(logs map[int]*mwLog) []int {
 // Sent. A delivery missing the other event is left out of that measure;
 // a negative time (clock steps) counts as 0.
 func Latencies(incs []check.Incarnation) (ordering, endToEnd Stats) {
+	return LatenciesAt(incs, nil)
+}
+
+// LatenciesAt is Latencies over the deliveries at the middlewares keep
+// accepts (nil: all).
+func LatenciesAt(incs []check.Incarnation, keep func(mw int) bool) (ordering, endToEnd Stats) {
 	sent := sentAt(incs)
 	var ord, e2e []time.Duration
 	us := func(d int64) time.Duration { return time.Duration(max(d, 0)) * time.Microsecond }
-	for _, m := range byMW(incs) {
+	for id, m := range byMW(incs) {
+		if keep != nil && !keep(id) {
+			continue
+		}
 		for _, e := range m.ready {
 			if r, ok := m.recv[e.Msg]; ok {
 				ord = append(ord, us(e.TS-r))
@@ -286,6 +295,10 @@ type Pause struct {
 	CatchUp  time.Duration `json:"catch_up_ns"`
 	// Stopped is why the run did not complete ("" if it did).
 	Stopped string `json:"stopped,omitempty"`
+	// Ordering and EndToEnd are the latencies at the other middlewares:
+	// the paused one's own are the pause, whatever the protocol.
+	Ordering Stats `json:"others_ordering"`
+	EndToEnd Stats `json:"others_end_to_end"`
 }
 
 // AnalyzePause measures a pause from the logs. end (µs) is when the wait
@@ -293,6 +306,7 @@ type Pause struct {
 // every message by then, and if not, why is the reason.
 func AnalyzePause(incs []check.Incarnation, span PauseSpan, end int64, complete bool, why string) Pause {
 	p := Pause{PauseSpan: span}
+	p.Ordering, p.EndToEnd = LatenciesAt(incs, func(mw int) bool { return mw != span.MW })
 	if !complete {
 		p.Stopped = why
 		if p.Stopped == "" {

@@ -211,6 +211,13 @@ func TestAnalyzePause(t *testing.T) {
 	if got, want := p.String(), "M3 (leader): went on without it (58 of 62 sent meanwhile delivered, longest gap 100 ms); it caught up 50 ms after resuming"; got != want {
 		t.Errorf("went on:\n got %q\nwant %q", got, want)
 	}
+	// The others' latencies leave out the paused one's (up to 3.05 s).
+	if p.EndToEnd.Max != 200*time.Millisecond || p.EndToEnd.Count != 2*(2*60+29) {
+		t.Errorf("others' end-to-end latency %+v", p.EndToEnd)
+	}
+	if _, all := Latencies(wentOn); all.Max <= 3*time.Second {
+		t.Errorf("all end-to-end latencies %+v", all)
+	}
 	if p.Short() != "went on" {
 		t.Errorf("short: %q", p.Short())
 	}

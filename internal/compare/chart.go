@@ -142,7 +142,8 @@ func (r *Result) Chart() *timeline.Scene {
 	// Axis.
 	var top float64
 	for _, row := range r.Rows {
-		top = max(top, msf(row.Ordering.P99), msf(row.EndToEnd.P99))
+		ord, e2e := row.Latencies()
+		top = max(top, msf(ord.P99), msf(e2e.P99))
 	}
 	top, step := niceMax(top)
 	toY := func(v float64) float32 { return plotBottom - float32(v/top)*(plotBottom-plotTop) }
@@ -165,7 +166,8 @@ func (r *Result) Chart() *timeline.Scene {
 	bw := min(gw*0.8/4, 48)
 	for g, row := range r.Rows {
 		cx := plotLeft + gw*(float32(g)+0.5)
-		vals := []Stats{row.Ordering, row.Ordering, row.EndToEnd, row.EndToEnd}
+		ord, e2e := row.Latencies()
+		vals := []Stats{ord, ord, e2e, e2e}
 		for b, st := range vals {
 			bx := cx - 2*bw + float32(b)*bw
 			if row.Err != "" || st.Count == 0 {
@@ -179,7 +181,7 @@ func (r *Result) Chart() *timeline.Scene {
 			rect(bx+1, y, bw-2, plotBottom-y, barCols[b])
 			centred(bx+bw/2, y-14, label(v), 10, black, false)
 		}
-		if row.Err != "" || row.Ordering.Count+row.EndToEnd.Count == 0 {
+		if row.Err != "" || ord.Count+e2e.Count == 0 {
 			centred(cx, plotBottom-30, "no deliveries", 12, red, false)
 		}
 		name := row.Protocol
@@ -207,7 +209,7 @@ func (r *Result) chartSubtitle() string {
 		if r.PauseID > 0 {
 			who = fmt.Sprintf("Middleware %d", r.PauseID)
 		}
-		s += fmt.Sprintf("; %s paused %s mid-run", who, secs(r.Pause))
+		s += fmt.Sprintf("; %s paused %s mid-run; latencies at the others", who, secs(r.Pause))
 	}
 	return s
 }

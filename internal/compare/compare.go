@@ -449,6 +449,15 @@ func waitDelivered(ctx context.Context, ready func(mw int) (int, error), ids []i
 	}
 }
 
+// Latencies are the latencies the table and the chart show: with a
+// pause, at the middlewares not paused (see Pause.Ordering).
+func (r Row) Latencies() (ordering, endToEnd Stats) {
+	if r.Pause != nil {
+		return r.Pause.Ordering, r.Pause.EndToEnd
+	}
+	return r.Ordering, r.EndToEnd
+}
+
 // Delivery is the table's last cell without a pause: whether everything
 // was delivered everywhere, or where it stopped.
 func (r Row) Delivery() string {

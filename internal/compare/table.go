@@ -23,11 +23,11 @@ func (r *Result) Summary() string {
 // Table is the comparison as one Markdown table, padded so that it also
 // reads as plain text.
 func (r *Result) Table() string {
-	last := "delivery"
+	last, at := "delivery", ""
 	if r.Pause > 0 {
-		last = "during the pause"
+		last, at = "during the pause", " (not paused)"
 	}
-	rows := [][]string{{"protocol", "agreement", "ordering mean / p99", "end-to-end mean / p99", "control/msg", "with heartbeats", last}}
+	rows := [][]string{{"protocol", "agreement", "ordering mean / p99" + at, "end-to-end mean / p99" + at, "control/msg", "with heartbeats", last}}
 	for _, row := range r.Rows {
 		rows = append(rows, row.cells(r.Pause > 0))
 	}
@@ -55,9 +55,10 @@ func (r Row) cells(pause bool) []string {
 	if pause && r.Pause != nil {
 		last = r.Pause.String()
 	}
+	ord, e2e := r.Latencies()
 	return []string{name, agreement,
-		ms(r.Ordering.Mean, r.Ordering.Count) + " / " + ms(r.Ordering.P99, r.Ordering.Count),
-		ms(r.EndToEnd.Mean, r.EndToEnd.Count) + " / " + ms(r.EndToEnd.P99, r.EndToEnd.Count),
+		ms(ord.Mean, ord.Count) + " / " + ms(ord.P99, ord.Count),
+		ms(e2e.Mean, e2e.Count) + " / " + ms(e2e.P99, e2e.Count),
 		fmt.Sprintf("%.1f", r.ControlPerMsg), all, last}
 }
 
@@ -98,7 +99,9 @@ const Definitions = `- **agreement**: the Ready lists compared position by posit
   else the order checker found (a duplicate, a gap in the seqs) is named there too.
 - **ordering**: Received → Ready at each middleware, for every delivery: how long ordering held
   content back after it arrived. **end-to-end**: the sender's Sent → Ready.
-  Mean and 99th percentile over every delivery at every middleware, in milliseconds.
+  Mean and 99th percentile over every delivery at every middleware, in milliseconds; with a
+  pause, at the middlewares not paused (the paused one's are the pause, whatever the protocol:
+  compare.json has both).
 - **control/msg**: control messages the workload added (all middlewares), per message delivered:
   those sent during the run less what the same lab sent while idle for a while before (at the
   same rate, kind by kind), so heartbeats and other periodic messages drop out; the agreement

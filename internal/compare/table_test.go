@@ -32,12 +32,20 @@ func exampleResult(pause bool) *Result {
 		isis.Pause = &Pause{PauseSpan: PauseSpan{MW: 5, From: 1e6, To: 4e6}, SentDuring: 40, Gap: 9 * time.Second, Stopped: isis.Stopped}
 	}
 	r.Rows = []Row{raft, isis, broken, none}
+	for i := range r.Rows {
+		if p := r.Rows[i].Pause; p != nil {
+			p.Ordering, p.EndToEnd = r.Rows[i].Ordering, r.Rows[i].EndToEnd
+		}
+	}
 	return r
 }
 
 func TestTable(t *testing.T) {
 	for _, pause := range []bool{false, true} {
 		r := exampleResult(pause)
+		if pause { // the latencies shown are the others'
+			r.Rows[0].Pause.Ordering = Stats{Count: 400, Mean: 11 * time.Millisecond, P99: 44 * time.Millisecond}
+		}
 		tab := r.Table()
 		lines := strings.Split(strings.TrimSuffix(tab, "\n"), "\n")
 		if len(lines) != 2+len(r.Rows) {
@@ -66,6 +74,12 @@ func TestTable(t *testing.T) {
 		}
 		raft, isis, broken, none := cells(2), cells(3), cells(4), cells(5)
 		want := []string{"raft", "ok", "12 ms / 45 ms", "600 ms / 990 ms", "3.5", "40.0"}
+		if pause {
+			want[2] = "11 ms / 44 ms"
+			if head[2] != "ordering mean / p99 (not paused)" {
+				t.Errorf("header %q", head)
+			}
+		}
 		for i, w := range want {
 			if raft[i] != w {
 				t.Errorf("raft column %d: %q, want %q", i, raft[i], w)
