@@ -126,6 +126,8 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 	fs.DurationVar(&suspect, "suspect-after", time.Second, "how long a silent peer is still shown as alive (status lines only)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "state", "`folder` for the durable protocol state; started again with the same folder, a middleware takes up where it stopped (\"\": none)")
 	fs.BoolVar(&cfg.Fsync, "fsync", false, "flush the state to disk before acting on it (survives a power cut, not only kill -9; slower)")
+	fs.BoolVar(&cfg.Core.Rejoin, "rejoin", false, "this middleware lost its state folder: ask the group to take it back (raft membership change; raft only)")
+	fs.BoolVar(&cfg.Core.NoAgreementCheck, "no-agreement-check", false, "send no agreement digests (to measure what the live agreement check costs)")
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
 	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
 	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
@@ -166,6 +168,9 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 		return opt, fmt.Errorf("-protocol: %v", err)
 	}
 	cfg.Protocol = p
+	if cfg.Core.Rejoin && !p.CanRejoin() {
+		return opt, fmt.Errorf("-rejoin: only raft can take back a member that lost its state; with %s, restart the lab with fresh state folders", p)
+	}
 	if cfg.Core.RecoverAfter <= 0 {
 		return opt, fmt.Errorf("-recover-after %v: want a positive duration", cfg.Core.RecoverAfter)
 	}

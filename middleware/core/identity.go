@@ -109,8 +109,7 @@ func (id *identity) start(c *Core) {
 			id.self = RunToken(c.cfg.Run)
 		}
 		c.persist(append([]byte{recIdentity}, id.self...))
-		_, ok := c.proto.(rejoiner)
-		id.rejoining = c.cfg.Rejoin && ok
+		id.rejoining = c.cfg.Rejoin && c.cfg.Protocol.CanRejoin()
 	}
 }
 
@@ -226,13 +225,17 @@ func (id *identity) peerAmnesiac(c *Core, p int, why string) {
 	if a, ok := c.proto.(amnesiaTolerant); ok && a.tolerateAmnesia(p) {
 		return
 	}
-	c.stop(why + ": " + string(c.cfg.Protocol) + " cannot go on without it; restart the lab with fresh state folders (raft goes on without it)")
+	c.stop(why + ": " + string(c.cfg.Protocol) + " cannot go on without it; restart the lab with fresh state folders (raft goes on without it, and takes it back with -rejoin)")
 }
 
 // exclude takes this member out of ordering for good.
 func (id *identity) exclude(c *Core, why string) {
 	id.excludedBy = why
-	c.stop(why + "; it takes no part in ordering (to bring it back, restart the lab with fresh state folders)")
+	how := "restart the lab with fresh state folders"
+	if c.cfg.Protocol.CanRejoin() {
+		how = "start it again with -rejoin: the group takes it back by membership change"
+	}
+	c.stop(why + "; it takes no part in ordering (to bring it back, " + how + ")")
 }
 
 // heardEnough reports whether a majority of the peers answered.

@@ -29,6 +29,8 @@ type protocolSpec struct {
 	orders bool
 	// leader: one member orders for all (raft's leader, the sequencer).
 	leader bool
+	// rejoin: it takes back a member that lost its state (a rejoiner).
+	rejoin bool
 	make   func(c *Core) protocol
 }
 
@@ -77,6 +79,13 @@ func (p Protocol) Orders() bool {
 func (p Protocol) HasLeader() bool {
 	s, _ := spec(p)
 	return s.leader
+}
+
+// CanRejoin reports whether the protocol takes back a member that lost its
+// state (Config.Rejoin).
+func (p Protocol) CanRejoin() bool {
+	s, _ := spec(p)
+	return s.rejoin
 }
 
 // ParseProtocol turns a name from a flag, the GUI or the benchmark into a
