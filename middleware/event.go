@@ -80,4 +80,7 @@ type Status struct {
 	// Agreement compares this middleware's Ready list with each peer's,
 	// by the digests they exchange (core.AgreementSummary words it).
 	Agreement []core.PeerAgreement
+	// Warnings are about peers ("Middleware 3 came back without its
+	// state; it had acknowledged #1067").
+	Warnings []string
 }

@@ -7,7 +7,9 @@ package middleware
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -195,6 +197,14 @@ func (c *Config) withDefaults() error {
 		c.MaxControlQueue = DefaultMaxQueue
 	}
 	c.Core.ID, c.Core.N, c.Core.Protocol = c.ID, c.N, c.Protocol
+	if c.Core.StateID == "" {
+		// A new state log's identity (kept only if the state log has
+		// none): random, so a state folder deleted and made again never
+		// passes for the old one.
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		c.Core.StateID = hex.EncodeToString(b[:])
+	}
 	if c.Core.Run == "" {
 		c.Core.Run = strconv.FormatInt(time.Now().UnixMicro(), 10)
 	}
@@ -682,7 +692,7 @@ func (n *Node) refreshStatus() {
 		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
 		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
 		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
-		Isolated: n.wasIsolated, Agreement: v.Agreement, ControlSent: v.ControlSent,
+		Isolated: n.wasIsolated, Agreement: v.Agreement, ControlSent: v.ControlSent, Warnings: v.Warnings,
 	}
 	if n.stateErr != nil {
 		s.Waiting = "state log failed (" + shortErr(n.stateErr) + "): stopped taking part; free space and restart"
@@ -905,6 +915,9 @@ func StatusLine(s Status) string {
 	}
 	if s.EventsLog != "" {
 		b.WriteString(" events-log=" + strconv.Quote(s.EventsLog))
+	}
+	for _, w := range s.Warnings {
+		b.WriteString(" warning=" + strconv.Quote(w))
 	}
 	return b.String()
 }

@@ -292,7 +292,10 @@ func (l *Lab) GroupKeyFile() string { return l.cfg.GroupKeyFile }
 func (l *Lab) LogPath(i int) string { return filepath.Join(l.cfg.Dir, fmt.Sprintf("mw-%d.jsonl", i)) }
 
 // StartMW (re)starts middleware i.
-func (l *Lab) StartMW(i int) error {
+func (l *Lab) StartMW(i int) error { return l.StartMWWith(i) }
+
+// StartMWWith starts middleware i with extra flags (e.g. -rejoin).
+func (l *Lab) StartMWWith(i int, extra ...string) error {
 	var peers []string
 	for j := 1; j <= l.cfg.N; j++ {
 		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", j, l.cfg.BasePort+100+j))
@@ -323,6 +326,7 @@ func (l *Lab) StartMW(i int) error {
 	if !launch.Window {
 		args = append(args, "-headless")
 	}
+	args = append(args, extra...)
 	p, err := l.startPath(launch.Bin, launch.Env, args...)
 	if err != nil {
 		return err

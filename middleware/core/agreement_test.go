@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,23 @@ func TestAgreementSummary(t *testing.T) {
 		if ok != c.ok || text != c.want {
 			t.Errorf("AgreementSummary(%+v) = %v %q, want %v %q", c.as, ok, text, c.ok, c.want)
 		}
+	}
+}
+
+// A state folder written by one protocol, started with another: a clear
+// error naming both, not a record the other does not know.
+func TestStateOfAnotherProtocol(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c, err := core.New(core.Config{ID: 1, N: 3, Protocol: core.Raft, StateID: "a"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := append([][]byte(nil), c.Output().Persist...)
+	_, err = core.New(core.Config{ID: 1, N: 3, Protocol: core.Lamport, Restored: recs}, now)
+	if err == nil || !strings.Contains(err.Error(), "-protocol raft") || !strings.Contains(err.Error(), "runs lamport") {
+		t.Fatalf("lamport on raft's state: %v", err)
+	}
+	if _, err := core.New(core.Config{ID: 1, N: 3, Protocol: core.Raft, Restored: recs}, now); err != nil {
+		t.Fatalf("raft on its own state: %v", err)
 	}
 }

@@ -107,7 +107,7 @@ func (c *Core) restore(recs [][]byte) error {
 		if len(r) == 0 {
 			return errors.New("state log: empty record")
 		}
-		if ok, err := c.id.restoreRecord(r); ok {
+		if ok, err := c.id.restoreRecord(c, r); ok {
 			if err != nil {
 				return err
 			}
@@ -149,7 +149,7 @@ func (c *Core) rewrite(recs [][]byte) {
 	if c.agree.known {
 		c.out.Persist = append(c.out.Persist, uvarintRecord(recHash, c.agree.hash))
 	}
-	c.out.Persist = append(c.out.Persist, c.id.records()...)
+	c.out.Persist = append(c.out.Persist, c.id.records(c)...)
 	c.out.Persist = append(c.out.Persist, recs...)
 	c.out.Rewrite = true
 	c.numDirty, c.delDirty = false, false

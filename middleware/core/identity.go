@@ -40,6 +40,7 @@ func init() { registerKind(KindHello, "Hello", fieldState, fieldSeq, fieldHi, fi
 const (
 	recIdentity   = 'i'
 	recPeerMemory = 'm'
+	recProtocol   = 'P' // the protocol that wrote the state log
 )
 
 const (
@@ -84,8 +85,12 @@ func (id *identity) init(c *Core) {
 }
 
 // restoreRecord takes an identity or peer-memory record; false for others.
-func (id *identity) restoreRecord(r []byte) (bool, error) {
+func (id *identity) restoreRecord(c *Core, r []byte) (bool, error) {
 	switch r[0] {
+	case recProtocol:
+		if p := Protocol(r[1:]); p != c.cfg.Protocol {
+			return true, fmt.Errorf("this state folder belongs to -protocol %s, and this middleware runs %s: run it with -protocol %s, or give it another -state-dir (or delete that folder to start afresh)", p, c.cfg.Protocol, p)
+		}
 	case recIdentity:
 		id.self, id.restored = string(r[1:]), true
 	case recPeerMemory:
@@ -109,6 +114,7 @@ func (id *identity) start(c *Core) {
 			id.self = RunToken(c.cfg.Run)
 		}
 		c.persist(append([]byte{recIdentity}, id.self...))
+		c.persist(append([]byte{recProtocol}, c.cfg.Protocol...))
 		id.rejoining = c.cfg.Rejoin && c.cfg.Protocol.CanRejoin()
 	}
 }
@@ -120,8 +126,8 @@ func memoryRecord(peer int, m *peerMemory) []byte {
 }
 
 // records is everything the identity keeps, for a rewritten state log.
-func (id *identity) records() [][]byte {
-	recs := [][]byte{append([]byte{recIdentity}, id.self...)}
+func (id *identity) records(c *Core) [][]byte {
+	recs := [][]byte{append([]byte{recIdentity}, id.self...), append([]byte{recProtocol}, c.cfg.Protocol...)}
 	peers := make([]int, 0, len(id.memory))
 	for p := range id.memory {
 		peers = append(peers, p)
