@@ -37,8 +37,9 @@ type auctionView struct {
 	list     *widget.List
 	title    *widget.Label // "Lamp · seller Middleware 1 (this one)"
 	detail   *widget.Label // price, leader, counts
-	accepted *widget.Label // the last accepted bids
-	refused  *widget.Label // the last refused bids, with why
+	// bids is one line: the accepted bids, then the refused ones (in red)
+	// with why; the latest of each.
+	bids     *widget.RichText
 	amount   *widget.Entry
 	bid      *widget.Button
 	quick    *widget.Button // "+10": the price plus auction.Step
@@ -84,8 +85,8 @@ func newAuctionView(self, n int, send func(body string) error) *auctionView {
 	v.title = newInfoLabel("")
 	v.title.TextStyle.Bold = true
 	v.detail = newInfoLabel("")
-	v.accepted = newInfoLabel("")
-	v.refused = newInfoLabel("")
+	v.bids = widget.NewRichText(bidSegment(""), bidSegment(""))
+	v.bids.Truncation = fyne.TextTruncateEllipsis
 	v.amount = widget.NewEntry()
 	v.amount.OnSubmitted = func(string) { v.bidTyped() }
 	v.bid = widget.NewButtonWithIcon("Bid", theme.ConfirmIcon(), v.bidTyped)
@@ -99,7 +100,7 @@ func newAuctionView(self, n int, send func(body string) error) *auctionView {
 	actions := container.NewBorder(nil, nil, nil, container.NewHBox(v.bid, v.quick, widget.NewSeparator(), v.close), v.amount)
 	details := container.NewVBox(
 		widget.NewSeparator(),
-		container.NewThemeOverride(container.NewVBox(v.title, v.detail, v.accepted, v.refused), compactTheme{}),
+		container.NewThemeOverride(container.NewVBox(v.title, v.detail, v.bids), compactTheme{}),
 		actions,
 		container.NewThemeOverride(v.note, compactTheme{}),
 	)
@@ -251,14 +252,14 @@ func (v *auctionView) showSelected() {
 		fmt.Fprintf(&d, " · %d closes refused", s.RefusedCloses)
 	}
 	v.detail.SetText(d.String())
-	v.accepted.SetText(fmt.Sprintf("accepted %d%s", s.Accepted, bidList(s.LastAccepted, false)))
-	v.refused.SetText(fmt.Sprintf("refused %d%s", s.Refused, bidList(s.LastRefused, true)))
+	accepted, refused := v.bids.Segments[0].(*widget.TextSegment), v.bids.Segments[1].(*widget.TextSegment)
+	accepted.Text = fmt.Sprintf("accepted %d%s · ", s.Accepted, bidList(s.LastAccepted, false))
+	refused.Text = fmt.Sprintf("refused %d%s", s.Refused, bidList(s.LastRefused, true))
+	refused.Style.ColorName = theme.ColorNameForeground
 	if s.Refused > 0 {
-		v.refused.Importance = widget.DangerImportance
-	} else {
-		v.refused.Importance = widget.MediumImportance
+		refused.Style.ColorName = theme.ColorNameError
 	}
-	v.refused.Refresh()
+	v.bids.Refresh()
 
 	canBid := s.Open() && s.Seller != v.self
 	switch {
@@ -292,14 +293,20 @@ func enable(w interface {
 	}
 }
 
-// bidList words the latest bids, newest first: " · last: 130 by M3 (Msg #4
-// from Middleware 3), …".
+// bidSegment is one part of the bids line, in the info lines' size.
+func bidSegment(text string) *widget.TextSegment {
+	return &widget.TextSegment{Text: text, Style: widget.RichTextStyle{
+		Inline: true, ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameCaptionText}}
+}
+
+// bidList words the latest bids, newest first: " (130 by M3; 120 by M2)",
+// with why each was refused if reasons.
 func bidList(bids []auction.Bid, reasons bool) string {
 	if len(bids) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(" · latest: ")
+	b.WriteString(" (")
 	for i := len(bids) - 1; i >= 0; i-- {
 		x := bids[i]
 		if i < len(bids)-1 {
@@ -307,9 +314,10 @@ func bidList(bids []auction.Bid, reasons bool) string {
 		}
 		fmt.Fprintf(&b, "%d by M%d", x.Amount, x.Bidder)
 		if reasons && x.Reason != "" {
-			b.WriteString(" (" + x.Reason + ")")
+			b.WriteString(": " + x.Reason)
 		}
 	}
+	b.WriteString(")")
 	return b.String()
 }
 

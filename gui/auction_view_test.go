@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -23,7 +24,10 @@ func auctionRows(w *MiddlewareWindow) []string {
 	return rows
 }
 
-var markupColour = regexp.MustCompile(`<text[^>]* color="([a-z]+)"`)
+var (
+	markupColour = regexp.MustCompile(`<text[^>]* color="([a-z]+)"`)
+	markupTexts  = regexp.MustCompile(`<text([^>]*)>(.*)</text>`)
+)
 
 // labelColour is the colour a label is drawn in ("" for the foreground):
 // "success" green, "error" red, "warning", "disabled" grey.
@@ -32,6 +36,19 @@ func labelColour(l *widget.Label) string {
 		return m[1]
 	}
 	return ""
+}
+
+// colouredTexts is what o draws, each text with its colour as
+// labelColour names it: "refused 1 (…)[error]".
+func colouredTexts(o fyne.CanvasObject) string {
+	var b strings.Builder
+	for _, m := range markupTexts.FindAllStringSubmatch(test.RenderObjectToMarkup(o), -1) {
+		b.WriteString(m[2])
+		if c := markupColour.FindStringSubmatch("<text" + m[1]); c != nil {
+			b.WriteString("[" + c[1] + "]")
+		}
+	}
+	return b.String()
 }
 
 // auctionItem selects item i (0 Lamp, 1 Bike, 2 Clock, 3 Vase, 4 Radio)
@@ -63,11 +80,8 @@ func TestAuctionViewFollowsReady(t *testing.T) {
 	if got, want := v.detail.Text, "open · price 110, leading bid by Middleware 2 · a bid must be 111 or more"; got != want {
 		t.Errorf("detail %q, want %q", got, want)
 	}
-	if got, want := v.refused.Text, "refused 1 · latest: 110 by M4 (not above the price 110)"; got != want {
-		t.Errorf("refused line %q, want %q", got, want)
-	}
-	if got := labelColour(v.refused); got != "error" {
-		t.Errorf("refused line drawn in %q, want red (error)", got)
+	if got, want := colouredTexts(v.bids), "accepted 1 (110 by M2) · refused 1 (110 by M4: not above the price 110)[error]"; got != want {
+		t.Errorf("bids line %q, want %q (refused in red)", got, want)
 	}
 	if got, want := v.note.Text, "Applied Msg #1 from Middleware 4: Bid 110 on Lamp: refused, not above the price 110"; got != want {
 		t.Errorf("note %q, want %q", got, want)
@@ -259,5 +273,22 @@ func TestAuctionViewSaysWhenItStartedLate(t *testing.T) {
 	w2.flush()
 	if w2.auction.partial.Visible() {
 		t.Error("warning shown for a window that saw Ready from #1")
+	}
+}
+
+// The smoke test (cmd/smoke) clicks Send at (40, 75) in each window: the
+// tabs must not move it, whichever tab is open.
+func TestSendButtonWhereTheSmokeTestClicks(t *testing.T) {
+	for _, auctionTab := range []bool{false, true} {
+		a := test.NewTempApp(t)
+		w := newMiddlewareWindow(a, newFakeMiddleware(), MiddlewareConfig{ID: 1, Auction: auctionTab})
+		w.Window().Resize(fyne.NewSize(660, 520))
+		w.showStatus(middleware.Status{ID: 1, N: 5, Protocol: "none"}) // the warning beside the heading
+		pos := a.Driver().AbsolutePositionForObject(w.sendButton)
+		size := w.sendButton.Size()
+		if !w.sendButton.Visible() || pos.X > 40 || pos.X+size.Width < 40 || pos.Y > 75 || pos.Y+size.Height < 75 {
+			t.Errorf("auction tab %v: Send at %v size %v does not cover (40, 75)", auctionTab, pos, size)
+		}
+		w.Close()
 	}
 }

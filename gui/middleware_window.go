@@ -227,7 +227,7 @@ func (w *MiddlewareWindow) build() {
 	lists.Offset = 0.3
 
 	w.selectionInfo = newInfoLabel("Select a message in any list to find it in the others.")
-	messages := container.NewBorder(toolbar, container.NewThemeOverride(w.selectionInfo, compactTheme{}), nil, nil, lists)
+	messages := container.NewBorder(nil, container.NewThemeOverride(w.selectionInfo, compactTheme{}), nil, nil, lists)
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Messages", theme.ListIcon(), messages),
 		container.NewTabItemWithIcon("Auction", theme.AccountIcon(), w.auction.content),
@@ -246,7 +246,9 @@ func (w *MiddlewareWindow) build() {
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewThemeOverride(w.statusBox, compactTheme{}))
 	// The warning sits beside the heading, where it takes no height.
 	w.top = container.NewBorder(nil, nil, w.identity, nil, w.unordered)
-	w.win.SetContent(container.NewBorder(w.top, bottom, nil, nil, w.tabs))
+	// The toolbar stays above the tabs, where it always was (scripts
+	// and the smoke test click Send there), for both tabs.
+	w.win.SetContent(container.NewBorder(container.NewVBox(w.top, toolbar), bottom, nil, nil, w.tabs))
 }
 
 // relayout lays the window out again after a line was shown or hidden:
