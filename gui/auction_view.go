@@ -34,16 +34,16 @@ type auctionView struct {
 	partial *widget.Label // says so when from > 1
 	top     *fyne.Container
 
-	list     *widget.List
-	title    *widget.Label // "Lamp · seller Middleware 1 (this one)"
-	detail   *widget.Label // price, leader, counts
+	list   *widget.List
+	title  *widget.Label // "Lamp · seller Middleware 1 (this one)"
+	detail *widget.Label // price, leader, counts
 	// bids is one line: the accepted bids, then the refused ones (in red)
 	// with why; the latest of each.
-	bids     *widget.RichText
-	amount   *widget.Entry
-	bid      *widget.Button
-	quick    *widget.Button // "+10": the price plus auction.Step
-	close    *widget.Button
+	bids   *widget.RichText
+	amount *widget.Entry
+	bid    *widget.Button
+	quick  *widget.Button // "+10": the price plus auction.Step
+	close  *widget.Button
 	// note says what the last click did, until the next auction message
 	// is applied; then what that message did.
 	note    *widget.Label
