@@ -1,6 +1,7 @@
 // Package gui holds the lab's Fyne windows: one per middleware
-// (NewMiddlewareWindow) and one for the network program (NewNetworkWindow).
-// It is a view: no protocol logic lives here.
+// (NewMiddlewareWindow: its lists, and an Auction tab whose replica of
+// package auction is fed by the same Ready events) and one for the network
+// program (NewNetworkWindow). It is a view: no protocol logic lives here.
 //
 // Widgets are only touched on Fyne's UI thread; events from a middleware
 // are buffered under a mutex and drawn at most 25 times a second through
