@@ -75,7 +75,9 @@ func Soak(ctx context.Context, l *Lab, opt SoakOptions) (SoakReport, error) {
 	}()
 	defer func() { stopSending(); senders.Wait() }()
 
-	span := func() time.Duration { return 500*time.Millisecond + time.Duration(rng.Int63n(int64(1500*time.Millisecond))) }
+	span := func() time.Duration {
+		return 500*time.Millisecond + time.Duration(rng.Int63n(int64(1500*time.Millisecond)))
+	}
 	end := time.Now().Add(opt.Duration)
 	for time.Now().Before(end) {
 		if err := pauseFor(ctx, 300*time.Millisecond+time.Duration(rng.Int63n(int64(700*time.Millisecond)))); err != nil {
@@ -157,4 +159,3 @@ func pauseFor(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
