@@ -33,36 +33,21 @@ func linked(t *testing.T, l *lab.Lab) {
 	}
 }
 
-// agreement asks middleware i for its status and returns its agreement
-// verdict and text.
-func agreement(t *testing.T, l *lab.Lab, i int) (ok bool, text string) {
+// agreementOf reads the agreement verdict and text off a status line.
+func agreementOf(t *testing.T, line string) (ok bool, text string) {
 	t.Helper()
-	line, err := l.Status(i, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := agreementRE.FindStringSubmatch(line)
 	if m == nil {
-		t.Fatalf("Middleware %d's status has no agreement: %s", i, line)
+		t.Fatalf("a status line without agreement: %s", line)
 	}
 	return m[1] == "ok", m[2]
 }
 
 // waitAgreement polls every middleware until want(ok, text) holds for each.
-func waitAgreement(t *testing.T, l *lab.Lab, what string, timeout time.Duration, want func(ok bool, text string) bool) {
+func waitAgreement(t *testing.T, l *lab.Lab, timeout time.Duration, want func(ok bool, text string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	for _, i := range l.IDs() {
-		for {
-			ok, text := agreement(t, l, i)
-			if want(ok, text) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Middleware %d never showed %s; it shows %v %q", i, what, ok, text)
-			}
-			time.Sleep(100 * time.Millisecond) // polling a status line: no signal to wait on
-		}
+		waitStatusFor(t, l, i, timeout, func(line string) bool { return want(agreementOf(t, line)) })
 	}
 }
 
@@ -71,7 +56,7 @@ func TestAgreementGoesRedWithoutOrder(t *testing.T) {
 	linked(t, l)
 	sendFromAll(t, l, l.IDs(), 3, 20*time.Millisecond)
 	waitAll(t, l, l.IDs(), 15, 30*time.Second)
-	waitAgreement(t, l, "a split", 20*time.Second, func(ok bool, text string) bool {
+	waitAgreement(t, l, 20*time.Second, func(ok bool, text string) bool {
 		return !ok && strings.Contains(text, "differs from Middleware") && strings.Contains(text, " at #")
 	})
 	l.Stop()
@@ -123,7 +108,7 @@ func TestAgreementStaysGreenUnderFaults(t *testing.T) {
 			want += 10
 			waitAll(t, l, l.IDs(), want, 60*time.Second)
 			through := regexp.MustCompile(`^same order as 4 of 4 through #(\d+)$`)
-			waitAgreement(t, l, "agreement with all four through the last position", 20*time.Second, func(ok bool, text string) bool {
+			waitAgreement(t, l, 20*time.Second, func(ok bool, text string) bool {
 				if !ok {
 					t.Fatalf("an ordering protocol went red: %s", text)
 				}

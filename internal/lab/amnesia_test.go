@@ -16,23 +16,13 @@ import (
 // without it, the sequencer stops the group; nothing is delivered twice or
 // at a position that holds another message.
 
-// waitStatus polls middleware i's status line until ok holds.
-func waitStatusLine(t *testing.T, l *lab.Lab, i int, what string, timeout time.Duration, ok func(line string) bool) string {
+// waitStatusFor polls middleware i's status line, for at most timeout,
+// until ok holds.
+func waitStatusFor(t *testing.T, l *lab.Lab, i int, timeout time.Duration, ok func(line string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		line, err := l.Status(i, 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok(line) {
-			return line
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Middleware %d never showed %s: %s", i, what, line)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a status line: no signal to wait on
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return waitStatus(t, ctx, l, i, ok)
 }
 
 // loseState kills middlewares ids, deletes their state and starts them
@@ -74,13 +64,13 @@ func TestAmnesia(t *testing.T) {
 			victims := tc.victims(t, l)
 			loseState(t, l, victims)
 			for _, v := range victims {
-				waitStatusLine(t, l, v, "that it came back without its state", 30*time.Second, func(line string) bool {
+				waitStatusFor(t, l, v, 30*time.Second, func(line string) bool {
 					return strings.Contains(line, "came back without its state") && strings.Contains(line, "takes no part")
 				})
 			}
 			rest := others(l, victims...)
 			for _, i := range rest {
-				waitStatusLine(t, l, i, "a warning about the member without its state", 30*time.Second, func(line string) bool {
+				waitStatusFor(t, l, i, 30*time.Second, func(line string) bool {
 					return strings.Contains(line, "came back without its state; it had acknowledged #")
 				})
 			}
@@ -90,7 +80,7 @@ func TestAmnesia(t *testing.T) {
 				want += 2 * len(rest)
 				waitAll(t, l, rest, want, 60*time.Second)
 			} else {
-				waitStatusLine(t, l, rest[0], "the group stopped", 30*time.Second, func(line string) bool {
+				waitStatusFor(t, l, rest[0], 30*time.Second, func(line string) bool {
 					return strings.Contains(line, "stopped:")
 				})
 			}

@@ -126,22 +126,3 @@ func TestFullDiskUnderEventsLog(t *testing.T) {
 	}
 	t.Logf("checker: %s; %s", rep.Verdict, rep.Incomplete[0])
 }
-
-// waitStatus polls middleware i's status line until ok holds.
-func waitStatus(t *testing.T, ctx context.Context, l *lab.Lab, i int, ok func(string) bool) string {
-	t.Helper()
-	for {
-		line, err := l.Status(i, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok(line) {
-			return line
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("Middleware %d's status never got there: %s", i, line)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}

@@ -303,3 +303,22 @@ func TestMeasureFailover(t *testing.T) {
 	}
 	t.Logf("deliveries resumed %v after the raft leader was killed; %d messages were in flight", res.Resume, res.InFlight)
 }
+
+// waitStatus polls middleware i's status line until ok holds.
+func waitStatus(t *testing.T, ctx context.Context, l *lab.Lab, i int, ok func(string) bool) string {
+	t.Helper()
+	for {
+		line, err := l.Status(i, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(line) {
+			return line
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Middleware %d's status never got there: %s", i, line)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
