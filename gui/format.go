@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"totalorder/middleware"
+	"totalorder/middleware/core"
 )
 
 // statusLines renders a Status as the window's two status lines: who is
@@ -14,10 +15,13 @@ import (
 func statusLines(s middleware.Status) (membership, counters string) {
 	var b strings.Builder
 	b.WriteString(s.Protocol)
-	// Only raft and the sequencer have a leader; isis, lamport and none
-	// have none to show.
-	role := map[string]string{"raft": "leader", "sequencer": "sequencer"}[s.Protocol]
-	if role != "" {
+	// Only a protocol where one member orders for all has a leader to
+	// show: raft's leader, the sequencer.
+	if p := core.Protocol(s.Protocol); p.HasLeader() {
+		role := "sequencer"
+		if p == core.Raft {
+			role = "leader"
+		}
 		switch {
 		case s.Leader == 0:
 			b.WriteString(" · " + role + " unknown")
