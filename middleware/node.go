@@ -248,7 +248,6 @@ type Node struct {
 	// Loop-only state.
 	recvAt      map[core.MsgID]time.Time // local Received time of messages not yet Ready
 	lastPrune   time.Time
-	counts      struct{ sent, received, ready int }
 	lastLatency time.Duration
 	garbage     logLimiter
 	misrouted   logLimiter
@@ -460,8 +459,8 @@ func (n *Node) Run(ctx context.Context) error {
 			return fmt.Errorf("events log %s: %w", n.cfg.EventsPath, err)
 		}
 	}
-	n.log.Info().Msgf("Middleware %d stopped: sent %d, received %d, ready %d",
-		n.cfg.ID, n.counts.sent, n.counts.received, n.counts.ready)
+	v := n.core.View() // (the loop, the core's owner, has returned)
+	n.log.Info().Msgf("Middleware %d stopped: sent %d, received %d, ready %d", n.cfg.ID, v.Sent, v.Received, v.Ready)
 	return nil
 }
 
@@ -650,14 +649,11 @@ func (n *Node) notes(notes []core.Note) {
 		switch nt.Kind {
 		case core.NoteSent:
 			kind = EventSent
-			n.counts.sent++
 		case core.NoteReceived:
 			kind = EventReceived
-			n.counts.received++
 			n.recvAt[nt.ID] = nt.At
 		case core.NoteReady:
 			kind = EventReady
-			n.counts.ready++
 			if at, ok := n.recvAt[nt.ID]; ok {
 				latency = nt.At.Sub(at)
 				delete(n.recvAt, nt.ID)
@@ -690,7 +686,7 @@ func (n *Node) refreshStatus() {
 	s := Status{
 		ID: n.cfg.ID, N: n.cfg.N, Protocol: string(n.cfg.Protocol),
 		Leader: v.Leader, Term: v.Term, Alive: v.Alive, Peers: n.cfg.N - 1,
-		Sent: n.counts.sent, Received: n.counts.received, Recovered: v.Recovered, Ready: n.counts.ready,
+		Sent: v.Sent, Received: v.Received, Recovered: v.Recovered, Ready: v.Ready,
 		Pending: v.Pending, Held: v.Held, LastLatency: n.lastLatency, Waiting: v.Waiting,
 		Isolated: n.wasIsolated, Agreement: v.Agreement, ControlSent: v.ControlSent, Warnings: v.Warnings,
 	}
