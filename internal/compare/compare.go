@@ -209,7 +209,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	defer l.Stop()
 	ids := l.IDs()
 	upCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	before, err := waitUp(upCtx, l, ids)
+	_, err = waitUp(upCtx, l, ids)
 	cancel()
 	if err != nil {
 		row.Err = "did not get ready: " + err.Error()
@@ -225,7 +225,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	case <-time.After(cfg.Idle): // a measurement period, not synchronisation
 	}
 	idle.To = time.Now().UnixMicro()
-	before, err = statuses(l, ids, 5*time.Second)
+	before, err := statuses(l, ids, 5*time.Second)
 	if err != nil {
 		row.Err = err.Error()
 		return row
