@@ -10,7 +10,7 @@ rem                       one table and chart (logs\compare\compare.md, .png, .s
 rem   run.bat test        run the tests (go mod verify, go vet, go test)
 rem
 rem Options: -max-sleep 3s  -drop 0.1  -dup 0.1  -seed 7  (network program)
-rem          -protocol isis  -suspect-after 2s  -recover-after 10s  -fsync  (middlewares)
+rem          -protocol isis  -suspect-after 2s  -recover-after 10s  -fsync  -app auction  (middlewares)
 rem          -n 5                                              (both)
 rem          -port 8181  -control-base 9181  (other ports)   -v  (more logs)
 rem

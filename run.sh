@@ -15,7 +15,7 @@
 #                         (logs/compare/compare.md, .png, .svg)
 #
 # Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
-# program; -protocol isis -suspect-after 2s -recover-after 10s -fsync go to
+# program; -protocol isis -suspect-after 2s -recover-after 10s -fsync -app auction go to
 # the middlewares; -n 5 goes to both. -port 8181 moves the network program
 # (and the data ports to 8182…), -control-base 9181 the control ports (to
 # 9182…). -v: the programs log what they do, not only errors.
@@ -214,8 +214,8 @@ run_lab() {
 		case "$1" in
 		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
 		-max-sleep=* | -drop=* | -dup=* | -seed=*) net_args+=("$1"); shift ;;
-		-protocol | -suspect-after | -recover-after) mw_args+=("$1" "$2"); shift 2 ;;
-		-protocol=* | -suspect-after=* | -recover-after=* | -fsync) mw_args+=("$1"); shift ;;
+		-protocol | -suspect-after | -recover-after | -app) mw_args+=("$1" "$2"); shift 2 ;;
+		-protocol=* | -suspect-after=* | -recover-after=* | -app=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
 		-n=*) n="${1#-n=}"; shift ;;
 		-port) port="$2"; shift 2 ;;
@@ -236,7 +236,7 @@ run_lab() {
 	go_build
 	fix_locale
 	mkdir -p logs
-	rm -f logs/middleware-*.jsonl logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
+	rm -f logs/middleware-*.jsonl logs/middleware-*.jsonl.reserve logs/netsim.jsonl logs/selection.json # a fresh run: ./run.sh check verifies exactly this one
 	rm -rf state                  # and a fresh lab: no middleware takes up an older one's order
 	# A fresh group secret per lab, readable by this user only.
 	bin/middleware -new-group-key-file logs/group.key || exit 1

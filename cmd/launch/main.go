@@ -9,7 +9,7 @@
 //
 //	launch [-bin bin] [-n 5] [-port 8081] [-control-base 9081] [-v]
 //	       [-max-sleep 2s] [-drop P] [-dup P] [-seed S]   (network program)
-//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync]
+//	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync] [-app auction]
 //	       [-group-key-file F]                            (middlewares)
 package main
 
@@ -57,7 +57,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on control-base+i")
 	fs.BoolVar(&o.verbose, "v", false, "the programs log what they do, not only errors")
 	netFlags := []string{"max-sleep", "drop", "dup", "seed"}
-	mwFlags := []string{"protocol", "suspect-after", "recover-after", "group-key-file"}
+	mwFlags := []string{"protocol", "suspect-after", "recover-after", "group-key-file", "app"}
 	for _, name := range netFlags {
 		fs.String(name, "", "passed to the network program")
 	}
