@@ -286,7 +286,7 @@ type Pause struct {
 	SentDuring int `json:"sent_during"`
 	During     int `json:"delivered_during"`
 	// Gap is the longest time, starting within the pause, in which some
-	// other middleware delivered nothing. Under half the pause: the group
+	// other middleware delivered none of the others' messages. Under half the pause: the group
 	// went on without the paused one (WentOn); else it stalled.
 	Gap time.Duration `json:"gap_ns"`
 	// CaughtUp: the paused middleware delivered what the others had
@@ -337,13 +337,17 @@ func AnalyzePause(incs []check.Incarnation, span PauseSpan, end int64, complete 
 		last := span.From
 		var gap time.Duration
 		for _, e := range sortedReady(logs[id].ready) {
+			s, others := sent[e.Msg]
 			if e.TS <= span.To {
 				byEnd++
-				if s, ok := sent[e.Msg]; ok && e.TS >= span.From && s >= span.From {
+				if others && e.TS >= span.From && s >= span.From {
 					during++
 				}
 			}
-			if e.TS <= span.From {
+			// Gaps are between deliveries of the others' messages: the
+			// paused one's own, sent as it resumes, would make the end of
+			// a workload that ends during the pause look like a stall.
+			if e.TS <= span.From || !others {
 				continue
 			}
 			if last < span.To {

@@ -156,10 +156,17 @@ func TestWorkloadControls(t *testing.T) {
 }
 
 // pauseRun makes a run of three middlewares, 3 paused from 1 s to 4 s
-// (µs 1e6..4e6). Everyone sends every 100 ms from 0 to 6 s except 3
+// (µs 1e6..4e6). Everyone sends every 100 ms from 0 until 6 s except 3
 // during the pause; each message takes deliver(sentAt, mw) to be
 // delivered at mw, or is never delivered when that is negative.
 func pauseRun(deliver func(at int64, mw int) int64) []check.Incarnation {
+	return pauseRunUntil(6e6, deliver)
+}
+
+// pauseRunUntil is pauseRun with the sending ending at until; when that
+// is during the pause, 3 sends one message as it resumes (a send queued
+// while it was stopped).
+func pauseRunUntil(until int64, deliver func(at int64, mw int) int64) []check.Incarnation {
 	l := logs{1: nil, 2: nil, 3: nil}
 	type d struct {
 		m  string
@@ -167,7 +174,7 @@ func pauseRun(deliver func(at int64, mw int) int64) []check.Incarnation {
 	}
 	var all []d
 	k := map[int]int{}
-	for at := int64(0); at < 6e6; at += 1e5 {
+	for at := int64(0); at < until; at += 1e5 {
 		for mw := 1; mw <= 3; mw++ {
 			if mw == 3 && at >= 1e6 && at <= 4e6 {
 				continue
@@ -181,6 +188,12 @@ func pauseRun(deliver func(at int64, mw int) int64) []check.Incarnation {
 			l[mw] = append(l[mw], sent(m, ts))
 			all = append(all, d{m, ts})
 		}
+	}
+	if until <= 4e6 {
+		k[3]++
+		m := msg(k[3], 3)
+		l[3] = append(l[3], sent(m, 4e6))
+		all = append(all, d{m, 4e6})
 	}
 	for mw := 1; mw <= 3; mw++ {
 		var seq uint64
@@ -220,6 +233,18 @@ func TestAnalyzePause(t *testing.T) {
 	}
 	if p.Short() != "went on" {
 		t.Errorf("short: %q", p.Short())
+	}
+
+	// The sending ends during the pause and the others go on: the
+	// paused one's message sent as it resumes is no stall.
+	short := pauseRunUntil(2e6, func(at int64, mw int) int64 {
+		if mw == 3 && at+2e5 > 1e6 && at < 4e6 {
+			return 4.05e6
+		}
+		return at + 2e5
+	})
+	if p := AnalyzePause(short, span, 7e6, true, ""); !p.WentOn() || p.Gap != 100*time.Millisecond || p.SentDuring != 2*10 {
+		t.Errorf("sending ends during the pause: %+v", p)
 	}
 
 	// Everyone stalls until 200 ms after the pause (the messages sent as
