@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"image/png"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -167,6 +168,18 @@ func sampleResults() *results {
 		}
 		return out
 	}
+	unordered := func(r latencyRow, differ int) latencyRow {
+		r.verdict = verdict{Verdict: unorderedCell(differ), Unordered: true, Differ: differ}
+		return r
+	}
+	pair := func(k int, off bool, ordered float64) throughputRow {
+		r := thr(protocolRaft, false, 5, true, ordered, 50*ms)
+		r.Pair, r.NoAgreementCheck, r.MWCores, r.ControlSent = k, off, ordered/100_000, 1000
+		if !off {
+			r.ControlSent = 1080
+		}
+		return r
+	}
 	mem := func(p string, messages int, s []rssSample) memoryRow {
 		return memoryRow{Protocol: p, Kind: "headless", Messages: messages, RSS: s[len(s)-1].RSS, Samples: s, verdict: verdict{Verdict: "OK"}}
 	}
@@ -180,11 +193,23 @@ func sampleResults() *results {
 			lat(protocolSequencer, false, 0, lightPerSecond, 400*time.Microsecond, 300*time.Microsecond, 1*ms, 1.2),
 			lat(protocolISIS, false, 500*ms, moderatePerSecond, 720*ms, 700*ms, 900*ms, 1.8),
 			lat(protocolISIS, false, 0, lightPerSecond, 3*ms, 2500*time.Microsecond, 6*ms, 2),
+			lat(protocolLamport, false, 500*ms, moderatePerSecond, 600*ms, 590*ms, 800*ms, 1.5),
+			lat(protocolLamport, false, 0, lightPerSecond, 1300*time.Microsecond, 1200*time.Microsecond, 2*ms, 1.9),
+			unordered(lat(protocolNone, false, 500*ms, moderatePerSecond, 250*ms, 240*ms, 480*ms, 0.64), 37),
+			unordered(lat(protocolNone, false, 0, lightPerSecond, 310*time.Microsecond, 300*time.Microsecond, 600*time.Microsecond, 1), 12),
 		},
 		Throughput: []throughputRow{
 			thr(protocolRaft, false, 5, true, 60_000, 100*ms),
 			thr(protocolRaft, true, 5, true, 10_000, 400*ms),
 			thr(protocolSequencer, false, 5, true, 30_000, 50*ms),
+			thr(protocolLamport, false, 5, true, 40_000, 80*ms),
+		},
+		// Costs 1 %, -1 % and 2 %; pair 4 has no run without the check.
+		Agreement: []throughputRow{
+			pair(1, false, 99_000), pair(1, true, 100_000),
+			pair(2, true, 100_000), pair(2, false, 101_000),
+			pair(3, false, 98_000), pair(3, true, 100_000),
+			pair(4, false, 97_000),
 		},
 		Scale: []throughputRow{
 			thr(protocolRaft, false, 3, true, 70_000, 20*ms),
@@ -206,21 +231,24 @@ func sampleResults() *results {
 
 func TestTargets(t *testing.T) {
 	tb := targetsTable(sampleResults())
-	if want := []string{"target", "raft", "sequencer", "isis"}; !slices.Equal(tb.Header, want) {
+	// none orders nothing: no targets of its own.
+	if want := []string{"target", "raft", "sequencer", "isis", "lamport"}; !slices.Equal(tb.Header, want) {
 		t.Errorf("header %q, want %q", tb.Header, want)
 	}
 	// No run at maxSleep 2s: that row is left out.
 	want := [][]string{
-		{"1.01× met", "1.03× MISSED", "1.80× MISSED"},
-		{"0.800 ms met", "0.300 ms met", "2.50 ms MISSED"},
+		{"1.01× met", "1.03× MISSED", "1.80× MISSED", "1.50× MISSED"},
+		{"0.800 ms met", "0.300 ms met", "2.50 ms MISSED", "1.20 ms met"},
 		// The -fsync run (10,000/s) is not raft's figure.
-		{"60,000/s met", "30,000/s MISSED", "-"},
+		{"60,000/s met", "30,000/s MISSED", "-", "40,000/s MISSED"},
 		// The median of the runs that completed; the failed one is left out.
-		{"700 ms met", cannotFailOver, cannotFailOver},
+		{"700 ms met", cannotFailOver, cannotFailOver, cannotFailOver},
 		// (growth over the second half of the run)
 		{"31.8 MB (30.8 at 500k, peak 31.8; +2.0 B/msg) met",
 			"75.0 MB (50.0 at 500k, peak 75.0; +50.0 B/msg) not flat MISSED",
-			"21.0 MB (21.0 at 100k, peak 21.0; +0.0 B/msg) after 100k, not judged"},
+			"21.0 MB (21.0 at 100k, peak 21.0; +0.0 B/msg) after 100k, not judged", "-"},
+		// The median pair's cost, with the range; pair 4 is incomplete.
+		{"1.0 % (-1.0 % to 2.0 %) met", "-", "-", "-"},
 	}
 	if len(tb.Rows) != len(want) {
 		t.Fatalf("rows = %q", tb.Rows)
@@ -232,7 +260,8 @@ func TestTargets(t *testing.T) {
 	}
 	for i, prefix := range []string{"mean latency ≤ 1.02× the send-order reference at maxSleep 500ms", "median latency < 2ms",
 		"≥ 50,000 ordered deliveries/s per mw at n=5", "median time until deliveries resume after kill -9 of the leader ≤ 1s",
-		"headless resident memory < 60 MB after 1,000,000 messages, and flat"} {
+		"headless resident memory < 60 MB after 1,000,000 messages, and flat",
+		"the live agreement check costs < 2.0 % of the ordered throughput"} {
 		if !strings.HasPrefix(tb.Rows[i][0], prefix) {
 			t.Errorf("row %d is %q, want it to start %q", i, tb.Rows[i][0], prefix)
 		}
@@ -285,19 +314,39 @@ func TestMemoryGrowth(t *testing.T) {
 	}
 }
 
-func TestCostTable(t *testing.T) {
-	tb := costTable(sampleResults())
+// execTemplate runs one of report.md.tmpl's templates on res.
+func execTemplate(t *testing.T, name string, res *results) string {
+	t.Helper()
+	var b strings.Builder
+	if err := reportTmpl.ExecuteTemplate(&b, name, newReportView(res, nil)); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func rowsByName(tb table) map[string][]string {
 	byName := map[string][]string{}
 	for _, r := range tb.Rows {
 		byName[r[0]] = r[1:]
 	}
+	return byName
+}
+
+func TestCostTable(t *testing.T) {
+	tb := costTable(sampleResults())
+	if want := []string{"measure", "raft", "sequencer", "isis", "lamport", "none (unordered)",
+		"raft ÷ sequencer", "raft ÷ isis", "raft ÷ lamport"}; !slices.Equal(tb.Header, want) {
+		t.Errorf("header %q, want %q", tb.Header, want)
+	}
+	byName := rowsByName(tb)
 	want := map[string][]string{
-		"mean latency ms at maxSleep 500ms (÷ send-order reference)": {"400 (1.01×)", "410 (1.03×)", "720 (1.80×)", "0.98×", "0.56×"},
-		"median latency ms at light load":                            {"0.800", "0.300", "2.50", "2.67×", "0.32×"},
-		"ordered deliveries/s per mw, n=5, reuse connections":        {"60,000", "30,000", "-", "2.00×", "-"},
-		"p99 latency ms under saturation, n=5, reuse connections":    {"100", "50.0", "-", "2.00×", "-"},
-		"ordered deliveries/s per mw, n=3":                           {"70,000", "35,000", "-", "2.00×", "-"},
-		"deliveries resume after kill -9 of the leader (median)":     {"700 ms", cannotFailOver, cannotFailOver, "-", "-"},
+		// none, the floor, has latency figures and no ratio.
+		"mean latency ms at maxSleep 500ms (÷ send-order reference)": {"400 (1.01×)", "410 (1.03×)", "720 (1.80×)", "600 (1.50×)", "250 (0.64×)", "0.98×", "0.56×", "0.67×"},
+		"median latency ms at light load":                            {"0.800", "0.300", "2.50", "1.20", "0.300", "2.67×", "0.32×", "0.67×"},
+		"ordered deliveries/s per mw, n=5, reuse connections":        {"60,000", "30,000", "-", "40,000", "-", "2.00×", "-", "1.50×"},
+		"p99 latency ms under saturation, n=5, reuse connections":    {"100", "50.0", "-", "80.0", "-", "2.00×", "-", "1.25×"},
+		"ordered deliveries/s per mw, n=3":                           {"70,000", "35,000", "-", "-", "-", "2.00×", "-", "-"},
+		"deliveries resume after kill -9 of the leader (median)":     {"700 ms", cannotFailOver, cannotFailOver, cannotFailOver, "-", "-", "-", "-"},
 	}
 	for name, w := range want {
 		if got, ok := byName[name]; !ok || !slices.Equal(got, w) {
@@ -309,18 +358,111 @@ func TestCostTable(t *testing.T) {
 		t.Error("a row with nothing to compare")
 	}
 
-	p := consensusParagraph(sampleResults())
-	for _, s := range []string{"raft ordered 60,000 deliveries/s per middleware: 2.00× the sequencer's 30,000.",
-		"Its p99 latency under that load was 100 ms (the sequencer 50.0 ms).",
-		"At maxSleep 500ms its mean latency was 1.01× the send-order reference (the sequencer 1.03×, ISIS 1.80×)",
-		"median/p99 latency was 0.800/3.00 ms (the sequencer 0.300/1.00 ms, ISIS 2.50/6.00 ms)",
-		"deliveries resumed after 700 ms, median"} {
+	p := execTemplate(t, "consensus", sampleResults())
+	for _, s := range []string{"raft ordered 60,000 deliveries/s per middleware: 2.00× the sequencer's 30,000 and 1.50× Lamport's 40,000.",
+		"Its p99 latency under that load was 100 ms (the sequencer 50.0 ms, Lamport 80.0 ms).",
+		"At maxSleep 500ms its mean latency was 1.01× the send-order reference (the sequencer 1.03×, ISIS 1.80×, Lamport 1.50×; none, no ordering at all, 0.64×).",
+		"median/p99 latency was 0.800/3.00 ms (the sequencer 0.300/1.00 ms, ISIS 2.50/6.00 ms, Lamport 1.20/2.00 ms; none 0.300/0.600 ms).",
+		"deliveries resumed after 700 ms, median), where the sequencer, ISIS and Lamport stop by design."} {
 		if !strings.Contains(p, s) {
 			t.Errorf("paragraph lacks %q:\n%s", s, p)
 		}
 	}
-	if p := consensusParagraph(&results{Latency: sampleResults().Latency[:1]}); p != "" {
+	if p := execTemplate(t, "consensus", &results{Latency: sampleResults().Latency[:1]}); p != "" {
 		t.Errorf("raft alone compares with nothing, yet: %q", p)
+	}
+}
+
+func TestLamportTable(t *testing.T) {
+	res := sampleResults()
+	tb := lamportTable(res)
+	if want := []string{"measure", "lamport", "isis", "raft", "none (unordered)", "lamport ÷ isis", "lamport ÷ raft"}; !slices.Equal(tb.Header, want) {
+		t.Errorf("header %q, want %q", tb.Header, want)
+	}
+	byName := rowsByName(tb)
+	want := map[string][]string{
+		"mean latency ms at maxSleep 500ms (÷ send-order reference)": {"600 (1.50×)", "720 (1.80×)", "400 (1.01×)", "250 (0.64×)", "0.83×", "1.50×"},
+		"p99 latency ms at light load":                               {"2.00", "6.00", "3.00", "0.600", "0.33×", "0.67×"},
+		"ordered deliveries/s per mw, n=5, reuse connections":        {"40,000", "-", "60,000", "-", "-", "0.67×"},
+		"deliveries resume after kill -9 of the leader (median)":     {cannotFailOver, cannotFailOver, "700 ms", "-", "-", "-"},
+	}
+	for name, w := range want {
+		if got, ok := byName[name]; !ok || !slices.Equal(got, w) {
+			t.Errorf("%q:\n got %q\nwant %q", name, got, w)
+		}
+	}
+	p := execTemplate(t, "lamport", res)
+	for _, s := range []string{
+		"At maxSleep 500ms Lamport's mean latency was 600 ms, 1.50× the send-order reference (ISIS 720 ms, 1.80×; raft 400 ms, 1.01×; none, no ordering at all, 250 ms).",
+		"At light load (maxSleep 0) its median/p99 latency was 1.20/2.00 ms (ISIS 2.50/6.00 ms, raft 0.800/3.00 ms; none 0.300/0.600 ms).",
+		"Saturated at n=5 it ordered 40,000 deliveries/s per middleware: 0.67× raft's 60,000, with a p99 of 80.0 ms."} {
+		if !strings.Contains(p, s) {
+			t.Errorf("paragraph lacks %q:\n%s", s, p)
+		}
+	}
+	if p := execTemplate(t, "lamport", &results{Latency: res.Latency[:2]}); p != "" {
+		t.Errorf("no Lamport run, yet: %q", p)
+	}
+}
+
+func TestAgreementCost(t *testing.T) {
+	res := sampleResults()
+	c, ok := measureAgreementCost(res.Agreement)
+	var costs []string
+	for _, v := range c.Costs {
+		costs = append(costs, pct(v))
+	}
+	if !ok || c.Pairs != 3 || !slices.Equal(costs, []string{"1.0 %", "-1.0 %", "2.0 %"}) ||
+		pct(c.Median) != "1.0 %" || pct(c.Lo) != "-1.0 %" || pct(c.Hi) != "2.0 %" || !c.Met() || pct(c.Spread()) != "3.0 %" {
+		t.Errorf("cost %+v", c)
+	}
+	if count(c.With) != "99,333" || c.Without != 100_000 || c.ControlWith != 1.08 || c.ControlWithout != 1 {
+		t.Errorf("means %+v", c)
+	}
+	if c.CPUWith != 10*time.Microsecond || c.CPUWithout != 10*time.Microsecond {
+		t.Errorf("processor time per message %v, %v", c.CPUWith, c.CPUWithout)
+	}
+	// An even number of pairs: the median is between the middle two.
+	if c, _ := measureAgreementCost(res.Agreement[:4]); math.Abs(c.Median) > 1e-9 {
+		t.Errorf("median of 1 and -1: %v", c.Median)
+	}
+	if _, ok := measureAgreementCost(res.Agreement[6:]); ok {
+		t.Error("a pair without its other half measured something")
+	}
+
+	tb := agreementTable(res)
+	want := [][]string{
+		{"1", "on", "1,000", "99,000", "1.0 %", "10.00", "1.08", "-", "ok"},
+		{"1", "off", "1,000", "100,000", "", "10.00", "1.00", "-", "ok"},
+		{"2", "off", "1,000", "100,000", "", "10.00", "1.00", "-", "ok"},
+		{"2", "on", "1,000", "101,000", "-1.0 %", "10.00", "1.08", "-", "ok"},
+		{"3", "on", "1,000", "98,000", "2.0 %", "10.00", "1.08", "-", "ok"},
+		{"3", "off", "1,000", "100,000", "", "10.00", "1.00", "-", "ok"},
+		{"4", "on", "1,000", "97,000", "-", "10.00", "1.08", "-", "ok"},
+	}
+	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
+		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)
+	}
+	p := execTemplate(t, "agreement", res)
+	for _, s := range []string{"3 times with the check and 3 times without it",
+		"The check cost 1.0 % of the ordered throughput (the median of the pairs; from -1.0 % to 2.0 % across them",
+		"on average 99,333 against 100,000 deliveries/s per middleware): under the 2.0 % target, though the pairs spread over 3.0 percentage points",
+		"10.00 µs of processor time per message with the check and 10.00 µs without, and sent 1.080 control messages per message against 1.000"} {
+		if !strings.Contains(p, s) {
+			t.Errorf("paragraph lacks %q:\n%s", s, p)
+		}
+	}
+}
+
+func TestDifferingPositions(t *testing.T) {
+	incs := twoMiddlewares()
+	if n := differingPositions(incs); n != 0 {
+		t.Errorf("one order, yet %d positions differ", n)
+	}
+	// Middleware 2 delivers B then A.
+	incs[1].Entries[2].Msg, incs[1].Entries[3].Msg = incs[1].Entries[3].Msg, incs[1].Entries[2].Msg
+	if n := differingPositions(incs); n != 2 {
+		t.Errorf("%d positions differ, want 2", n)
 	}
 }
 
@@ -336,12 +478,12 @@ func TestFsyncTable(t *testing.T) {
 	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
 		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)
 	}
-	if !strings.Contains(fsyncNote(res), "ext4") {
-		t.Errorf("note %q does not name the file system", fsyncNote(res))
+	if note := execTemplate(t, "fsyncNote", res); !strings.Contains(note, "ext4") {
+		t.Errorf("note %q does not name the file system", note)
 	}
 	res.StateFS = "tmpfs"
-	if !strings.Contains(fsyncNote(res), "understate") {
-		t.Errorf("tmpfs note %q does not warn", fsyncNote(res))
+	if note := execTemplate(t, "fsyncNote", res); !strings.Contains(note, "understate") {
+		t.Errorf("tmpfs note %q does not warn", note)
 	}
 	// Without -fsync runs, no table.
 	res = &results{Latency: res.Latency[:2]}
@@ -360,6 +502,7 @@ func TestFailoverTable(t *testing.T) {
 		{"raft", "median", "700", "", "", ""},
 		{"sequencer", "-", cannotFailOver, "", "", ""},
 		{"isis", "-", cannotFailOver, "", "", ""},
+		{"lamport", "-", cannotFailOver, "", "", ""},
 	}
 	if !slices.EqualFunc(tb.Rows, want, slices.Equal) {
 		t.Errorf("rows:\n%q\nwant\n%q", tb.Rows, want)
@@ -371,14 +514,32 @@ func TestFailoverTable(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	res := sampleResults()
+	res.Steps = []stepRecord{{Name: "a", LoadFrom: 1.5, LoadTo: 3.25}, {Name: "b", LoadFrom: 0.5, LoadTo: 2}}
 	var md bytes.Buffer
-	writeMarkdown(&md, res, map[string]string{"memory-vs-messages.png": "memory-vs-messages.png"})
-	for _, s := range []string{"## Targets", "## What consensus costs", "## What -fsync costs", "## Latency", "## Throughput",
-		"## Memory", "## Fail-over", "| raft -fsync | reuse |", "| raft | 500ms |", "send-order reference", "lower bound",
-		"![Resident memory along the run](memory-vs-messages.png)", "100k: 30.0, 200k: 30.2"} {
+	if err := writeMarkdown(&md, res, map[string]string{"memory-vs-messages.png": "memory-vs-messages.png"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"## Targets", "## What consensus costs", "## Lamport against ISIS and raft", "## What the live agreement check costs",
+		"## What -fsync costs", "## Latency", "## Throughput", "## Memory", "## Fail-over", "## Runs",
+		"| raft -fsync | reuse |", "| raft | 500ms |", "| none (unordered) | 500ms |", "| unordered, 37 positions differ |",
+		"send-order reference", "lower bound", "then the textbook baselines: the sequencer, ISIS and Lamport.",
+		"`-protocol none`, which orders nothing, is measured for latency only",
+		"The 1-minute load average ranged from 0.50 to 3.25 on 0 cores", "one message every 100 ms (10/s)",
+		"![Resident memory along the run](memory-vs-messages.png)", "100k: 30.0, 200k: 30.2",
+		"The sequencer, ISIS and Lamport are not run"} {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
+	}
+	// Rendered whole: no template leftovers, no blank-line runs, one
+	// newline at the end.
+	for _, s := range []string{"<no value>", "%!", "{{", "\n\n\n"} {
+		if strings.Contains(md.String(), s) {
+			t.Errorf("report holds %q:\n%s", s, md.String())
+		}
+	}
+	if !strings.HasSuffix(md.String(), "|\n") || strings.HasSuffix(md.String(), "\n\n") {
+		t.Errorf("report ends %q", md.String()[max(0, md.Len()-20):])
 	}
 	if strings.Contains(md.String(), "bound at") || strings.Contains(md.String(), "send-order bound") {
 		t.Error("the report still calls the send-order reference a bound")
@@ -390,8 +551,11 @@ func TestReport(t *testing.T) {
 		}
 	}
 	var text bytes.Buffer
-	writeTables(&text, res)
-	for _, s := range []string{"What consensus costs", "What -fsync costs", "Targets", "ext4"} {
+	if err := writeTables(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"What consensus costs", "What -fsync costs", "Targets", "ext4", "Lamport against ISIS and raft",
+		"Lamport's mean latency was 600 ms", "The check cost 1.0 %", "raft ordered 60,000"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("terminal output lacks %q", s)
 		}
@@ -399,6 +563,17 @@ func TestReport(t *testing.T) {
 	c, ok := memoryChart(res)
 	if !ok || len(c.Series) != 3 || c.Series[0].Name != protocolRaft || len(c.Series[0].Points) != 10 {
 		t.Errorf("memory chart: %v series", len(c.Series))
+	}
+	// The floor's CDF has no reference line: it orders nothing.
+	res.Latency[0].samples, res.Latency[0].sendOrderSamples = us(1, 2), us(1, 2)
+	res.Latency[9].samples, res.Latency[9].sendOrderSamples = us(1), us(1)
+	c, ok = latencyCDFChart(res)
+	var names []string
+	for _, s := range c.Series {
+		names = append(names, s.Name)
+	}
+	if want := []string{"raft latency", "none (unordered) latency", "raft run's send-order reference"}; !ok || !slices.Equal(names, want) {
+		t.Errorf("CDF series %q, want %q", names, want)
 	}
 }
 
@@ -453,7 +628,9 @@ func TestFailedRunRow(t *testing.T) {
 		t.Errorf("row %q, want %q", got, want)
 	}
 	var md bytes.Buffer
-	writeMarkdown(&md, &results{Failures: []failure{{Step: "s", What: "run failed: x", Logs: "/somewhere/logs"}}}, nil)
+	if err := writeMarkdown(&md, &results{Failures: []failure{{Step: "s", What: "run failed: x", Logs: "/somewhere/logs"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(md.String(), "/somewhere") || !strings.Contains(md.String(), "- s: run failed: x") {
 		t.Errorf("failures in the report:\n%s", md.String())
 	}
@@ -473,17 +650,28 @@ func TestPlanSteps(t *testing.T) {
 		"raft latency maxSleep=100ms 10 msg/s", "raft latency maxSleep=0 100 msg/s", "raft -fsync latency maxSleep=0 100 msg/s",
 		"sequencer latency maxSleep=100ms 10 msg/s", "sequencer latency maxSleep=0 100 msg/s",
 		"isis latency maxSleep=100ms 10 msg/s", "isis latency maxSleep=0 100 msg/s",
+		"lamport latency maxSleep=100ms 10 msg/s", "lamport latency maxSleep=0 100 msg/s",
+		"none latency maxSleep=100ms 10 msg/s", "none latency maxSleep=0 100 msg/s",
 		"raft throughput n=5 reuse", "raft -fsync throughput n=5 reuse", "sequencer throughput n=5 reuse", "isis throughput n=5 reuse",
+		"lamport throughput n=5 reuse",
 		"raw relay reuse",
 		"raft memory headless 100,000 messages", "sequencer memory headless 100,000 messages", "isis memory headless 100,000 messages",
+		"lamport memory headless 100,000 messages",
+		// Which side of a pair goes first alternates.
+		"raft agreement check on, pair 1 of 4", "raft agreement check off, pair 1 of 4",
+		"raft agreement check off, pair 2 of 4", "raft agreement check on, pair 2 of 4",
+		"raft agreement check on, pair 3 of 4", "raft agreement check off, pair 3 of 4",
+		"raft agreement check off, pair 4 of 4", "raft agreement check on, pair 4 of 4",
 		"raft leader fail-over 1 of 1",
 	}
 	if !slices.Equal(quick, want) {
 		t.Errorf("quick plan:\n%s\nwant:\n%s", strings.Join(quick, "\n"), strings.Join(want, "\n"))
 	}
-	// Asked for by name, -quick measures a short scale section.
+	// Asked for by name, -quick measures a short scale section; none,
+	// which orders nothing, is measured for latency only.
 	if got, want := names(true, "scale"), []string{"raft throughput n=3 reuse", "raft throughput n=5 reuse",
-		"sequencer throughput n=3 reuse", "sequencer throughput n=5 reuse", "isis throughput n=3 reuse", "isis throughput n=5 reuse"}; !slices.Equal(got, want) {
+		"sequencer throughput n=3 reuse", "sequencer throughput n=5 reuse", "isis throughput n=3 reuse", "isis throughput n=5 reuse",
+		"lamport throughput n=3 reuse", "lamport throughput n=5 reuse"}; !slices.Equal(got, want) {
 		t.Errorf("-quick -only scale: %q, want %q", got, want)
 	}
 
@@ -498,21 +686,29 @@ func TestPlanSteps(t *testing.T) {
 		return n
 	}
 	for prefix, want := range map[string]int{
-		"raft latency":         5, // four maxSleeps and light load
-		"raft -fsync latency":  1,
-		"sequencer latency":    5,
-		"isis latency":         5,
-		"raft throughput":      2 + 3, // both modes at n=5, then n=3, 9, 16
-		"raft -fsync":          2,     // light-load latency and throughput, kept-open connections
-		"sequencer throughput": 5,
-		"isis throughput":      5,
-		"raw relay":            2,
-		"raft memory headless 1,000,000 messages":      1,
+		"raft latency":                            5, // four maxSleeps and light load
+		"raft -fsync latency":                     1,
+		"sequencer latency":                       5,
+		"isis latency":                            5,
+		"lamport latency":                         5,
+		"none latency":                            5,
+		"raft throughput":                         2 + 3, // both modes at n=5, then n=3, 9, 16
+		"raft -fsync":                             2,     // light-load latency and throughput, kept-open connections
+		"sequencer throughput":                    5,
+		"isis throughput":                         5,
+		"lamport throughput":                      5,
+		"none throughput":                         0,
+		"raw relay":                               2,
+		"raft agreement check":                    12,
+		"raft memory headless 1,000,000 messages": 1,
 		"sequencer memory headless 1,000,000 messages": 1,
 		"isis memory headless 1,000,000 messages":      1,
-		"raft leader fail-over":                        5,
-		"sequencer leader":                             0,
-		"isis leader":                                  0,
+		"lamport memory headless 1,000,000 messages":   1,
+		"none memory":           0,
+		"raft leader fail-over": 5,
+		"sequencer leader":      0,
+		"isis leader":           0,
+		"lamport leader":        0,
 	} {
 		if got := count(prefix); got != want {
 			t.Errorf("full plan: %d steps start %q, want %d", got, prefix, want)
@@ -524,5 +720,21 @@ func TestPlanSteps(t *testing.T) {
 		if first < 0 || !strings.HasPrefix(full[first], "raft ") {
 			t.Errorf("section %q starts with %q", section, full[max(first, 0)])
 		}
+	}
+}
+
+func TestSegments(t *testing.T) {
+	pts := [][2]float32{{0, 0}, {10, 0}, {10, 16}}
+	if got := segments(pts, false); !slices.Equal(got, [][4]float32{{0, 0, 10, 0}, {10, 0, 10, 16}}) {
+		t.Errorf("solid: %v", got)
+	}
+	// Dashes of 8 every 13 pixels along the whole polyline, around the
+	// corner: [0, 8) on the first leg, [13, 21) on the second.
+	if got := segments(pts, true); !slices.Equal(got, [][4]float32{{0, 0, 8, 0}, {10, 3, 10, 11}}) {
+		t.Errorf("dashed: %v", got)
+	}
+	// A long dashed line ends, with one dash per period.
+	if got := len(segments([][2]float32{{0, 0}, {130_000, 0}}, true)); got != 10_000 {
+		t.Errorf("%d dashes over 130,000 pixels, want 10,000", got)
 	}
 }

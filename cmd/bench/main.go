@@ -1,15 +1,19 @@
 // Command bench measures the lab on real processes over loopback, for each
-// protocol (raft, then the sequencer and ISIS baselines): latency against
-// the checker's send-order reference and content-arrival lower bound,
-// ordered throughput against the raw relay, scaling with n, memory along a
-// long run, raft with and without -fsync, and the time raft takes to
-// resume after its leader is killed. It prints tables and writes a
-// Markdown report, results.json and PNG plots.
+// protocol (core.Protocols: raft, then the sequencer, ISIS and Lamport
+// baselines, and none as the unordered floor): latency against the
+// checker's send-order reference and content-arrival lower bound, ordered
+// throughput against the raw relay, scaling with n, memory along a long
+// run, raft with and without -fsync and with and without its live
+// agreement check, and the time raft takes to resume after its leader is
+// killed. It prints tables and writes a Markdown report (its prose in
+// report.md.tmpl), results.json and PNG plots.
 //
-//	bench [-quick] [-only latency|throughput|scale|memory|failover] [-protocol P] [-out bench/results] [-keep-logs]
+//	bench [-quick] [-only latency|throughput|scale|memory|agreement|failover] [-protocol P] [-out bench/results] [-keep-logs]
 //
 // Every run is verified by the order checker (agreement on); a failed
-// check or run is reported loudly and makes the command exit 1.
+// check or run is reported loudly and makes the command exit 1. A
+// protocol that orders nothing (none) is measured for latency only and is
+// not held to total order: its runs report how many positions differ.
 package main
 
 import (
@@ -48,6 +52,10 @@ type plan struct {
 	memorySampleEvery          int // deliveries between two memory samples
 	windowMessages             int // the window's memory run (0: none)
 	failovers                  int // raft leader crashes measured
+	// The agreement check's cost: raft saturated with and without it,
+	// agreementPairs times each, alternating which goes first.
+	agreementPairs                     int
+	agreementDuration, agreementWarmup time.Duration
 }
 
 func newPlan(quick bool) plan {
@@ -59,6 +67,7 @@ func newPlan(quick bool) plan {
 			latencySleeps: []time.Duration{100 * time.Millisecond}, latencyDuration: 1500 * time.Millisecond,
 			throughputDuration: time.Second, warmup: 300 * time.Millisecond,
 			modes: []bool{true}, memoryMessages: 100_000, memorySampleEvery: 20_000, failovers: 1,
+			agreementPairs: 4, agreementDuration: 2 * time.Second, agreementWarmup: 500 * time.Millisecond,
 		}
 	}
 	return plan{
@@ -66,7 +75,8 @@ func newPlan(quick bool) plan {
 		latencyDuration: 10 * time.Second, throughputDuration: 8 * time.Second, warmup: 2 * time.Second,
 		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16},
 		memoryMessages: memoryTargetCount, memorySampleEvery: memoryTargetCount / 10, windowMessages: windowMessages,
-		failovers: 5,
+		failovers:      5,
+		agreementPairs: 6, agreementDuration: 6 * time.Second, agreementWarmup: 1500 * time.Millisecond,
 	}
 }
 
@@ -76,14 +86,14 @@ type step struct {
 	run  func(ctx context.Context) (summary string, err error)
 }
 
-var sections = []string{"latency", "throughput", "scale", "memory", "failover"}
+var sections = []string{"latency", "throughput", "scale", "memory", "agreement", "failover"}
 
 func main() {
-	quick := flag.Bool("quick", false, "fewer points and shorter runs (under a minute, for CI)")
+	quick := flag.Bool("quick", false, "fewer points and shorter runs (a few minutes)")
 	only := flag.String("only", "", "run one section: "+strings.Join(sections, ", "))
 	out := flag.String("out", filepath.Join("bench", "results"), "where report.md, results.json and the plots go")
 	keepLogs := flag.Bool("keep-logs", false, "keep every run's events logs (logs of a failed check are always kept)")
-	protocol := flag.String("protocol", "", "measure one protocol only: raft, sequencer or isis (default: all three)")
+	protocol := flag.String("protocol", "", "measure one protocol only: "+strings.Join(protocols, ", ")+" (default: all)")
 	flag.Parse()
 	if *protocol != "" {
 		p, err := core.ParseProtocol(*protocol)
@@ -166,14 +176,15 @@ func run(ctx context.Context, p plan, only, outDir string, keepLogs bool) (int, 
 	}
 	finishScale(res)
 
-	writeTables(os.Stdout, res)
+	if err := writeTables(os.Stdout, res); err != nil {
+		return 1, err
+	}
 	plots, err := writePlots(outDir, res)
 	if err != nil {
 		return 1, err
 	}
 	if err := writeFile(filepath.Join(outDir, "report.md"), func(f *os.File) error {
-		writeMarkdown(f, res, plots)
-		return nil
+		return writeMarkdown(f, res, plots)
 	}); err != nil {
 		return 1, err
 	}
@@ -207,7 +218,8 @@ func run(ctx context.Context, p plan, only, outDir string, keepLogs bool) (int, 
 }
 
 // planSteps lists the measurements of p (one section if only is set).
-// Every section measures raft first, then the baselines.
+// Every section measures raft first, then the baselines; none, which
+// orders nothing, only in the latency section (the floor).
 func planSteps(b *bench, p plan, only, tmp string) []step {
 	res := b.res
 	want := func(section string) bool { return only == "" || only == section }
@@ -222,6 +234,11 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 	}
 	// A run that fails still gets its row, marked, so tables show the gap.
 	failedRun := verdict{Verdict: runFailed, Failed: true}
+	ordering := orderingProtocols(protocols)
+	if len(ordering) < len(protocols) && only != "latency" {
+		res.Notes = append(res.Notes, "A protocol that orders nothing (none) is measured for latency only, as the floor: "+
+			"throughput, scale and memory are compared between protocols that order.")
+	}
 
 	if want("latency") {
 		res.CDFMaxSleep = p.latencySleeps[len(p.latencySleeps)-1]
@@ -262,10 +279,17 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 		}
 	}
 
-	throughput := func(protocol string, fsync bool, n int, reuse bool, into *[]throughputRow) {
-		name := fmt.Sprintf("%s throughput n=%d %s", label(protocol, fsync), n, modeName(reuse))
+	throughput := func(name string, spec labSpec, duration, warmup time.Duration, into *[]throughputRow, pair int) {
 		add(name, func(ctx context.Context) (string, error) {
-			row, err := b.throughputRun(ctx, name, protocol, fsync, n, reuse, p.throughputDuration, p.warmup)
+			row, err := b.throughputRun(ctx, name, spec, duration, warmup)
+			row.Pair = pair
+			if err == nil && pair > 0 {
+				// The flag must have done what it says: digests exchanged
+				// with the check on, none without.
+				if agreed := strings.HasPrefix(row.AgreementStatus, "same order as"); agreed == spec.noAgreementCheck {
+					err = fmt.Errorf("agreement check %s, yet Middleware 1's status says %q", onOff(!spec.noAgreementCheck), row.AgreementStatus)
+				}
+			}
 			if err != nil {
 				row.verdict = failedRun
 				*into = append(*into, row)
@@ -273,17 +297,24 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			}
 			*into = append(*into, row)
 			failed(name, row.verdict)
-			return fmt.Sprintf("%s deliveries/s per middleware (slowest %s), p99 %s ms; check %s",
-				count(row.Ordered), count(row.OrderedMin), ms(row.Latency.Ready.P99), row.checkCell()), nil
+			return fmt.Sprintf("%s deliveries/s per middleware (slowest %s), p99 %s ms, %.2f control messages per message; check %s",
+				count(row.Ordered), count(row.OrderedMin), ms(row.Latency.Ready.P99), row.controlPerMessage(), row.checkCell()), nil
 		})
+	}
+	saturated := func(protocol string, fsync bool, n int, reuse bool, into *[]throughputRow) {
+		name := fmt.Sprintf("%s throughput n=%d %s", label(protocol, fsync), n, modeName(reuse))
+		throughput(name, labSpec{protocol: protocol, fsync: fsync, n: n, reuse: reuse}, p.throughputDuration, p.warmup, into, 0)
 	}
 	if want("throughput") {
 		for _, reuse := range p.modes {
-			for _, protocol := range protocols {
-				throughput(protocol, false, 5, reuse, &res.Throughput)
+			for _, protocol := range ordering {
+				saturated(protocol, false, 5, reuse, &res.Throughput)
 				if protocol == protocolRaft && reuse {
-					throughput(protocol, true, 5, reuse, &res.Throughput) // what -fsync costs
+					saturated(protocol, true, 5, reuse, &res.Throughput) // what -fsync costs
 				}
+			}
+			if len(ordering) == 0 {
+				continue
 			}
 			add("raw relay "+modeName(reuse), func(ctx context.Context) (string, error) {
 				// As many messages as the larger ordered run of this mode.
@@ -317,18 +348,18 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 		if len(ns) == 0 && only == "scale" { // asked for by name in -quick: a short version
 			ns = []int{3, 5}
 		}
-		for _, protocol := range protocols {
+		for _, protocol := range ordering {
 			for _, n := range ns {
 				if n == 5 && want("throughput") && slices.Contains(p.modes, true) {
 					continue // the throughput section's reuse run is this point
 				}
-				throughput(protocol, false, n, true, &res.Scale)
+				saturated(protocol, false, n, true, &res.Scale)
 			}
 		}
 	}
 
 	if want("memory") {
-		for _, protocol := range protocols {
+		for _, protocol := range ordering {
 			name := fmt.Sprintf("%s memory headless %s messages", protocol, count(float64(p.memoryMessages)))
 			add(name, func(ctx context.Context) (string, error) {
 				row, err := b.memoryRun(ctx, name, protocol, p.memoryMessages, p.memorySampleEvery, labSpec{}, nil, []int{1, 2, 3, 4, 5}, nil)
@@ -345,6 +376,7 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			})
 		}
 		switch _, err := exec.LookPath("Xvfb"); {
+		case !slices.Contains(protocols, protocolRaft):
 		case p.windowMessages == 0:
 			res.Notes = append(res.Notes, "The window's memory is measured in the full run only.")
 		case err != nil:
@@ -364,9 +396,26 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			})
 		}
 	}
-	if want("failover") {
-		// Only raft fails over: the sequencer and ISIS stop by design
-		// when a member dies, so there is nothing of theirs to time.
+	if want("agreement") && slices.Contains(protocols, protocolRaft) {
+		// Raft saturated with and without its live agreement check, in
+		// pairs; which goes first alternates, so a drift in the machine's
+		// load over a pair (other work starting or ending) falls on each
+		// side as often.
+		for k := 1; k <= p.agreementPairs; k++ {
+			order := []bool{false, true} // noAgreementCheck
+			if k%2 == 0 {
+				order = []bool{true, false}
+			}
+			for _, off := range order {
+				name := fmt.Sprintf("%s agreement check %s, pair %d of %d", protocolRaft, onOff(!off), k, p.agreementPairs)
+				throughput(name, labSpec{protocol: protocolRaft, n: 5, reuse: true, noAgreementCheck: off},
+					p.agreementDuration, p.agreementWarmup, &res.Agreement, k)
+			}
+		}
+	}
+	if want("failover") && slices.Contains(protocols, protocolRaft) {
+		// Only raft fails over: the other protocols stop by design when a
+		// member dies, so there is nothing of theirs to time.
 		for k := 1; k <= p.failovers; k++ {
 			name := fmt.Sprintf("%s leader fail-over %d of %d", protocolRaft, k, p.failovers)
 			add(name, func(ctx context.Context) (string, error) {
@@ -388,6 +437,24 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 		}
 	}
 	return steps
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// orderingProtocols keeps the protocols that order (all but none).
+func orderingProtocols(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		if core.Protocol(p).Orders() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // windowMemory runs Middleware 1 as the real window under an Xvfb of its

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"math"
@@ -12,17 +11,20 @@ import (
 	"strconv"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+
+	"totalorder/timeline"
 )
 
-// A small line-chart renderer on the standard library's image package,
-// enough for the benchmark's two plots without a plotting dependency.
+// A line chart laid out as a timeline.Scene (rectangles, lines and texts)
+// and painted by the timeline's Painter, the one rasteriser of the
+// project: this file only places shapes.
 
 // series is one line of a chart.
 type series struct {
 	Name    string
-	Color   color.RGBA
+	Color   color.NRGBA
 	Dashed  bool
 	Markers bool         // a dot at every point
 	Points  [][2]float64 // x, y in data units, in drawing order
@@ -38,37 +40,97 @@ type chart struct {
 	XTicks []float64
 	// YFrom0 starts the y axis at 0 whatever the data.
 	YFrom0 bool
-	// LegendTop puts the legend in the top right corner of the plot area
-	// instead of the bottom right (keep it off the lines).
-	LegendTop bool
 }
 
 var (
-	colorBlack     = color.RGBA{0, 0, 0, 255}
-	colorGrid      = color.RGBA{225, 225, 225, 255}
-	colorWhite     = color.RGBA{255, 255, 255, 255}
-	colorBlue      = color.RGBA{31, 119, 180, 255}
-	colorOrange    = color.RGBA{230, 110, 10, 255}
-	colorNavy      = color.RGBA{10, 50, 110, 255}
-	colorBrown     = color.RGBA{140, 60, 0, 255}
-	colorGreen     = color.RGBA{40, 150, 60, 255}
-	colorDarkGreen = color.RGBA{15, 85, 30, 255}
-	face           = basicfont.Face7x13
+	colorBlack      = color.NRGBA{0, 0, 0, 255}
+	colorGrid       = color.NRGBA{225, 225, 225, 255}
+	colorWhite      = color.NRGBA{255, 255, 255, 255}
+	colorBlue       = color.NRGBA{31, 119, 180, 255}
+	colorOrange     = color.NRGBA{230, 110, 10, 255}
+	colorNavy       = color.NRGBA{10, 50, 110, 255}
+	colorBrown      = color.NRGBA{140, 60, 0, 255}
+	colorGreen      = color.NRGBA{40, 150, 60, 255}
+	colorDarkGreen  = color.NRGBA{15, 85, 30, 255}
+	colorPurple     = color.NRGBA{140, 80, 190, 255}
+	colorDarkPurple = color.NRGBA{80, 35, 120, 255}
+	colorGrey       = color.NRGBA{130, 130, 130, 255}
 )
 
-// Plot area margins in pixels.
+// Layout in pixels: margins around the plot area, the legend's rows
+// (below the title, above the y axis's label), the texts' size.
 const (
-	marginLeft   = 80
-	marginRight  = 25
-	marginTop    = 40
-	marginBottom = 55
+	marginLeft    = 80
+	marginRight   = 45
+	marginTop     = 32 // the title; the legend's rows start here
+	yLabelRoom    = 24 // the y axis's label, above the plot area
+	marginBottom  = 55
+	legendRow     = 18
+	legendSwatch  = 28 // the line sample's length
+	legendGap     = 22 // between two entries of a row
+	textSize      = 12
+	dataLineWidth = 2
+	markerRadius  = 4
+	dashOn        = 8 // a dashed line: 8 pixels drawn, 5 left out
+	dashOff       = 5
 )
 
-// draw renders the chart.
+// measureFace measures texts as the Painter draws them: the Go font it
+// falls back to, at textSize pixels.
+var measureFace = func() font.Face {
+	f, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		panic("bench: the Go font does not parse: " + err.Error())
+	}
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: textSize, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		panic("bench: no face for the Go font: " + err.Error())
+	}
+	return face
+}()
+
+func textWidth(s string) float32 { return float32(font.MeasureString(measureFace, s).Ceil()) }
+
+// ascent is how far above its baseline a text's top-left corner is.
+var ascent = float32(measureFace.Metrics().Ascent.Ceil())
+
+// draw paints the chart.
 func (c chart) draw() *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, c.Width, c.Height))
-	draw.Draw(img, img.Bounds(), image.NewUniform(colorWhite), image.Point{}, draw.Src)
-	area := image.Rect(marginLeft, marginTop, c.Width-marginRight, c.Height-marginBottom)
+	return timeline.NewPainter(nil, nil).Paint(c.scene(), 1, colorWhite)
+}
+
+// scene lays the chart out: grid, axes and labels, the series, and the
+// legend in rows above the plot area.
+func (c chart) scene() *timeline.Scene {
+	sc := &timeline.Scene{W: float32(c.Width), H: float32(c.Height)}
+	text := func(x, baseline float32, s string) {
+		sc.Texts = append(sc.Texts, timeline.Text{X: x, Y: baseline - ascent, S: s, Size: textSize, Color: colorBlack})
+	}
+	line := func(x1, y1, x2, y2, w float32, col color.NRGBA) {
+		sc.Lines = append(sc.Lines, timeline.Line{X1: x1, Y1: y1, X2: x2, Y2: y2, Width: w, Color: col})
+	}
+
+	// The legend flows in rows under the title; the plot area starts
+	// below it.
+	type entry struct {
+		s    series
+		x, y float32
+	}
+	var legend []entry
+	x, row := float32(marginLeft), 0
+	for _, s := range c.Series {
+		wide := legendSwatch + 6 + textWidth(s.Name)
+		if x > marginLeft && x+wide > float32(c.Width-marginRight) {
+			x, row = marginLeft, row+1
+		}
+		legend = append(legend, entry{s, x, float32(marginTop + row*legendRow)})
+		x += wide + legendGap
+	}
+	top := marginTop + yLabelRoom
+	if len(legend) > 0 {
+		top += (row + 1) * legendRow
+	}
+	area := image.Rect(marginLeft, top, c.Width-marginRight, c.Height-marginBottom)
 
 	xlo, xhi, ylo, yhi := c.dataRange()
 	if c.YFrom0 {
@@ -82,71 +144,106 @@ func (c chart) draw() *image.RGBA {
 		xlo, xhi, xticks = niceTicks(xlo, xhi, 8)
 	}
 	ylo, yhi, yticks := niceTicks(ylo, yhi, 6)
-	toX := func(x float64) int {
-		return area.Min.X + int(math.Round((x-xlo)/(xhi-xlo)*float64(area.Dx()-1)))
+	// The frame's pixels are the first and last of the area: the axes'
+	// ends lie on their centres.
+	toX := func(x float64) float32 {
+		return float32(area.Min.X) + 0.5 + float32((x-xlo)/(xhi-xlo)*float64(area.Dx()-1))
 	}
-	toY := func(y float64) int {
-		return area.Max.Y - 1 - int(math.Round((y-ylo)/(yhi-ylo)*float64(area.Dy()-1)))
+	toY := func(y float64) float32 {
+		return float32(area.Max.Y) - 0.5 - float32((y-ylo)/(yhi-ylo)*float64(area.Dy()-1))
 	}
 
-	// Grid, ticks and labels.
+	// Grid, ticks and labels; the plot area's frame. The grid is made of
+	// rectangles a pixel wide, so that it lies under the series' markers
+	// (the Painter paints rectangles, then lines, then texts).
 	for _, x := range xticks {
 		px := toX(x)
-		vline(img, px, area.Min.Y, area.Max.Y, colorGrid)
+		sc.Rects = append(sc.Rects, timeline.Rect{X: float32(math.Floor(float64(px))), Y: float32(area.Min.Y),
+			W: 1, H: float32(area.Dy()), Fill: colorGrid})
 		label := tickLabel(x, xticks)
-		text(img, px-textWidth(label)/2, area.Max.Y+16, label, colorBlack)
+		text(px-textWidth(label)/2, float32(area.Max.Y+18), label)
 	}
 	for _, y := range yticks {
 		py := toY(y)
-		hline(img, area.Min.X, area.Max.X, py, colorGrid)
+		sc.Rects = append(sc.Rects, timeline.Rect{X: float32(area.Min.X), Y: float32(math.Floor(float64(py))),
+			W: float32(area.Dx()), H: 1, Fill: colorGrid})
 		label := tickLabel(y, yticks)
-		text(img, area.Min.X-8-textWidth(label), py+4, label, colorBlack)
+		text(float32(area.Min.X)-8-textWidth(label), py+4, label)
 	}
-	rectOutline(img, area, colorBlack)
-	text(img, (c.Width-textWidth(c.Title))/2, 22, c.Title, colorBlack)
-	text(img, area.Min.X+(area.Dx()-textWidth(c.XLabel))/2, c.Height-14, c.XLabel, colorBlack)
-	text(img, 8, marginTop-8, c.YLabel, colorBlack)
+	sc.Rects = append(sc.Rects, timeline.Rect{X: float32(area.Min.X), Y: float32(area.Min.Y), W: float32(area.Dx()), H: float32(area.Dy()),
+		Stroke: colorBlack, StrokeW: 1})
+	text((float32(c.Width)-textWidth(c.Title))/2, 22, c.Title)
+	text(float32(area.Min.X)+(float32(area.Dx())-textWidth(c.XLabel))/2, float32(c.Height-14), c.XLabel)
+	text(8, float32(area.Min.Y-10), c.YLabel)
 
-	// Lines, clipped to the plot area.
-	plot := img.SubImage(area.Inset(1)).(*image.RGBA)
+	// The series.
 	for _, s := range c.Series {
-		dash := 0
-		for i := 1; i < len(s.Points); i++ {
-			a, b := s.Points[i-1], s.Points[i]
-			line(plot, toX(a[0]), toY(a[1]), toX(b[0]), toY(b[1]), s.Color, s.Dashed, &dash)
+		pts := make([][2]float32, len(s.Points))
+		for i, p := range s.Points {
+			pts[i] = [2]float32{toX(p[0]), toY(p[1])}
+		}
+		for _, seg := range segments(pts, s.Dashed) {
+			line(seg[0], seg[1], seg[2], seg[3], dataLineWidth, s.Color)
 		}
 		if s.Markers {
-			for _, p := range s.Points {
-				dot(plot, toX(p[0]), toY(p[1]), 4, s.Color)
+			for _, p := range pts {
+				sc.Rects = append(sc.Rects, dot(p[0], p[1], s.Color))
 			}
 		}
 	}
 
-	// Legend.
-	if len(c.Series) > 0 {
-		wide := 0
-		for _, s := range c.Series {
-			wide = max(wide, textWidth(s.Name))
+	// The legend: a line sample (and a marker), then the name.
+	for _, e := range legend {
+		y := e.y + legendRow/2
+		for _, seg := range segments([][2]float32{{e.x, y}, {e.x + legendSwatch, y}}, e.s.Dashed) {
+			line(seg[0], seg[1], seg[2], seg[3], dataLineWidth, e.s.Color)
 		}
-		box := image.Rect(0, 0, wide+50, 18*len(c.Series)+8)
-		if c.LegendTop {
-			box = box.Add(image.Pt(area.Max.X-box.Dx()-10, area.Min.Y+10))
-		} else {
-			box = box.Add(image.Pt(area.Max.X-box.Dx()-10, area.Max.Y-box.Dy()-10))
+		if e.s.Markers {
+			sc.Rects = append(sc.Rects, dot(e.x+legendSwatch/2, y, e.s.Color))
 		}
-		draw.Draw(img, box, image.NewUniform(colorWhite), image.Point{}, draw.Src)
-		rectOutline(img, box, colorGrid)
-		for i, s := range c.Series {
-			y := box.Min.Y + 13 + 18*i
-			dash := 0
-			line(img, box.Min.X+8, y, box.Min.X+36, y, s.Color, s.Dashed, &dash)
-			if s.Markers {
-				dot(img, box.Min.X+22, y, 4, s.Color)
-			}
-			text(img, box.Min.X+42, y+4, s.Name, colorBlack)
-		}
+		text(e.x+legendSwatch+6, y+4, e.s.Name)
 	}
-	return img
+	return sc
+}
+
+// dot is a marker centred on (x, y).
+func dot(x, y float32, c color.NRGBA) timeline.Rect {
+	return timeline.Rect{X: x - markerRadius, Y: y - markerRadius, W: 2 * markerRadius, H: 2 * markerRadius, Fill: c, Round: true}
+}
+
+// segments cuts a polyline into the segments to draw: every segment, or
+// for a dashed line its dashes, which start every dashOn+dashOff pixels
+// along the whole polyline, so they stay even around corners.
+func segments(pts [][2]float32, dashed bool) [][4]float32 {
+	var out [][4]float32
+	const period = dashOn + dashOff
+	along := 0.0 // length of the polyline before the current segment
+	for i := 1; i < len(pts); i++ {
+		a, b := pts[i-1], pts[i]
+		if !dashed {
+			out = append(out, [4]float32{a[0], a[1], b[0], b[1]})
+			continue
+		}
+		dx, dy := float64(b[0]-a[0]), float64(b[1]-a[1])
+		length := math.Hypot(dx, dy)
+		if length == 0 {
+			continue
+		}
+		at := func(d float64) (float32, float32) {
+			f := (d - along) / length
+			return a[0] + float32(dx*f), a[1] + float32(dy*f)
+		}
+		for d := math.Floor(along/period) * period; d < along+length; d += period {
+			from, to := max(d, along), min(d+dashOn, along+length)
+			if to > from {
+				x0, y0 := at(from)
+				x1, y1 := at(to)
+				out = append(out, [4]float32{x0, y0, x1, y1})
+			}
+		}
+		along += length
+	}
+	return out
 }
 
 // dataRange is the bounding box of every point (a unit box if none).
@@ -224,92 +321,6 @@ func slicesMax(v []float64) float64 {
 		m = max(m, x)
 	}
 	return m
-}
-
-func textWidth(s string) int { return font.MeasureString(face, s).Round() }
-
-// text draws s with its baseline at y.
-func text(img draw.Image, x, y int, s string, c color.Color) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: face, Dot: fixed.P(x, y)}
-	d.DrawString(s)
-}
-
-func hline(img *image.RGBA, x0, x1, y int, c color.RGBA) {
-	for x := x0; x < x1; x++ {
-		img.SetRGBA(x, y, c)
-	}
-}
-
-func vline(img *image.RGBA, x, y0, y1 int, c color.RGBA) {
-	for y := y0; y < y1; y++ {
-		img.SetRGBA(x, y, c)
-	}
-}
-
-func rectOutline(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	hline(img, r.Min.X, r.Max.X, r.Min.Y, c)
-	hline(img, r.Min.X, r.Max.X, r.Max.Y-1, c)
-	vline(img, r.Min.X, r.Min.Y, r.Max.Y, c)
-	vline(img, r.Max.X-1, r.Min.Y, r.Max.Y, c)
-}
-
-// line draws a 2-pixel-wide line (Bresenham). A dashed line is 8 pixels
-// on, 5 off; *dash carries the pattern's phase from one segment to the
-// next so a polyline's dashes stay even. Pixels outside img are skipped.
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA, dashed bool, dash *int) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := sign(x1-x0), sign(y1-y0)
-	err := dx + dy
-	for {
-		if !dashed || *dash%13 < 8 {
-			for _, p := range [4]image.Point{{x0, y0}, {x0 + 1, y0}, {x0, y0 + 1}, {x0 + 1, y0 + 1}} {
-				if p.In(img.Rect) {
-					img.SetRGBA(p.X, p.Y, c)
-				}
-			}
-		}
-		*dash++
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
-	}
-}
-
-// dot draws a filled disc of radius r.
-func dot(img *image.RGBA, cx, cy, r int, c color.RGBA) {
-	for y := -r; y <= r; y++ {
-		for x := -r; x <= r; x++ {
-			if p := image.Pt(cx+x, cy+y); x*x+y*y <= r*r && p.In(img.Rect) {
-				img.SetRGBA(p.X, p.Y, c)
-			}
-		}
-	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func sign(v int) int {
-	switch {
-	case v < 0:
-		return -1
-	case v > 0:
-		return 1
-	}
-	return 0
 }
 
 // encodePNG writes img as PNG.

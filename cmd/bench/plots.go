@@ -12,12 +12,16 @@ import (
 const plotWidth, plotHeight = 900, 560
 
 // protocolColor keeps each protocol's colour the same in every plot.
-func protocolColor(protocol string) color.RGBA {
+func protocolColor(protocol string) color.NRGBA {
 	switch protocol {
 	case protocolRaft:
 		return colorGreen
 	case protocolISIS:
 		return colorOrange
+	case protocolLamport:
+		return colorPurple
+	case protocolNone:
+		return colorGrey
 	}
 	return colorBlue
 }
@@ -25,18 +29,21 @@ func protocolColor(protocol string) color.RGBA {
 // referenceColor is a darker shade of the protocol's colour for its
 // run's send-order reference, drawn dashed over the latency line so both
 // stay visible where they coincide.
-func referenceColor(protocol string) color.RGBA {
+func referenceColor(protocol string) color.NRGBA {
 	switch protocol {
 	case protocolRaft:
 		return colorDarkGreen
 	case protocolISIS:
 		return colorBrown
+	case protocolLamport:
+		return colorDarkPurple
 	}
 	return colorNavy
 }
 
 // latencyCDFChart plots, per protocol, the CDF of delivery latency and of
-// the send-order reference in the runs at res.CDFMaxSleep.
+// the send-order reference in the runs at res.CDFMaxSleep; a protocol that
+// orders nothing (the floor) without its reference.
 func latencyCDFChart(res *results) (chart, bool) {
 	c := chart{
 		Title:  fmt.Sprintf("Delivery latency CDF, n=5, maxSleep %v, 10 msg/s per middleware", res.CDFMaxSleep),
@@ -55,6 +62,10 @@ func latencyCDFChart(res *results) (chart, bool) {
 		if len(r.samples) == 0 {
 			continue
 		}
+		if !orderingProtocol(r.Protocol) {
+			c.Series = append(c.Series, series{Name: r.Protocol + " (unordered) latency", Color: protocolColor(r.Protocol), Points: toPoints(r.samples)})
+			continue
+		}
 		c.Series = append(c.Series, series{Name: r.Protocol + " latency", Color: protocolColor(r.Protocol), Points: toPoints(r.samples)})
 		references = append(references, series{Name: r.Protocol + " run's send-order reference", Color: referenceColor(r.Protocol), Dashed: true,
 			Points: toPoints(r.sendOrderSamples)})
@@ -69,10 +80,10 @@ func throughputVsNChart(res *results) (chart, bool) {
 	c := chart{
 		Title:  "Ordered throughput per middleware vs n (maxSleep 0, reuse, all sending)",
 		XLabel: "middlewares (n)", YLabel: "deliveries/s per middleware",
-		Width: plotWidth, Height: plotHeight, YFrom0: true, LegendTop: true,
+		Width: plotWidth, Height: plotHeight, YFrom0: true,
 	}
 	seen := map[float64]bool{}
-	for _, p := range protocols {
+	for _, p := range orderingProtocols(protocols) {
 		s := series{Name: p, Color: protocolColor(p), Markers: true}
 		for _, r := range res.Scale {
 			if r.Protocol == p && r.Messages > 0 {
@@ -98,9 +109,9 @@ func memoryChart(res *results) (chart, bool) {
 	c := chart{
 		Title:  "Resident memory along the run (headless, largest middleware, n=5, maxSleep 0)",
 		XLabel: "messages delivered", YLabel: "VmRSS (MB)",
-		Width: plotWidth, Height: plotHeight, YFrom0: true, LegendTop: true,
+		Width: plotWidth, Height: plotHeight, YFrom0: true,
 	}
-	for _, p := range protocols {
+	for _, p := range orderingProtocols(protocols) {
 		r := memoryOf(res, p, "headless")
 		if r == nil || len(r.Samples) < 2 {
 			continue

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -184,6 +185,15 @@ func cores(r throughputRow) string {
 	return f(r.MWCores) + " / " + f(r.BusiestMWCores) + " / " + f(r.NetCores) + " / " + f(r.HarnessCores)
 }
 
+// protocolCell names a run's protocol in a table: with -fsync when it was
+// on, and marked unordered for a protocol that orders nothing.
+func protocolCell(protocol string, fsync bool) string {
+	if !core.Protocol(protocol).Orders() {
+		return protocol + " (unordered)"
+	}
+	return label(protocol, fsync)
+}
+
 func latencyTable(rows []latencyRow) table {
 	t := table{
 		Title: "Latency (n=5, kept-open connections; ms; the lower bound and the reference are means)",
@@ -193,25 +203,33 @@ func latencyTable(rows []latencyRow) table {
 	for _, r := range rows {
 		l := r.Latency
 		cells := []string{ms(l.Ready.Mean), ms(l.Ready.P50), ms(l.Ready.P99), ms(l.ContentArrival.Mean), ms(l.SendOrder.Mean), ratio(l.Ratio)}
-		t.Rows = append(t.Rows, append(append([]string{label(r.Protocol, r.Fsync), sleepName(r.MaxSleep), count(r.PerSecond), count(float64(r.Messages))},
+		t.Rows = append(t.Rows, append(append([]string{protocolCell(r.Protocol, r.Fsync), sleepName(r.MaxSleep), count(r.PerSecond), count(float64(r.Messages))},
 			unmeasured(r.Messages, cells)...), r.checkCell()))
 	}
 	return t
+}
+
+// controlCell is the control messages per message of a saturated run.
+func controlCell(r throughputRow) string {
+	if r.ControlSent == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(r.controlPerMessage(), 'f', 2, 64)
 }
 
 func throughputTable(rows []throughputRow) table {
 	t := table{
 		Title: "Throughput (n=5, maxSleep 0, every middleware sending as fast as it can)",
 		Header: []string{"protocol", "connections", "messages", "ordered/s per mw", "slowest mw",
-			"raw relay/s per sink", "ordered/raw", "p99 ms (saturated)", "cores: mws / busiest / netsim / bench", "check"},
+			"raw relay/s per sink", "ordered/raw", "p99 ms (saturated)", "control msgs per msg", "cores: mws / busiest / netsim / bench", "check"},
 	}
 	for _, r := range rows {
 		raw, rat := "-", "-"
 		if r.Raw > 0 {
 			raw, rat = count(r.Raw), strconv.FormatFloat(r.Ordered/r.Raw, 'f', 2, 64)
 		}
-		cells := unmeasured(r.Messages, []string{count(r.Ordered), count(r.OrderedMin), raw, rat, ms(r.Latency.Ready.P99), cores(r)})
-		t.Rows = append(t.Rows, append(append([]string{label(r.Protocol, r.Fsync), modeName(r.Reuse), count(float64(r.Messages))}, cells...), r.checkCell()))
+		cells := unmeasured(r.Messages, []string{count(r.Ordered), count(r.OrderedMin), raw, rat, ms(r.Latency.Ready.P99), controlCell(r), cores(r)})
+		t.Rows = append(t.Rows, append(append([]string{protocolCell(r.Protocol, r.Fsync), modeName(r.Reuse), count(float64(r.Messages))}, cells...), r.checkCell()))
 	}
 	return t
 }
@@ -223,7 +241,7 @@ func scaleTable(rows []throughputRow) table {
 	}
 	for _, r := range rows {
 		cells := unmeasured(r.Messages, []string{count(r.Ordered), count(r.OrderedMin), ms(r.Latency.Ready.P99), cores(r)})
-		t.Rows = append(t.Rows, append(append([]string{label(r.Protocol, r.Fsync), strconv.Itoa(r.N), count(float64(r.Messages))}, cells...), r.checkCell()))
+		t.Rows = append(t.Rows, append(append([]string{protocolCell(r.Protocol, r.Fsync), strconv.Itoa(r.N), count(float64(r.Messages))}, cells...), r.checkCell()))
 	}
 	return t
 }
@@ -251,7 +269,7 @@ func memoryTable(rows []memoryRow) table {
 			_, _, _, perMessage := r.growth()
 			growth = strconv.FormatFloat(perMessage, 'f', 1, 64)
 		}
-		t.Rows = append(t.Rows, []string{label(r.Protocol, false), kind, mb(r.Idle), count(float64(r.Messages)), mb(r.RSS),
+		t.Rows = append(t.Rows, []string{protocolCell(r.Protocol, false), kind, mb(r.Idle), count(float64(r.Messages)), mb(r.RSS),
 			along, growth, mb(r.Peak), r.checkCell(), r.Note})
 	}
 	return t
@@ -266,6 +284,9 @@ const (
 	targetFailover      = time.Second // median until deliveries resume after kill -9 of the leader
 	targetRSS           = 60_000_000  // bytes (60 MB), headless, after memoryTargetCount messages
 	memoryTargetCount   = 1_000_000   // messages the memory target is stated for
+	// targetAgreementCost is the most the live agreement check may cost
+	// raft's ordered throughput, in per cent.
+	targetAgreementCost = 2.0
 	// flatBytesPerMessage is the most resident memory may grow per
 	// message along the run and still count as flat (10 MB over a million
 	// messages; the maps that grew without end took about 190 B).
@@ -274,16 +295,18 @@ const (
 	lightPerSecond      = 100     // light load: messages per second per middleware
 	moderatePerSecond   = 10      // the latency runs' load
 	jgroupsNote         = "JGroups 2.12 SEQUENCER measured here: about 23,000"
-	// cannotFailOver is the baselines' fail-over: they stop delivering,
-	// and say why, rather than guess.
+	// cannotFailOver is the other protocols' fail-over: they stop
+	// delivering, and say why, rather than guess.
 	cannotFailOver    = "cannot (stops by design)"
 	protocolRaft      = string(core.Raft)
 	protocolSequencer = string(core.Sequencer)
 	protocolISIS      = string(core.ISIS)
+	protocolLamport   = string(core.Lamport)
+	protocolNone      = string(core.None)
 )
 
 // protocols are measured in this order: the default first, then the
-// textbook baselines (core.Protocols; -protocol keeps one).
+// textbook baselines, none last (core.Protocols; -protocol keeps one).
 var protocols = protocolNames(core.Protocols)
 
 func protocolNames(ps []core.Protocol) []string {
@@ -354,10 +377,39 @@ func failoverMedian(res *results, protocol string) (time.Duration, bool) {
 	return resumes[len(resumes)/2], true
 }
 
+// measuredOrdering lists the protocols that order and were measured (in
+// any section), in the order of protocols.
+func measuredOrdering(res *results) []string {
+	seen := map[string]bool{}
+	for _, r := range res.Latency {
+		seen[r.Protocol] = true
+	}
+	for _, rows := range [][]throughputRow{res.Throughput, res.Scale, res.Agreement} {
+		for _, r := range rows {
+			seen[r.Protocol] = true
+		}
+	}
+	for _, r := range res.Memory {
+		seen[r.Protocol] = true
+	}
+	for _, r := range res.Failover {
+		seen[r.Protocol] = true
+	}
+	var out []string
+	for _, p := range orderingProtocols(protocols) {
+		if seen[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // targetsTable compares the figures with the issue's targets, one column
-// per protocol. Only "met" or "MISSED" judge; "-" means not measured.
+// per protocol that orders. Only "met" or "MISSED" judge; "-" means not
+// measured.
 func targetsTable(res *results) table {
-	t := table{Title: "Targets (the issue's targets for raft; the baselines measured against the same)", Header: append([]string{"target"}, protocols...)}
+	cols := measuredOrdering(res)
+	t := table{Title: "Targets (the issue's targets for raft; the baselines measured against the same)", Header: append([]string{"target"}, cols...)}
 	judge := func(ok bool, figure string) string {
 		if ok {
 			return figure + " met"
@@ -367,7 +419,7 @@ func targetsTable(res *results) table {
 	add := func(name string, cell func(protocol string) string) {
 		row := []string{name}
 		measured := false
-		for _, p := range protocols {
+		for _, p := range cols {
 			c := cell(p)
 			row = append(row, c)
 			measured = measured || (c != "-" && c != cannotFailOver)
@@ -427,34 +479,64 @@ func targetsTable(res *results) table {
 		}
 		return judge(r.RSS < targetRSS, figure)
 	})
+	add(fmt.Sprintf("the live agreement check costs < %s of the ordered throughput (median of pairs)", pct(targetAgreementCost)), func(p string) string {
+		c, ok := measureAgreementCost(res.Agreement)
+		if p != protocolRaft || !ok {
+			return "-"
+		}
+		return judge(c.Median < targetAgreementCost, fmt.Sprintf("%s (%s to %s)", pct(c.Median), pct(c.Lo), pct(c.Hi)))
+	})
 	return t
 }
 
-// costTable sets raft beside the sequencer and ISIS on the same runs:
-// what consensus costs. The last columns are raft's figure divided by the
-// baseline's.
-func costTable(res *results) table {
-	t := table{
-		Title:  "What consensus costs (raft beside the baselines, same runs)",
-		Header: []string{"measure", protocolRaft, protocolSequencer, protocolISIS, "raft ÷ sequencer", "raft ÷ isis"},
+// comparisonTable sets subject beside others on the same loads; the last
+// columns divide the subject's figure by each other's. A protocol that
+// orders nothing among others is shown, for latency only, as the floor,
+// with no ratio. Rows where the subject compares with nothing are left
+// out.
+func comparisonTable(res *results, title, subject string, others []string) table {
+	var baselines, floors []string
+	for _, p := range others {
+		if core.Protocol(p).Orders() {
+			baselines = append(baselines, p)
+		} else if slices.ContainsFunc(res.Latency, func(r latencyRow) bool { return r.Protocol == p && r.Messages > 0 }) {
+			floors = append(floors, p)
+		}
+	}
+	t := table{Title: title, Header: []string{"measure", subject}}
+	for _, p := range baselines {
+		t.Header = append(t.Header, p)
+	}
+	for _, p := range floors {
+		t.Header = append(t.Header, protocolCell(p, false))
+	}
+	for _, p := range baselines {
+		t.Header = append(t.Header, subject+" ÷ "+p)
 	}
 	type figure struct {
 		cell  string
 		value float64 // 0: not measured
 	}
-	add := func(name string, get func(protocol string) figure) {
-		raft := get(protocolRaft)
-		row := []string{name, orDash(raft.cell)}
+	add := func(name string, floor bool, get func(protocol string) figure) {
+		sub := get(subject)
+		row := []string{name, orDash(sub.cell)}
 		var ratios []string
 		compared := false
-		for _, p := range protocols[1:] {
+		for _, p := range baselines {
 			f := get(p)
 			row = append(row, orDash(f.cell))
 			r := "-"
-			if raft.value > 0 && f.value > 0 {
-				r, compared = strconv.FormatFloat(raft.value/f.value, 'f', 2, 64)+"×", true
+			if sub.value > 0 && f.value > 0 {
+				r, compared = strconv.FormatFloat(sub.value/f.value, 'f', 2, 64)+"×", true
 			}
 			ratios = append(ratios, r)
+		}
+		for _, p := range floors {
+			cell := "-"
+			if floor {
+				cell = orDash(get(p).cell)
+			}
+			row = append(row, cell)
 		}
 		if compared {
 			t.Rows = append(t.Rows, append(row, ratios...))
@@ -468,7 +550,7 @@ func costTable(res *results) table {
 	}
 	slices.Sort(sleeps)
 	for _, s := range sleeps {
-		add(fmt.Sprintf("mean latency ms at maxSleep %s (÷ send-order reference)", sleepName(s)), func(p string) figure {
+		add(fmt.Sprintf("mean latency ms at maxSleep %s (÷ send-order reference)", sleepName(s)), true, func(p string) figure {
 			r := latencyAt(res, p, false, s, moderatePerSecond)
 			if r == nil {
 				return figure{}
@@ -477,7 +559,7 @@ func costTable(res *results) table {
 		})
 	}
 	light := func(name string, stat func(l check.Latency) time.Duration) {
-		add(fmt.Sprintf("%s latency ms at light load", name), func(p string) figure {
+		add(fmt.Sprintf("%s latency ms at light load", name), true, func(p string) figure {
 			r := latencyAt(res, p, false, 0, lightPerSecond)
 			if r == nil {
 				return figure{}
@@ -488,7 +570,7 @@ func costTable(res *results) table {
 	light("median", func(l check.Latency) time.Duration { return l.Ready.P50 })
 	light("p99", func(l check.Latency) time.Duration { return l.Ready.P99 })
 	for _, reuse := range []bool{true, false} {
-		add(fmt.Sprintf("ordered deliveries/s per mw, n=5, %s connections", modeName(reuse)), func(p string) figure {
+		add(fmt.Sprintf("ordered deliveries/s per mw, n=5, %s connections", modeName(reuse)), false, func(p string) figure {
 			r := throughputAt(res, p, false, reuse)
 			if r == nil {
 				return figure{}
@@ -496,19 +578,26 @@ func costTable(res *results) table {
 			return figure{count(r.Ordered), r.Ordered}
 		})
 	}
-	add("p99 latency ms under saturation, n=5, reuse connections", func(p string) figure {
+	add("p99 latency ms under saturation, n=5, reuse connections", false, func(p string) figure {
 		r := throughputAt(res, p, false, true)
 		if r == nil {
 			return figure{}
 		}
 		return figure{ms(r.Latency.Ready.P99), float64(r.Latency.Ready.P99)}
 	})
+	add("control messages per message under saturation, n=5, reuse connections", false, func(p string) figure {
+		r := throughputAt(res, p, false, true)
+		if r == nil || r.ControlSent == 0 {
+			return figure{}
+		}
+		return figure{controlCell(*r), r.controlPerMessage()}
+	})
 	largest := 0
 	for _, r := range res.Scale {
 		largest = max(largest, r.N)
 	}
 	if largest != 5 && largest > 0 {
-		add(fmt.Sprintf("ordered deliveries/s per mw, n=%d", largest), func(p string) figure {
+		add(fmt.Sprintf("ordered deliveries/s per mw, n=%d", largest), false, func(p string) figure {
 			r := scaleAt(res, p, largest)
 			if r == nil {
 				return figure{}
@@ -516,18 +605,54 @@ func costTable(res *results) table {
 			return figure{count(r.Ordered), r.Ordered}
 		})
 	}
-	add("headless resident memory MB after the memory run", func(p string) figure {
+	add("headless resident memory MB after the memory run", false, func(p string) figure {
 		r := memoryOf(res, p, "headless")
 		if r == nil {
 			return figure{}
 		}
 		return figure{mb(r.RSS) + " after " + short(r.Messages), float64(r.RSS)}
 	})
-	if median, ok := failoverMedian(res, protocolRaft); ok {
-		t.Rows = append(t.Rows, []string{"deliveries resume after kill -9 of the leader (median)", ms(median) + " ms",
-			cannotFailOver, cannotFailOver, "-", "-"})
+	if median, ok := failoverMedian(res, protocolRaft); ok && len(baselines) > 0 {
+		row := []string{"deliveries resume after kill -9 of the leader (median)"}
+		for _, p := range append([]string{subject}, baselines...) {
+			cell := cannotFailOver
+			if p == protocolRaft {
+				cell = ms(median) + " ms"
+			}
+			row = append(row, cell)
+		}
+		for range floors {
+			row = append(row, "-")
+		}
+		for range baselines {
+			row = append(row, "-")
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+// costTable sets raft beside the other protocols on the same runs: what
+// consensus costs, and (none) what ordering at all costs.
+func costTable(res *results) table {
+	return comparisonTable(res, "What consensus costs (raft beside the baselines, same runs)", protocolRaft, others(protocolRaft))
+}
+
+// lamportTable sets Lamport's algorithm beside ISIS and raft (and none,
+// the floor), as the issue asks.
+func lamportTable(res *results) table {
+	return comparisonTable(res, "Lamport against ISIS and raft (same runs)", protocolLamport, []string{protocolISIS, protocolRaft, protocolNone})
+}
+
+// others lists every protocol but p.
+func others(p string) []string {
+	var out []string
+	for _, q := range protocols {
+		if q != p {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -537,80 +662,6 @@ func orDash(s string) string {
 	return s
 }
 
-// consensusParagraph says in words what the cost table shows, from the
-// figures measured (empty when raft and no baseline were both measured).
-func consensusParagraph(res *results) string {
-	var parts []string
-	// others lists the baselines' figures: "sequencer 1.00×, ISIS 1.80×".
-	others := func(value func(p string) (string, bool)) string {
-		var s []string
-		for _, p := range protocols[1:] {
-			if v, ok := value(p); ok {
-				s = append(s, protocolName(p)+" "+v)
-			}
-		}
-		return strings.Join(s, ", ")
-	}
-	if raft := throughputAt(res, protocolRaft, false, true); raft != nil {
-		var cmp []string
-		for _, p := range protocols[1:] {
-			if r := throughputAt(res, p, false, true); r != nil {
-				cmp = append(cmp, fmt.Sprintf("%.2f× %s's %s", raft.Ordered/r.Ordered, protocolName(p), count(r.Ordered)))
-			}
-		}
-		p99 := others(func(p string) (string, bool) {
-			r := throughputAt(res, p, false, true)
-			if r == nil {
-				return "", false
-			}
-			return ms(r.Latency.Ready.P99) + " ms", true
-		})
-		if len(cmp) > 0 {
-			parts = append(parts, fmt.Sprintf("At n=5 with kept-open connections raft ordered %s deliveries/s per middleware: %s. "+
-				"Its p99 latency under that load was %s ms (%s).", count(raft.Ordered), strings.Join(cmp, " and "), ms(raft.Latency.Ready.P99), p99))
-		}
-	}
-	for _, s := range []time.Duration{2 * time.Second, 500 * time.Millisecond, 100 * time.Millisecond} {
-		raft := latencyAt(res, protocolRaft, false, s, moderatePerSecond)
-		if raft == nil {
-			continue
-		}
-		cmp := others(func(p string) (string, bool) {
-			r := latencyAt(res, p, false, s, moderatePerSecond)
-			if r == nil {
-				return "", false
-			}
-			return ratio(r.Latency.Ratio), true
-		})
-		if cmp != "" {
-			parts = append(parts, fmt.Sprintf("At maxSleep %v its mean latency was %s the send-order reference (%s).", s, ratio(raft.Latency.Ratio), cmp))
-		}
-		break // the slowest network measured says it
-	}
-	if raft := latencyAt(res, protocolRaft, false, 0, lightPerSecond); raft != nil {
-		cmp := others(func(p string) (string, bool) {
-			r := latencyAt(res, p, false, 0, lightPerSecond)
-			if r == nil {
-				return "", false
-			}
-			return ms(r.Latency.Ready.P50) + "/" + ms(r.Latency.Ready.P99) + " ms", true
-		})
-		if cmp != "" {
-			parts = append(parts, fmt.Sprintf("At light load its median/p99 latency was %s/%s ms (%s).", ms(raft.Latency.Ready.P50), ms(raft.Latency.Ready.P99), cmp))
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	if median, ok := failoverMedian(res, protocolRaft); ok {
-		parts = append(parts, fmt.Sprintf("In return raft goes on when its leader is killed with kill -9 (deliveries resumed after %s ms, median), "+
-			"where the sequencer and ISIS stop by design.", ms(median)))
-	} else {
-		parts = append(parts, "In return raft goes on when its leader dies, where the sequencer and ISIS stop by design.")
-	}
-	return strings.Join(parts, " ")
-}
-
 // protocolName names a protocol in a sentence.
 func protocolName(p string) string {
 	switch p {
@@ -618,6 +669,8 @@ func protocolName(p string) string {
 		return "ISIS"
 	case protocolSequencer:
 		return "the sequencer"
+	case protocolLamport:
+		return "Lamport"
 	}
 	return p
 }
@@ -669,20 +722,126 @@ func fsyncTable(res *results) table {
 	return t
 }
 
-// fsyncNote says where the state was, which decides what -fsync costs.
-func fsyncNote(res *results) string {
-	switch res.StateFS {
-	case "":
-		return "The state folder's file system is unknown."
-	case "tmpfs":
-		return "The state folders were on tmpfs (memory): flushing them costs next to nothing, so these rows understate what -fsync costs on a disk; " +
-			"run with TMPDIR set to a folder on a disk to measure that."
-	}
-	return fmt.Sprintf("The state folders were on %s (TMPDIR decides where); the disk's own cache and the virtual machine, if any, decide what a flush really costs.", res.StateFS)
+// agreementCost is what raft's live agreement check costs, from pairs of
+// saturated runs with and without it.
+type agreementCost struct {
+	Pairs int // pairs where both runs measured
+	// Costs is each pair's throughput lost to the check, in per cent:
+	// 100 × (1 − with ÷ without); negative when the run with the check
+	// happened to be faster.
+	Costs          []float64
+	Median, Lo, Hi float64
+	// Means over the pairs: ordered deliveries/s per middleware, the
+	// middlewares' processor time per message, control messages per
+	// message.
+	With, Without               float64
+	CPUWith, CPUWithout         time.Duration
+	ControlWith, ControlWithout float64
+	Target                      float64 // per cent
 }
 
-// failoverTable lists each leader crash, the median, and the baselines,
-// which cannot fail over.
+// agreementPairs pairs the agreement-check runs that measured by their
+// pair number: [0] with the check, [1] without; only complete pairs.
+func agreementPairs(rows []throughputRow) map[int][2]*throughputRow {
+	pairs := map[int][2]*throughputRow{}
+	for i := range rows {
+		r := &rows[i]
+		if r.Messages == 0 || r.Ordered <= 0 || r.Failed {
+			continue
+		}
+		p := pairs[r.Pair]
+		if r.NoAgreementCheck {
+			p[1] = r
+		} else {
+			p[0] = r
+		}
+		pairs[r.Pair] = p
+	}
+	for k, p := range pairs {
+		if p[0] == nil || p[1] == nil {
+			delete(pairs, k)
+		}
+	}
+	return pairs
+}
+
+// pairCost is the throughput a pair lost to the check, in per cent:
+// 100 × (1 − with ÷ without).
+func pairCost(p [2]*throughputRow) float64 { return 100 * (1 - p[0].Ordered/p[1].Ordered) }
+
+// measureAgreementCost sums up the complete pairs; false when there is
+// none.
+func measureAgreementCost(rows []throughputRow) (agreementCost, bool) {
+	c := agreementCost{Target: targetAgreementCost}
+	pairs := agreementPairs(rows)
+	var cpuWith, cpuWithout time.Duration
+	for _, k := range slices.Sorted(maps.Keys(pairs)) {
+		p := pairs[k]
+		c.Pairs++
+		c.Costs = append(c.Costs, pairCost(p))
+		c.With += p[0].Ordered
+		c.Without += p[1].Ordered
+		cpuWith += p[0].cpuPerMessage()
+		cpuWithout += p[1].cpuPerMessage()
+		c.ControlWith += p[0].controlPerMessage()
+		c.ControlWithout += p[1].controlPerMessage()
+	}
+	if c.Pairs == 0 {
+		return c, false
+	}
+	n := float64(c.Pairs)
+	c.With, c.Without, c.ControlWith, c.ControlWithout = c.With/n, c.Without/n, c.ControlWith/n, c.ControlWithout/n
+	c.CPUWith, c.CPUWithout = cpuWith/time.Duration(c.Pairs), cpuWithout/time.Duration(c.Pairs)
+	sorted := slices.Sorted(slices.Values(c.Costs))
+	c.Lo, c.Hi = sorted[0], sorted[len(sorted)-1]
+	if m := len(sorted); m%2 == 1 {
+		c.Median = sorted[m/2]
+	} else {
+		c.Median = (sorted[m/2-1] + sorted[m/2]) / 2
+	}
+	return c, true
+}
+
+// Spread is the range of the pairs' costs, in percentage points.
+func (c agreementCost) Spread() float64 { return c.Hi - c.Lo }
+
+// Met reports whether the median pair's cost is under the target.
+func (c agreementCost) Met() bool { return c.Median < c.Target }
+
+// agreementTable lists the runs with and without the check, pair by pair;
+// a pair's cost stands on its run with the check.
+func agreementTable(res *results) table {
+	t := table{
+		Title: "What the live agreement check costs (raft, n=5, maxSleep 0, kept-open connections, saturated; pairs run back to back)",
+		Header: []string{"pair", "agreement check", "messages", "ordered/s per mw", "cost of the check",
+			"mw CPU µs per msg", "control msgs per msg", "Middleware 1's agreement at the end", "check"},
+	}
+	pairs := agreementPairs(res.Agreement)
+	for _, r := range res.Agreement {
+		cost := ""
+		if !r.NoAgreementCheck {
+			cost = "-" // its pair is incomplete
+			if p, ok := pairs[r.Pair]; ok {
+				cost = pct(pairCost(p))
+			}
+		}
+		cpu := "-"
+		if d := r.cpuPerMessage(); d > 0 {
+			cpu = strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 2, 64)
+		}
+		cells := unmeasured(r.Messages, []string{count(r.Ordered), cost, cpu, controlCell(r), orDash(r.AgreementStatus)})
+		t.Rows = append(t.Rows, append(append([]string{strconv.Itoa(r.Pair), onOff(!r.NoAgreementCheck), count(float64(r.Messages))}, cells...), r.checkCell()))
+	}
+	return t
+}
+
+// pct renders a percentage with one decimal: "1.4 %", "-0.3 %".
+func pct(v float64) string {
+	return strconv.FormatFloat(v, 'f', 1, 64) + " %"
+}
+
+// failoverTable lists each leader crash, the median, and the other
+// protocols, which cannot fail over.
 func failoverTable(rows []failoverRow) table {
 	t := table{
 		Title:  "Leader fail-over (n=5, maxSleep 100ms, every middleware sending 100 msg/s; the raft leader killed with SIGKILL)",
@@ -708,142 +867,21 @@ func failoverTable(rows []failoverRow) table {
 		t.Rows = append(t.Rows, []string{protocolRaft, "median", ms(resumes[len(resumes)/2]), "", "", ""})
 	}
 	if len(rows) > 0 {
-		for _, p := range protocols[1:] {
-			t.Rows = append(t.Rows, []string{p, "-", cannotFailOver, "", "", ""})
+		for _, p := range orderingProtocols(protocols) {
+			if p != protocolRaft {
+				t.Rows = append(t.Rows, []string{p, "-", cannotFailOver, "", "", ""})
+			}
 		}
 	}
 	return t
 }
 
-// writeTables prints every table that has rows, and the paragraphs
-// that say what consensus and -fsync cost.
-func writeTables(w io.Writer, res *results) {
-	for _, t := range resultTables(res) {
-		if len(t.Rows) == 0 {
-			continue
-		}
-		fmt.Fprintln(w)
-		t.writeText(w)
-	}
-	if p := consensusParagraph(res); p != "" {
-		fmt.Fprintf(w, "\n%s\n", p)
-	}
-	if len(fsyncTable(res).Rows) > 0 {
-		fmt.Fprintf(w, "\n%s\n", fsyncNote(res))
-	}
-}
-
-func resultTables(res *results) []table {
-	return []table{latencyTable(res.Latency), throughputTable(res.Throughput), scaleTable(res.Scale),
-		memoryTable(res.Memory), failoverTable(res.Failover), costTable(res), fsyncTable(res), targetsTable(res)}
-}
-
-// writeMarkdown writes the report: how it was run, the targets, what
-// consensus and -fsync cost, then each table with what it measures, the
-// plots, and the runs with the load.
-func writeMarkdown(w io.Writer, res *results, plots map[string]string) {
-	mode := "full"
-	if res.Quick {
-		mode = "quick (-quick: fewer points, shorter runs, a smaller memory run)"
-	}
-	fmt.Fprintf(w, "# Benchmark results\n\n")
-	fmt.Fprintf(w, "Run %s, %s, on %d cores with %s. Regenerate with `./run.sh bench` (or `go run ./cmd/bench`; `-quick` for the short version).\n\n",
-		res.Started.Format("2006-01-02 15:04 MST"), mode, res.Cores, res.GoVersion)
-	fmt.Fprintf(w, "Every figure comes from real processes over loopback: the network program and headless middlewares "+
-		"(`-tags nogui` builds), driven through stdin (`send K`) and measured from their events logs; "+
-		"every run is verified by the order checker with agreement on. Each section measures raft (the default) first, "+
-		"then the textbook baselines, the fixed sequencer and ISIS. %s\n\n", loadSentence(res))
-	if len(res.Failures) > 0 {
-		fmt.Fprintf(w, "## FAILURES\n\n")
-		for _, f := range res.Failures {
-			fmt.Fprintf(w, "- %s: %s", f.Step, f.What)
-			if f.Logs != "" {
-				fmt.Fprint(w, " (its events logs were kept: the terminal output says where)")
-			}
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintln(w)
-	}
-
-	section := func(title, text string, t table) {
-		if len(t.Rows) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "## %s\n\n%s\n\n", title, text)
-		t.writeMarkdown(w)
-		fmt.Fprintln(w)
-	}
-	section("Targets", "Figures against the issue's targets, stated for raft; the baselines are measured against the same. "+
-		"“not judged” means the run was smaller than the target's. Memory is *flat* when it grew by at most "+
-		strconv.Itoa(flatBytesPerMessage)+" B a message over the second half of the run (from the sample at half the messages to the last).", targetsTable(res))
-	section("What consensus costs", strings.TrimSpace("Raft beside the baselines on the same loads; the last two columns divide raft's figure by the baseline's "+
-		"(above 1× means raft's is larger: slower for latency, faster for throughput). "+consensusParagraph(res)), costTable(res))
-	section("What -fsync costs", "Raft with its durable state flushed to disk before the messages that depend on it are sent (`-fsync`), "+
-		"beside the same load without (the state is still written, without waiting for the disk). "+fsyncNote(res), fsyncTable(res))
-	section("Latency",
-		"Five middlewares, each sending one message every 100 ms (10/s) for a fixed time, and a light-load row at 100/s each with maxSleep 0; "+
-			"the network program keeps connections open (`-reuse`). Latency is ready − sent over every delivery at every middleware. "+
-			"*Content arrival* is first receipt − sent: the lower bound, no protocol delivers earlier. The *send-order reference* is a clairvoyant protocol that delivers "+
-			"in global send order as soon as a message and everything sent before it that reached this middleware has arrived; "+
-			"*mean ÷ reference* is how far a protocol is from it.",
-		latencyTable(res.Latency))
-	if p := plots["latency-cdf.png"]; p != "" {
-		fmt.Fprintf(w, "![Latency CDF at maxSleep %v](%s)\n\n", res.CDFMaxSleep, p)
-	}
-	section("Throughput",
-		"Five middlewares at maxSleep 0, each keeping a backlog of requested messages (topped up with `send "+strconv.Itoa(sendChunk)+
-			"` while fewer than "+count(backlogPerSender)+"×n requested messages are undelivered at Middleware n). *ordered/s per mw* is deliveries per second "+
-			"at each middleware over the steady part of the run (after a warm-up, until the senders stop), averaged over the middlewares. "+
-			"*raw relay* sends the same number of messages from five senders through the same network program binary to five counting sinks, "+
-			"no ordering: copies per second per sink. *per message* is one TCP connection per message in both directions, as the original program; "+
-			"*reuse* keeps connections open. Runs with a connection per message stop at "+count(perMessageLimit)+" messages: each copy uses up a local port "+
-			"for a minute (TIME_WAIT) and Linux has about 28,000 of them per destination. The p99 latency under saturation is mostly the backlog's queueing. "+
-			"*cores* is processor time over the window divided by its length: all middlewares together, the busiest middleware, the network program, and this benchmark (tailing the logs, driving the senders).",
-		throughputTable(res.Throughput))
-	section("Scale", "Saturated as for throughput, with n middlewares all sending.", scaleTable(res.Scale))
-	if p := plots["throughput-vs-n.png"]; p != "" {
-		fmt.Fprintf(w, "![Throughput per middleware versus n](%s)\n\n", p)
-	}
-	section("Memory",
-		"Resident memory (VmRSS from /proc, MB = 10⁶ bytes) once linked and before the first message, along the run (the largest among the middlewares measured, "+
-			"sampled as the deliveries pass each step), and once every middleware delivered the messages; *growth* is bytes per message over the second half of the run, once fixed-size windows have filled; "+
-			"peak is VmHWM. The window row runs Middleware 1 as the real window (cgo build) under Xvfb, holding every message in its Received and Ready lists.",
-		memoryTable(res.Memory))
-	if p := plots["memory-vs-messages.png"]; p != "" {
-		fmt.Fprintf(w, "![Resident memory along the run](%s)\n\n", p)
-	}
-	section("Fail-over",
-		"Every middleware sends a message every 10 ms; after a second the raft leader is killed with SIGKILL and the others "+
-			"go on for three seconds. *Deliveries resumed* is when the first survivor delivered the first message sent after the kill "+
-			"(the group orders again; it includes that message's own network delay); *in flight* counts messages sent before the kill and delivered after it, "+
-			"and the next column says when the last of them was delivered (the run is checked with the leader as crashed). "+
-			"The sequencer and ISIS are not run: without a member they stop delivering and say why, by design.",
-		failoverTable(res.Failover))
-	if len(res.Notes) > 0 {
-		fmt.Fprintf(w, "## Notes\n\n")
-		for _, n := range res.Notes {
-			fmt.Fprintf(w, "- %s\n", n)
-		}
-		fmt.Fprintln(w)
-	}
-	steps := table{Header: []string{"step", "seconds", "load (1 min) at start", "at end", "error"}}
+// runsTable lists each step with the machine's load around it.
+func runsTable(res *results) table {
+	t := table{Title: "Runs", Header: []string{"step", "seconds", "load (1 min) at start", "at end", "error"}}
 	for _, s := range res.Steps {
-		steps.Rows = append(steps.Rows, []string{s.Name, strconv.FormatFloat(s.Elapsed.Seconds(), 'f', 1, 64),
+		t.Rows = append(t.Rows, []string{s.Name, strconv.FormatFloat(s.Elapsed.Seconds(), 'f', 1, 64),
 			strconv.FormatFloat(s.LoadFrom, 'f', 2, 64), strconv.FormatFloat(s.LoadTo, 'f', 2, 64), s.Error})
 	}
-	section("Runs", "Each step with the machine's 1-minute load average around it (the machine is shared; "+
-		"a load above the core count means other work competed with the benchmark).", steps)
-}
-
-// loadSentence summarises the machine's load during the run.
-func loadSentence(res *results) string {
-	if len(res.Steps) == 0 {
-		return ""
-	}
-	lo, hi := res.Steps[0].LoadFrom, res.Steps[0].LoadFrom
-	for _, s := range res.Steps {
-		lo, hi = min(lo, s.LoadFrom, s.LoadTo), max(hi, s.LoadFrom, s.LoadTo)
-	}
-	return fmt.Sprintf("The 1-minute load average ranged from %.2f to %.2f on %d cores during the runs (the benchmark itself loads the machine; "+
-		"other engineers' test runs may have shared it).", lo, hi, res.Cores)
+	return t
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"totalorder/middleware/check"
@@ -19,7 +20,10 @@ type results struct {
 	Scale      []throughputRow `json:"scale"`      // reuse mode, several n
 	Memory     []memoryRow     `json:"memory"`
 	Failover   []failoverRow   `json:"failover"`
-	Steps      []stepRecord    `json:"steps"`
+	// Agreement is raft saturated with and without the live agreement
+	// check (-no-agreement-check), in pairs run one after the other.
+	Agreement []throughputRow `json:"agreement_check"`
+	Steps     []stepRecord    `json:"steps"`
 	// CDFMaxSleep is the maxSleep of the runs plotted in latency-cdf.png.
 	CDFMaxSleep time.Duration `json:"cdf_max_sleep_ns"`
 	// StateFS is the file system the middlewares' durable state was on
@@ -45,11 +49,17 @@ const runFailed = "run failed"
 type verdict struct {
 	Verdict string `json:"verdict"`
 	Failed  bool   `json:"failed"`
-	Logs    string `json:"-"` // kept events logs (this machine's temporary directory)
+	// Unordered: the protocol orders nothing (none), so the run was not
+	// held to total order; Differ counts the positions at which some two
+	// middlewares' Ready lists differ.
+	Unordered bool   `json:"unordered,omitempty"`
+	Differ    int    `json:"positions_differ,omitempty"`
+	Logs      string `json:"-"` // kept events logs (this machine's temporary directory)
 }
 
 func (v *verdict) setVerdict(o outcome) {
-	v.Verdict, v.Failed, v.Logs = o.report.Verdict, o.violation != nil, o.logs
+	v.Verdict, v.Failed, v.Logs = o.verdict, o.failed, o.logs
+	v.Unordered, v.Differ = o.unordered, o.differ
 }
 
 // checkCell is the verdict in a table cell.
@@ -61,8 +71,19 @@ func (v verdict) checkCell() string {
 		return runFailed
 	case v.Failed:
 		return "FAILED"
+	case v.Unordered:
+		return unorderedCell(v.Differ)
 	}
 	return "ok"
+}
+
+// unorderedCell is the check of a run without ordering: not a pass or a
+// failure, a count.
+func unorderedCell(differ int) string {
+	if differ == 1 {
+		return "unordered, 1 position differs"
+	}
+	return fmt.Sprintf("unordered, %d positions differ", differ)
 }
 
 // latencyRow is one latency run: five senders at a steady pace.
@@ -101,7 +122,34 @@ type throughputRow struct {
 	NetCores       float64       `json:"net_cores"`
 	HarnessCores   float64       `json:"harness_cores"`
 	Latency        check.Latency `json:"latency"`
+	// ControlSent is the control messages every middleware sent in the
+	// whole run, summed (the status lines' control-sent; 0: not known).
+	ControlSent int64 `json:"control_sent,omitempty"`
+	// NoAgreementCheck: the middlewares ran with -no-agreement-check;
+	// Pair numbers the agreement-check cost runs (0 elsewhere), and
+	// AgreementStatus is Middleware 1's agreement once all was delivered.
+	NoAgreementCheck bool   `json:"no_agreement_check,omitempty"`
+	Pair             int    `json:"pair,omitempty"`
+	AgreementStatus  string `json:"agreement_status,omitempty"`
 	verdict
+}
+
+// cpuPerMessage is the middlewares' processor time (all of them
+// together) per message delivered, over the measured window.
+func (r throughputRow) cpuPerMessage() time.Duration {
+	if r.Ordered <= 0 {
+		return 0
+	}
+	return time.Duration(r.MWCores / r.Ordered * float64(time.Second))
+}
+
+// controlPerMessage is the control messages sent, by all middlewares
+// together, per message multicast (0: not known).
+func (r throughputRow) controlPerMessage() float64 {
+	if r.Messages == 0 {
+		return 0
+	}
+	return float64(r.ControlSent) / float64(r.Messages)
 }
 
 // memoryRow is the resident memory of middlewares after a run.

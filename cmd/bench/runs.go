@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 // bench holds what every run needs.
@@ -26,20 +29,25 @@ type bench struct {
 type labSpec struct {
 	protocol string
 	fsync    bool // -fsync: durable state flushed to disk before it is acted on
-	n        int
-	maxSleep time.Duration
-	reuse    bool
-	launch   func(i int) lab.MWLaunch
+	// noAgreementCheck: -no-agreement-check, no live agreement digests.
+	noAgreementCheck bool
+	n                int
+	maxSleep         time.Duration
+	reuse            bool
+	launch           func(i int) lab.MWLaunch
 }
 
 // outcome is what finishing a run yields.
 type outcome struct {
 	incs   []check.Incarnation
 	report *check.Report
-	// violation is the order checker's failure, if any; the report is
-	// filled in either way.
-	violation error
-	logs      string // the events logs, if kept (-keep-logs, or a violation)
+	// verdict is the checker's verdict, or for a protocol that orders
+	// nothing what it found; failed says whether the run failed its check.
+	verdict   string
+	failed    bool
+	unordered bool   // the protocol orders nothing: total order not required
+	differ    int    // positions at which some two Ready lists differ
+	logs      string // the events logs, if kept (-keep-logs, or a failure)
 }
 
 // startLab starts netsim and the middlewares and waits until the headless
@@ -49,6 +57,16 @@ func (b *bench) startLab(ctx context.Context, name string, spec labSpec, headles
 	dir := filepath.Join(b.logs, slug(name))
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, "", err
+	}
+	if spec.noAgreementCheck {
+		if spec.launch != nil {
+			return nil, "", errors.New("-no-agreement-check with a launcher of its own is not supported")
+		}
+		bin, err := b.noAgreementCheckBin(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		spec.launch = func(int) lab.MWLaunch { return lab.MWLaunch{Bin: bin} }
 	}
 	l, err := lab.Start(lab.Config{
 		Bin: b.bin, Dir: dir, N: spec.n, Protocol: spec.protocol, Fsync: spec.fsync,
@@ -71,13 +89,20 @@ func (b *bench) startLab(ctx context.Context, name string, spec labSpec, headles
 }
 
 // finish waits until every middleware delivered want messages (within
-// timeout), stops the lab and runs the order checker with agreement on.
-func (b *bench) finish(ctx context.Context, l *lab.Lab, dir string, want int, timeout time.Duration) (outcome, error) {
+// timeout), calls atEnd (if set) while the lab still runs, stops the lab
+// and runs the order checker with agreement on. A protocol that orders
+// nothing (orders false) is not held to total order: its outcome counts
+// the positions whose messages differ, and only the checker's other
+// properties can fail it.
+func (b *bench) finish(ctx context.Context, l *lab.Lab, dir string, want int, timeout time.Duration, orders bool, atEnd func() error) (outcome, error) {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := l.WaitReady(wctx, l.IDs(), want, func(least int) {
 		b.prog.detail(fmt.Sprintf("delivered %d/%d everywhere", least, want))
 	})
+	if err == nil && atEnd != nil {
+		err = atEnd()
+	}
 	l.Stop()
 	if err != nil {
 		return outcome{}, err
@@ -95,11 +120,68 @@ func (b *bench) finish(ctx context.Context, l *lab.Lab, dir string, want int, ti
 	if rep == nil {
 		return outcome{}, violation
 	}
-	if b.keepLogs || violation != nil {
-		return outcome{incs: incs, report: rep, violation: violation, logs: dir}, nil
+	out := outcome{incs: incs, report: rep, verdict: rep.Verdict, failed: violation != nil}
+	if !orders {
+		out.unordered, out.differ = true, differingPositions(incs)
+		out.verdict, out.failed = unorderedCell(out.differ), false
+		for _, v := range rep.Violations {
+			if v.Property != check.PropTotalOrder {
+				out.verdict, out.failed = out.verdict+"; "+v.Error(), true
+			}
+		}
+	}
+	if b.keepLogs || out.failed {
+		out.logs = dir
+		return out, nil
 	}
 	os.RemoveAll(dir)
-	return outcome{incs: incs, report: rep}, nil
+	return out, nil
+}
+
+// statusTotals asks every middleware of l for its status line once all
+// was delivered: the control messages they sent, summed, and Middleware
+// 1's agreement (what its status line says after "agreement=").
+func statusTotals(l *lab.Lab) (controlSent int64, agreement string, err error) {
+	for _, i := range l.IDs() {
+		line, err := l.Status(i, 5*time.Second)
+		if err != nil {
+			return 0, "", err
+		}
+		if _, rest, ok := strings.Cut(line, " control-sent="); ok {
+			f, _, _ := strings.Cut(rest, " ")
+			n, _ := strconv.ParseInt(f, 10, 64)
+			controlSent += n
+		}
+		if _, rest, ok := strings.Cut(line, " agreement="); ok && i == 1 {
+			if _, q, ok := strings.Cut(rest, " "); ok {
+				if s, err := strconv.QuotedPrefix(q); err == nil {
+					agreement, _ = strconv.Unquote(s)
+				}
+			}
+		}
+	}
+	return controlSent, agreement, nil
+}
+
+// noAgreementCheckBin is a launcher that starts the middleware with
+// -no-agreement-check (internal/lab passes no extra flags): a shell script
+// beside the binaries, written once. It checks first that the middleware
+// built knows the flag.
+func (b *bench) noAgreementCheckBin(ctx context.Context) (string, error) {
+	path := filepath.Join(b.bin, "middleware-no-agreement-check")
+	if exists(path) {
+		return path, nil
+	}
+	mw := filepath.Join(b.bin, "middleware")
+	help, _ := exec.CommandContext(ctx, mw, "-help").CombinedOutput()
+	if !strings.Contains(string(help), "-no-agreement-check") {
+		return "", errors.New("the middleware built has no -no-agreement-check flag: the agreement check's cost cannot be measured")
+	}
+	script := "#!/bin/sh\nexec \"$(dirname \"$0\")/middleware\" -no-agreement-check \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // latencyRun measures delivery latency under a paced load: every
@@ -117,7 +199,7 @@ func (b *bench) latencyRun(ctx context.Context, name, protocol string, fsync boo
 		l.Stop()
 		return row, err
 	}
-	out, err := b.finish(ctx, l, dir, sent, 30*time.Second+3*maxSleep)
+	out, err := b.finish(ctx, l, dir, sent, 30*time.Second+3*maxSleep, core.Protocol(protocol).Orders(), nil)
 	if err != nil {
 		return row, err
 	}
@@ -133,9 +215,10 @@ func (b *bench) latencyRun(ctx context.Context, name, protocol string, fsync boo
 // throughputRun keeps every sender busy at maxSleep 0 for duration and
 // measures deliveries per second per middleware after warmup, until the
 // senders stop (the backlog keeps the pipeline full up to then).
-func (b *bench) throughputRun(ctx context.Context, name, protocol string, fsync bool, n int, reuse bool, duration, warmup time.Duration) (throughputRow, error) {
-	row := throughputRow{Protocol: protocol, Fsync: fsync, N: n, Reuse: reuse}
-	l, dir, err := b.startLab(ctx, name, labSpec{protocol: protocol, fsync: fsync, n: n, reuse: reuse}, nil)
+func (b *bench) throughputRun(ctx context.Context, name string, spec labSpec, duration, warmup time.Duration) (throughputRow, error) {
+	protocol, n, reuse := spec.protocol, spec.n, spec.reuse
+	row := throughputRow{Protocol: protocol, Fsync: spec.fsync, N: n, Reuse: reuse, NoAgreementCheck: spec.noAgreementCheck}
+	l, dir, err := b.startLab(ctx, name, spec, nil)
 	if err != nil {
 		return row, err
 	}
@@ -176,7 +259,12 @@ func (b *bench) throughputRun(ctx context.Context, name, protocol string, fsync 
 		row.MWCores += (cpuTo[i] - cpuFrom[i]).Seconds() / window
 		row.BusiestMWCores = max(row.BusiestMWCores, (cpuTo[i]-cpuFrom[i]).Seconds()/window)
 	}
-	out, err := b.finish(ctx, l, dir, gen.total, 2*time.Minute)
+	out, err := b.finish(ctx, l, dir, gen.total, 2*time.Minute, core.Protocol(protocol).Orders(), func() error {
+		b.prog.detail("reading the status lines")
+		var err error
+		row.ControlSent, row.AgreementStatus, err = statusTotals(l)
+		return err
+	})
 	if err != nil {
 		return row, err
 	}
@@ -269,7 +357,7 @@ func (b *bench) memoryRun(ctx context.Context, name, protocol string, messages, 
 		smp.samples = smp.samples[:k-1] // the sample below replaces it
 	}
 	row.Samples = append(smp.samples, rssSample{Delivered: messages, RSS: row.RSS})
-	out, err := b.finish(ctx, l, dir, messages, time.Minute)
+	out, err := b.finish(ctx, l, dir, messages, time.Minute, core.Protocol(protocol).Orders(), nil)
 	if err != nil {
 		return row, err
 	}

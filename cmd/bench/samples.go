@@ -132,3 +132,24 @@ func meanMin(perMW map[int]float64) (mean, least float64) {
 	}
 	return mean / float64(len(perMW)), least
 }
+
+// differingPositions counts the positions (seqs) at which some two
+// middlewares delivered different messages: how far a run without
+// ordering (-protocol none) is from one order.
+func differingPositions(incs []check.Incarnation) int {
+	first := map[uint64]string{}
+	differs := map[uint64]bool{}
+	for _, inc := range incs {
+		for _, e := range inc.Entries {
+			if e.Kind != check.Ready || e.Seq == 0 {
+				continue
+			}
+			if m, ok := first[e.Seq]; !ok {
+				first[e.Seq] = e.Msg
+			} else if m != e.Msg {
+				differs[e.Seq] = true
+			}
+		}
+	}
+	return len(differs)
+}
