@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -98,8 +97,8 @@ type MiddlewareWindow struct {
 	// Shared with the middleware's goroutine (events) and the refresh loop.
 	events        eventBuffer
 	wake          chan struct{} // capacity 1: "events are waiting"
-	flushQueued   atomic.Bool   // a flush is queued with fyne.Do and has not started
-	statusQueued  atomic.Bool   // likewise for the status line
+	lists         *refresher    // flushes the events into the lists when woken
+	status        *refresher    // reads Status and shows it, every statusInterval
 	taken         []middleware.Event
 	cancelEvents  func()
 	autoSendMu    sync.Mutex // guards autoSend and closed: Close may come from any goroutine
@@ -148,6 +147,12 @@ func newMiddlewareWindow(a fyne.App, m Middleware, cfg MiddlewareConfig) *Middle
 	// The subscription ends with the loops; once they have ended, Close
 	// stops auto-send for good.
 	w.initLife(a.NewWindow(fmt.Sprintf("Middleware %d", cfg.ID)), w.endSubscription, w.stopAutoSend)
+	w.lists = w.refresher(refreshPlan{Wake: w.wake, Gap: refreshInterval,
+		Prepare: func(time.Time) func() { return w.flush }})
+	w.status = w.refresher(refreshPlan{Every: statusInterval, AtStart: true, Prepare: func(time.Time) func() {
+		s := w.m.Status() // here, so the UI thread never waits on the middleware
+		return func() { w.showStatus(s) }
+	}})
 	w.auction = newAuctionView(cfg.ID, cfg.N, m.SendText)
 	w.build()
 	if cfg.Auction {
@@ -334,73 +339,17 @@ func (w *MiddlewareWindow) onEvents(batch []middleware.Event) {
 	}
 }
 
-// start runs the refresh loop: it turns wakes into at most one flush per
-// interval and asks for the status every statusEvery, both via fyne.Do.
+// start runs the refresh loops: at most one flush per interval when
+// events wake it, and the status every statusEvery.
 func (w *MiddlewareWindow) start(interval, statusEvery time.Duration) {
-	w.loopDone.Add(1)
-	go func() {
-		defer w.loopDone.Done()
-		statusTick := time.NewTicker(statusEvery)
-		defer statusTick.Stop()
-		throttle := time.NewTimer(interval)
-		defer throttle.Stop()
-		var throttleC <-chan time.Time // non-nil while a flush was done less than interval ago
-		wokenMeanwhile := false
-		w.queueStatus()
-		for {
-			select {
-			case <-w.stopLoop:
-				return
-			case <-w.wake:
-				if throttleC != nil {
-					wokenMeanwhile = true
-					continue
-				}
-				w.queueFlush()
-				throttle.Reset(interval)
-				throttleC = throttle.C
-			case <-throttleC:
-				throttleC = nil
-				if wokenMeanwhile {
-					wokenMeanwhile = false
-					w.queueFlush()
-					throttle.Reset(interval)
-					throttleC = throttle.C
-				}
-			case <-statusTick.C:
-				w.queueStatus()
-			}
-		}
-	}()
+	w.lists.Gap, w.status.Every = interval, statusEvery
+	w.goRefresh(w.lists)
+	w.goRefresh(w.status)
 }
 
-// queueFlush asks the UI thread for a flush unless one is already queued,
-// so a busy UI thread never accumulates a backlog of refreshes.
-func (w *MiddlewareWindow) queueFlush() {
-	if w.flushQueued.CompareAndSwap(false, true) {
-		fyne.Do(func() {
-			w.flushQueued.Store(false) // events added from now on get another flush
-			if !w.uiGone.Load() {
-				w.flush()
-			}
-		})
-	}
-}
-
-// queueStatus reads Status on the loop's goroutine, so the UI thread never
-// waits on the middleware, and hands the text to the UI thread.
-func (w *MiddlewareWindow) queueStatus() {
-	if !w.statusQueued.CompareAndSwap(false, true) {
-		return
-	}
-	s := w.m.Status()
-	fyne.Do(func() {
-		w.statusQueued.Store(false)
-		if !w.uiGone.Load() {
-			w.showStatus(s)
-		}
-	})
-}
+// queueStatus reads Status and hands it to the UI thread, unless the last
+// one is still waiting there.
+func (w *MiddlewareWindow) queueStatus() { w.status.round(time.Now()) }
 
 // showStatus updates the status lines, the agreement line and the
 // warning of a protocol that orders nothing. UI thread.
@@ -659,18 +608,13 @@ type autoSender struct {
 
 func startAutoSender(m Middleware, interval time.Duration, batch int) *autoSender {
 	s := &autoSender{quit: make(chan struct{}), done: make(chan struct{})}
+	r := newRefresher(refreshPlan{Every: interval, Prepare: func(time.Time) func() {
+		m.Send(batch)
+		return nil // nothing to show
+	}}, s.quit, nil)
 	go func() {
 		defer close(s.done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-s.quit:
-				return
-			case <-tick.C:
-				m.Send(batch)
-			}
-		}
+		r.run()
 	}()
 	return s
 }

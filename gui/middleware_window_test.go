@@ -437,7 +437,7 @@ func TestAppStoppedTouchesNoWidget(t *testing.T) {
 	f.status = middleware.Status{ID: 1, Protocol: "raft", Leader: 1}
 	f.mu.Unlock()
 	w.AppStopped()
-	w.statusQueued.Store(false)
+	w.status.queued.Store(false)
 	f.mu.Lock()
 	f.status = middleware.Status{ID: 1, Protocol: "raft", Leader: 2, Term: 9}
 	f.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -59,8 +58,8 @@ type NetworkWindow struct {
 	lastDelivered uint64
 	lastStatsAt   time.Time
 
-	statsQueued atomic.Bool
-	timeline    *timelineOpener // the Timeline button (see EnableTimeline)
+	stats    *refresher      // reads Stats and shows them, every statusInterval
+	timeline *timelineOpener // the Timeline button (see EnableTimeline)
 }
 
 // Counter rows, in display order.
@@ -103,6 +102,10 @@ func newNetworkWindow(a fyne.App, n Network, parseDuration func(string) (time.Du
 	}
 	// An open timeline closes with this window.
 	w.initLife(a.NewWindow("Network"), nil, w.timeline.close)
+	w.stats = w.refresher(refreshPlan{Every: statusInterval, Prepare: func(now time.Time) func() {
+		s := w.n.Stats()
+		return func() { w.showStats(s, now) }
+	}})
 	w.build()
 	return w
 }
@@ -275,31 +278,10 @@ func (w *NetworkWindow) showMaxSleep(d time.Duration) {
 }
 
 // start refreshes the counters every interval until Close: Stats is read
-// on this goroutine, the labels are set on the UI thread.
+// on the loop's goroutine, the labels are set on the UI thread.
 func (w *NetworkWindow) start(interval time.Duration) {
-	w.loopDone.Add(1)
-	go func() {
-		defer w.loopDone.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stopLoop:
-				return
-			case now := <-tick.C:
-				if !w.statsQueued.CompareAndSwap(false, true) {
-					continue // the UI thread has not shown the last ones yet
-				}
-				s := w.n.Stats()
-				fyne.Do(func() {
-					w.statsQueued.Store(false)
-					if !w.uiGone.Load() {
-						w.showStats(s, now)
-					}
-				})
-			}
-		}
-	}()
+	w.stats.Every = interval
+	w.goRefresh(w.stats)
 }
 
 // showStats updates the counters; at is when s was read, for the rate.

@@ -33,29 +33,14 @@ func (w *MiddlewareWindow) FollowSelection(path string) {
 	if st, err := os.Stat(path); err == nil {
 		last = st.ModTime()
 	}
-	w.loopDone.Add(1)
-	go func() {
-		defer w.loopDone.Done()
-		tick := time.NewTicker(selectionPoll)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stopLoop:
-				return
-			case <-tick.C:
-				msg, at, ok := readSelection(path, last)
-				if !ok {
-					continue
-				}
-				last = at
-				fyne.Do(func() {
-					if !w.uiGone.Load() {
-						w.selectMessage(msg)
-					}
-				})
-			}
+	w.goRefresh(w.refresher(refreshPlan{Every: selectionPoll, Prepare: func(time.Time) func() {
+		msg, at, ok := readSelection(path, last)
+		if !ok {
+			return nil
 		}
-	}()
+		last = at
+		return func() { w.selectMessage(msg) }
+	}}))
 }
 
 // readSelection reads the selection if the file changed after since.

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -86,9 +85,9 @@ type TimelineWindow struct {
 	// UI thread only.
 	scene *timeline.Scene // the scene shown
 
-	applyQueued atomic.Bool // a scene waits for the UI thread
-	wake        chan struct{}
-	applied     func(*timeline.Scene) // tests: called with every scene shown
+	redraw  *refresher            // a frame every frameInterval, and when woken
+	wake    chan struct{}         // capacity 1: the user changed something
+	applied func(*timeline.Scene) // tests: called with every scene shown
 }
 
 // viewState is what the user chose.
@@ -147,6 +146,13 @@ func newTimelineWindow(a fyne.App, src *timeline.Source, opt TimelineOptions) *T
 		wake:    make(chan struct{}, 1),
 	}
 	w.initLife(a.NewWindow("Timeline"), nil, nil)
+	w.redraw = w.refresher(refreshPlan{Every: frameInterval, Wake: w.wake, Prepare: func(time.Time) func() {
+		res := w.prepare()
+		if res == nil {
+			return nil
+		}
+		return func() { w.apply(res) }
+	}})
 	w.vs.span = timeline.DefaultSpan
 	if opt.Live {
 		w.model = timeline.NewModel(5, timeline.LiveLimits)
@@ -227,34 +233,8 @@ func (w *TimelineWindow) view() viewState {
 // start runs the goroutine: a frame every interval (live) or when the
 // user changes something, never more than one waiting for the UI thread.
 func (w *TimelineWindow) start(interval time.Duration) {
-	w.loopDone.Add(1)
-	go func() {
-		defer w.loopDone.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stopLoop:
-				return
-			case <-tick.C:
-			case <-w.wake:
-			}
-			if w.applyQueued.Load() {
-				continue // the UI thread has not shown the last one yet
-			}
-			res := w.prepare()
-			if res == nil {
-				continue
-			}
-			w.applyQueued.Store(true)
-			fyne.Do(func() {
-				w.applyQueued.Store(false)
-				if !w.uiGone.Load() {
-					w.apply(res)
-				}
-			})
-		}
-	}()
+	w.redraw.Every = interval
+	w.goRefresh(w.redraw)
 }
 
 // frame is one frame done on the caller's goroutine (tests, which the
