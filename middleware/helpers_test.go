@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"bufio"
-	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/testbuf"
 	"totalorder/middleware/core"
 	"totalorder/middleware/wire"
 	"totalorder/netsim"
@@ -41,22 +41,7 @@ func freeAddr(t testing.TB) string {
 }
 
 // logBuffer collects log output for assertions; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer = testbuf.Buffer
 
 func testLogger(t testing.TB) zerolog.Logger {
 	if testing.Verbose() {

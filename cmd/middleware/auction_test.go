@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/testbuf"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
 )
@@ -207,7 +208,7 @@ func TestHeadlessAuctionEndToEnd(t *testing.T) {
 			}
 		}
 	})
-	var out, logs syncBuffer
+	var out, logs testbuf.Buffer
 	in, script := io.Pipe()
 	done := make(chan error, 1)
 	go func() {

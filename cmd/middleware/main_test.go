@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,12 +8,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/testbuf"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
 )
@@ -54,24 +53,6 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("%q: error is not one line: %q", args, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func listenLocal(t *testing.T) net.Listener {
@@ -129,7 +110,7 @@ func newTestPair(t *testing.T, p core.Protocol, netAddr string, data1 net.Listen
 
 func TestHeadlessCommands(t *testing.T) {
 	node := newTestNode(t)
-	var out, logs syncBuffer
+	var out, logs testbuf.Buffer
 	sent := make(chan int, 10)
 	node.Subscribe(func(batch []middleware.Event) {
 		for _, e := range batch {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"totalorder/internal/lab"
+	"totalorder/internal/testbuf"
 	"totalorder/middleware/check"
 )
 
@@ -204,7 +205,7 @@ type proc struct {
 	name  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	out   *syncBuffer
+	out   *testbuf.Buffer
 	done  chan struct{}
 }
 
@@ -224,7 +225,7 @@ type procSet struct {
 func (s *procSet) start(name, ns, path string, args ...string) *proc {
 	s.t.Helper()
 	cmd := exec.Command(s.ipCmd, append([]string{"netns", "exec", ns, path}, args...)...)
-	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, out: &testbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -263,21 +264,4 @@ func (s *procSet) stop() {
 			s.t.Logf("%s:\n%s", p.name, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
