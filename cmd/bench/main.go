@@ -53,7 +53,8 @@ type plan struct {
 	windowMessages             int // the window's memory run (0: none)
 	failovers                  int // raft leader crashes measured
 	// The agreement check's cost: raft saturated with and without it,
-	// agreementPairs times each, alternating which goes first.
+	// agreementPairs times each (odd, for a median that is a pair's),
+	// alternating which goes first.
 	agreementPairs                     int
 	agreementDuration, agreementWarmup time.Duration
 }
@@ -67,7 +68,7 @@ func newPlan(quick bool) plan {
 			latencySleeps: []time.Duration{100 * time.Millisecond}, latencyDuration: 1500 * time.Millisecond,
 			throughputDuration: time.Second, warmup: 300 * time.Millisecond,
 			modes: []bool{true}, memoryMessages: 100_000, memorySampleEvery: 20_000, failovers: 1,
-			agreementPairs: 4, agreementDuration: 2 * time.Second, agreementWarmup: 500 * time.Millisecond,
+			agreementPairs: 5, agreementDuration: 2 * time.Second, agreementWarmup: 500 * time.Millisecond,
 		}
 	}
 	return plan{
@@ -76,7 +77,7 @@ func newPlan(quick bool) plan {
 		modes: []bool{true, false}, scaleNs: []int{3, 5, 9, 16},
 		memoryMessages: memoryTargetCount, memorySampleEvery: memoryTargetCount / 10, windowMessages: windowMessages,
 		failovers:      5,
-		agreementPairs: 6, agreementDuration: 6 * time.Second, agreementWarmup: 1500 * time.Millisecond,
+		agreementPairs: 7, agreementDuration: 6 * time.Second, agreementWarmup: 1500 * time.Millisecond,
 	}
 }
 

@@ -32,7 +32,6 @@ var reportTmpl = template.Must(template.New("report.md.tmpl").Funcs(template.Fun
 		return strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 2, 64)
 	},
 	"f1":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"f3":  func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
 	"div": func(a, b int) int { return a / b },
 	"capital": func(s string) string {
 		if s == "" {

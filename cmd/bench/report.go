@@ -731,13 +731,11 @@ type agreementCost struct {
 	// happened to be faster.
 	Costs          []float64
 	Median, Lo, Hi float64
-	// Means over the pairs: ordered deliveries/s per middleware, the
-	// middlewares' processor time per message, control messages per
-	// message.
-	With, Without               float64
-	CPUWith, CPUWithout         time.Duration
-	ControlWith, ControlWithout float64
-	Target                      float64 // per cent
+	// Means over the pairs: ordered deliveries/s per middleware, and the
+	// middlewares' processor time per message.
+	With, Without       float64
+	CPUWith, CPUWithout time.Duration
+	Target              float64 // per cent
 }
 
 // agreementPairs pairs the agreement-check runs that measured by their
@@ -783,14 +781,12 @@ func measureAgreementCost(rows []throughputRow) (agreementCost, bool) {
 		c.Without += p[1].Ordered
 		cpuWith += p[0].cpuPerMessage()
 		cpuWithout += p[1].cpuPerMessage()
-		c.ControlWith += p[0].controlPerMessage()
-		c.ControlWithout += p[1].controlPerMessage()
 	}
 	if c.Pairs == 0 {
 		return c, false
 	}
 	n := float64(c.Pairs)
-	c.With, c.Without, c.ControlWith, c.ControlWithout = c.With/n, c.Without/n, c.ControlWith/n, c.ControlWithout/n
+	c.With, c.Without = c.With/n, c.Without/n
 	c.CPUWith, c.CPUWithout = cpuWith/time.Duration(c.Pairs), cpuWithout/time.Duration(c.Pairs)
 	sorted := slices.Sorted(slices.Values(c.Costs))
 	c.Lo, c.Hi = sorted[0], sorted[len(sorted)-1]
