@@ -3,7 +3,6 @@
 package lab_test
 
 import (
-	"context"
 	"os"
 	"regexp"
 	"strconv"
@@ -22,16 +21,6 @@ import (
 // and end agreeing through the last position.
 
 var agreementRE = regexp.MustCompile(`agreement=(ok|DIFFERS) "([^"]*)"`)
-
-// linked waits until every control link is up.
-func linked(t *testing.T, l *lab.Lab) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // agreementOf reads the agreement verdict and text off a status line.
 func agreementOf(t *testing.T, line string) (ok bool, text string) {

@@ -322,3 +322,13 @@ func waitStatus(t *testing.T, ctx context.Context, l *lab.Lab, i int, ok func(st
 		}
 	}
 }
+
+// linked waits until every control link is up.
+func linked(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
+		t.Fatal(err)
+	}
+}
