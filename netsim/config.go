@@ -20,7 +20,7 @@ const (
 	DefaultPort          = 8081
 	DefaultN             = 5
 	DefaultHost          = "127.0.0.1"
-	DefaultMaxSleep      = 2000 * time.Millisecond // the original program's constant; applied by the command line, not by New
+	DefaultMaxSleep      = 2000 * time.Millisecond // the command line's default (the original's constant is 20 000 ms: a tenth, for quicker runs); not applied by New
 	DefaultRetryFor      = 30 * time.Second
 	DefaultIdleTimeout   = 5 * time.Minute
 	DefaultMaxConns      = 1024

@@ -296,7 +296,11 @@ func (d *dest) markDown(err error) {
 				what = "nothing listens at " + strings.Join(d.cands, " or ") + " (middleware not started, or stopped?)"
 			}
 		}
-		d.s.log.Warn().Str("dest", d.at()).Err(err).Stringer("retry_for", d.s.cfg.RetryFor).
+		e := d.s.log.Warn()
+		if d.s.shuttingDown() {
+			e = d.s.log.Debug() // middlewares often stop first: the summary counts what is left
+		}
+		e.Str("dest", d.at()).Err(err).Stringer("retry_for", d.s.cfg.RetryFor).
 			Msgf("%s: holding its copies and retrying for up to %v", what, d.s.cfg.RetryFor)
 	} else {
 		d.backoff = min(2*d.backoff, maxBackoff)
@@ -379,7 +383,8 @@ func (d *dest) finish() {
 	d.ready, d.delayed, d.returned = nil, nil, nil
 	d.mu.Unlock()
 	if n := d.abandoned.Load(); n > 0 {
-		d.s.log.Warn().Str("dest", d.at()).Uint64("copies", n).Msg("shutdown grace over: copies abandoned")
+		// (the summary that follows counts them)
+		d.s.log.Debug().Str("dest", d.at()).Uint64("copies", n).Msg("shutdown grace over: copies abandoned")
 	}
 }
 

@@ -359,6 +359,16 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// shuttingDown reports whether Run has begun to stop.
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.hurry:
+		return true
+	default:
+		return false
+	}
+}
+
 // now is the server clock: monotonic nanoseconds since New.
 func (s *Server) now() int64 { return int64(time.Since(s.start)) }
 
@@ -744,8 +754,8 @@ func (s *Server) serveConn(c *inConn) {
 }
 
 // readOriginal reads a connection framed as the original reads it, until
-// the connection ends: it returns why, the bytes read and not forwarded,
-// and whether any message was.
+// the connection ends: it returns the bytes read and not forwarded,
+// whether any message was, and why the connection ended.
 func (s *Server) readOriginal(c *inConn, from string, draws []draw) (pending int, forwarded bool, err error) {
 	f := newOriginalFramer(c, s.cfg.MaxMessage)
 	for {
