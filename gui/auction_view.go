@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"totalorder/auction"
+	"totalorder/gui/replay"
 )
 
 // auctionView is the window's Auction tab: this middleware's replica of
@@ -21,17 +22,15 @@ import (
 // messages (SendText) and count only once they are Ready, here as in every
 // other window. UI thread only.
 type auctionView struct {
-	self    int
-	send    func(body string) error
-	replica *auction.Replica
+	self int
+	send func(body string) error
+	// replica is the auction in Ready order: after a restart, the
+	// positions in this middleware's events log, then the live ones.
+	replica *replay.Auction
 	items   []auction.ItemState // as last shown
 	sel     int                 // the selected item
-	// from is the first Ready position applied (0: none yet). After a
-	// restart it is past 1: what came before was delivered to an earlier
-	// incarnation, and this replica does not know it.
-	from uint64
 
-	partial *widget.Label // says so when from > 1
+	partial *widget.Label // says what the replica lacks, if anything
 	top     *fyne.Container
 
 	list   *widget.List
@@ -67,9 +66,11 @@ var (
 	auctionShares  = [numAuctionCols]float32{0.14, 0.11, 0.11, 0.12, 0.13, 0.12, 0.27}
 )
 
-func newAuctionView(self, n int, send func(body string) error) *auctionView {
-	v := &auctionView{self: self, send: send, replica: auction.New(auction.Items(n))}
-	v.items = v.replica.Items()
+// newAuctionView is the tab of middleware self of n, with past (the
+// Ready positions before a restart, replay.Past) applied.
+func newAuctionView(self, n int, send func(body string) error, past []string) *auctionView {
+	v := &auctionView{self: self, send: send, replica: replay.NewAuction(auction.Items(n), past)}
+	v.items = v.replica.Replica().Items()
 
 	header := newAuctionRow(true)
 	for i, t := range header.Objects {
@@ -111,8 +112,8 @@ func newAuctionView(self, n int, send func(body string) error) *auctionView {
 	v.top = container.NewVBox(v.partial, header)
 	v.content = container.NewBorder(v.top, details, nil, nil, v.list)
 	v.list.Select(0)
-	v.items = v.replica.Items()
-	v.showSelected()
+	v.showPartial()
+	v.show()
 	return v
 }
 
@@ -184,33 +185,52 @@ func (v *auctionView) who(id int) string {
 	return "M" + strconv.Itoa(id)
 }
 
-// apply applies one Ready message (text at position seq); it reports
-// whether the view needs show.
+// apply applies one Ready message (text at position seq) unless the
+// replica has it already; it reports whether the view needs show.
 func (v *auctionView) apply(text string, seq uint64) bool {
-	changed := false
-	if v.from == 0 {
-		v.from = seq
-		if seq > 1 {
-			v.partial.SetText(fmt.Sprintf("This window started at Ready #%d: the %d messages before it were delivered before a restart and are not applied here, so this auction may differ from the other windows'.", seq, seq-1))
-			v.partial.Show()
-			v.top.Refresh()
-			v.content.Refresh()
-			changed = true
-		}
+	missing, _ := v.replica.Missing()
+	_, changed := v.replica.Apply(seq, text)
+	if now, _ := v.replica.Missing(); now != missing {
+		v.showPartial()
 	}
-	o := v.replica.Apply(text)
-	return changed || o.Kind != auction.Ignored
+	return changed
+}
+
+// showPartial says what the replica lacks: the Ready messages delivered
+// before a restart that are not in the events log.
+func (v *auctionView) showPartial() {
+	missing, through := v.replica.Missing()
+	text := ""
+	switch {
+	case missing == 0:
+	case v.replica.FromLog() == 0 && uint64(missing) == v.replica.FirstLive()-1:
+		text = fmt.Sprintf("This window started at Ready #%d: the %d messages before it were delivered before a restart and are not applied here, so this auction may differ from the other windows'.", v.replica.FirstLive(), missing)
+	default:
+		text = fmt.Sprintf("This window's auction lacks %d of the Ready messages up to #%d: delivered before a restart, they are not in its events log, so this auction may differ from the other windows'.", missing, through)
+	}
+	if text == v.partial.Text && (text != "") == v.partial.Visible() {
+		return
+	}
+	v.partial.SetText(text)
+	if text == "" {
+		v.partial.Hide()
+	} else {
+		v.partial.Show()
+	}
+	v.top.Refresh()
+	v.content.Refresh()
 }
 
 // show redraws the table and the selected item from the replica.
 func (v *auctionView) show() {
-	v.items = v.replica.Items()
+	r := v.replica.Replica()
+	v.items = r.Items()
 	v.list.Refresh()
 	v.showSelected()
-	if v.replica.Seen() == 0 {
+	if r.Seen() == 0 {
 		return
 	}
-	o := v.replica.Last()
+	o := r.Last()
 	imp := widget.SuccessImportance
 	if o.Kind == auction.BidRefused || o.Kind == auction.CloseRefused {
 		imp = widget.DangerImportance

@@ -292,3 +292,42 @@ func TestSendButtonWhereTheSmokeTestClicks(t *testing.T) {
 		w.Close()
 	}
 }
+
+// A window started again after a restart applies what its events log
+// holds (MiddlewareConfig.PastReady) before the live Ready events, which
+// go on at the next position: its auction is whole and says nothing is
+// missing. The lists show this run's events only.
+func TestAuctionViewAfterARestart(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := newFakeMiddleware()
+	past := []string{
+		"Msg #1 from Middleware 2: Bid 110 on Lamp",
+		"Msg #1 from Middleware 4: Bid 130 on Lamp",
+		"Msg #1 from Middleware 1",
+	}
+	w := newMiddlewareWindow(a, f, MiddlewareConfig{ID: 3, PastReady: past})
+	t.Cleanup(w.Close)
+	if got, want := auctionRows(w)[0], "Lamp M1 130 M4 2 0 open"; got != want {
+		t.Errorf("Lamp row before any live event %q, want %q (replayed from the log)", got, want)
+	}
+	f.Emit(ready(3, past[2]), // a position the log has: once only
+		ready(4, "Msg #2 from Middleware 2: Bid 120 on Lamp"), // refused: not above 130
+		ready(5, "Msg #2 from Middleware 1: Close Lamp"))
+	w.flush()
+	if got, want := auctionRows(w)[0], "Lamp M1 130 M4 2 1 sold to M4"; got != want {
+		t.Errorf("Lamp row %q, want %q", got, want)
+	}
+	if w.auction.partial.Visible() {
+		t.Errorf("warning shown for a whole auction: %q", w.auction.partial.Text)
+	}
+	if got := w.cols[colReady].model.len(); got != 3 {
+		t.Errorf("Ready lists %d rows, want this run's 3", got)
+	}
+
+	// A log with a hole: the warning says how much is missing.
+	w2 := newMiddlewareWindow(a, newFakeMiddleware(), MiddlewareConfig{ID: 3, PastReady: []string{"", past[0]}})
+	t.Cleanup(w2.Close)
+	if !w2.auction.partial.Visible() || !strings.Contains(w2.auction.partial.Text, "lacks 1 of the Ready messages up to #2") {
+		t.Errorf("a log missing #1: warning shown %v, %q", w2.auction.partial.Visible(), w2.auction.partial.Text)
+	}
+}

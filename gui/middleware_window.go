@@ -66,6 +66,11 @@ type MiddlewareConfig struct {
 	// Auction opens the window on its Auction tab rather than the lists
 	// (middleware -app auction).
 	Auction bool
+	// PastReady is what earlier runs of this middleware delivered, by
+	// position (replay.Past of its events log): the auction applies it
+	// before the live Ready events, so a restarted window's auction is
+	// whole. The lists show this run's events only.
+	PastReady []string
 }
 
 // MiddlewareWindow is the window "Middleware I": two tabs, the Sent,
@@ -153,7 +158,7 @@ func newMiddlewareWindow(a fyne.App, m Middleware, cfg MiddlewareConfig) *Middle
 		s := w.m.Status() // here, so the UI thread never waits on the middleware
 		return func() { w.showStatus(s) }
 	}})
-	w.auction = newAuctionView(cfg.ID, cfg.N, m.SendText)
+	w.auction = newAuctionView(cfg.ID, cfg.N, m.SendText, cfg.PastReady)
 	w.build()
 	if cfg.Auction {
 		w.tabs.SelectIndex(tabAuction)

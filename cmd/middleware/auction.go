@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"totalorder/auction"
+	"totalorder/gui/replay"
 	"totalorder/middleware"
 )
 
@@ -15,31 +16,28 @@ const appAuction = "auction"
 // auctionFeed is the command line's replica of the auction: it applies the
 // middleware's Ready events as they come (on the middleware's goroutine)
 // and answers the stdin commands (on theirs). A window keeps its own
-// replica; both see the same Ready events.
+// replica; both see the same Ready events, after the same past ones.
 type auctionFeed struct {
 	id     int  // this middleware: only an item's seller closes it
 	always bool // -app auction: status always prints the auction's line
 	mu     sync.Mutex
-	r      *auction.Replica
-	// from is the first Ready position applied (0: none yet); past 1
-	// after a restart, when what came before is not known here.
-	from uint64
+	r      *replay.Auction
 }
 
-func newAuctionFeed(id, n int, always bool) *auctionFeed {
-	return &auctionFeed{id: id, always: always, r: auction.New(auction.Items(n))}
+// newAuctionFeed is the replica of middleware id of n with past (the
+// Ready positions before a restart, replay.Past) applied.
+func newAuctionFeed(id, n int, always bool, past []string) *auctionFeed {
+	return &auctionFeed{id: id, always: always, r: replay.NewAuction(auction.Items(n), past)}
 }
 
-// onEvents is the subscription: it applies the Ready messages in order.
+// onEvents is the subscription: it applies the Ready messages in order,
+// each position once.
 func (a *auctionFeed) onEvents(batch []middleware.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, e := range batch {
 		if e.Kind == middleware.EventReady {
-			if a.from == 0 {
-				a.from = e.Seq
-			}
-			a.r.Apply(e.Msg)
+			a.r.Apply(e.Seq, e.Msg)
 		}
 	}
 }
@@ -49,11 +47,16 @@ func (a *auctionFeed) onEvents(batch []middleware.Event) {
 func (a *auctionFeed) summary() (string, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.r.Summary()
-	if a.from > 1 {
-		s += fmt.Sprintf(" partial=\"applied from Ready #%d on: the messages before a restart are not known here\"", a.from)
+	r := a.r.Replica()
+	s := r.Summary()
+	switch missing, through := a.r.Missing(); {
+	case missing == 0:
+	case a.r.FromLog() == 0 && uint64(missing) == a.r.FirstLive()-1:
+		s += fmt.Sprintf(" partial=\"applied from Ready #%d on: the messages before a restart are not known here\"", a.r.FirstLive())
+	default:
+		s += fmt.Sprintf(" partial=\"%d of the Ready messages up to #%d are not known here: delivered before a restart, they are not in the events log\"", missing, through)
 	}
-	return s, a.always || a.r.Seen() > 0
+	return s, a.always || r.Seen() > 0
 }
 
 // bidBody checks "bid ITEM AMOUNT" (f without the command word) and makes
@@ -91,7 +94,7 @@ func (a *auctionFeed) closeBody(f []string) (string, error) {
 
 func (a *auctionFeed) item(name string) (auction.Item, error) {
 	a.mu.Lock()
-	it, ok := a.r.Lookup(name)
+	it, ok := a.r.Replica().Lookup(name)
 	a.mu.Unlock()
 	if !ok {
 		return it, fmt.Errorf("no item %.20q: want one of %s", name, a.itemNames())
@@ -103,7 +106,7 @@ func (a *auctionFeed) itemNames() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var names []string
-	for _, s := range a.r.Items() {
+	for _, s := range a.r.Replica().Items() {
 		names = append(names, s.Name)
 	}
 	return strings.Join(names, ", ")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/gui/replay"
 	"totalorder/internal/testbuf"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
@@ -52,7 +54,7 @@ func (f *fakeNode) Isolate(time.Duration) {}
 func TestAuctionCommands(t *testing.T) {
 	node := &fakeNode{}
 	var out, logs bytes.Buffer
-	feed := newAuctionFeed(2, 5, false) // Middleware 2 of 5 sells the Bike
+	feed := newAuctionFeed(2, 5, false, nil) // Middleware 2 of 5 sells the Bike
 	c := &commander{node: node, auction: feed, out: &out, log: zerolog.New(&logs)}
 	for _, line := range []string{
 		"bid Lamp 130",
@@ -106,15 +108,22 @@ func TestAuctionCommands(t *testing.T) {
 	}
 
 	// A feed that starts after a restart says its auction is partial.
-	late := newAuctionFeed(2, 5, false)
+	late := newAuctionFeed(2, 5, false, nil)
 	late.onEvents([]middleware.Event{{Kind: middleware.EventReady, Seq: 7, Msg: "Msg #3 from Middleware 1: Bid 300 on Bike"}})
 	if line, show := late.summary(); !show || !strings.HasSuffix(line, `partial="applied from Ready #7 on: the messages before a restart are not known here"`) {
 		t.Errorf("a feed from #7 on: %q (shown %v)", line, show)
 	}
 
+	// One whose events log lacks a position says how many.
+	holed := newAuctionFeed(2, 5, false, []string{"", "Msg #1 from Middleware 1: Bid 300 on Bike"})
+	holed.onEvents([]middleware.Event{{Kind: middleware.EventReady, Seq: 3, Msg: "Msg #2 from Middleware 3"}})
+	if line, show := holed.summary(); !show || !strings.HasSuffix(line, `partial="1 of the Ready messages up to #3 are not known here: delivered before a restart, they are not in the events log"`) {
+		t.Errorf("a feed whose log lacks #1: %q (shown %v)", line, show)
+	}
+
 	// With -app auction the line is there from the start.
 	out.Reset()
-	c.auction = newAuctionFeed(2, 5, true)
+	c.auction = newAuctionFeed(2, 5, true, nil)
 	c.command("status")
 	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "auction: Lamp 100 no bid") {
 		t.Errorf("status with -app auction printed %q", out.String())
@@ -212,7 +221,7 @@ func TestHeadlessAuctionEndToEnd(t *testing.T) {
 	in, script := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false), in, &out, zerolog.New(&logs))
+		done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false, nil), in, &out, zerolog.New(&logs))
 	}()
 	io.WriteString(script, "bid Bike 250\nclose Bike\n") // Middleware 2 sells the Bike
 	select {
@@ -239,5 +248,68 @@ func TestHeadlessAuctionEndToEnd(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "Middleware 2 sells Bike") || strings.Count(l, "\n") != 1 {
 		t.Errorf("want one error line (close Bike), got:\n%s", l)
+	}
+}
+
+// A real middleware is stopped and started again with its state folder
+// and its events log: the auction replays the log's Ready lines (as the
+// middleware wrote them) and goes on with the live Ready events at the
+// next position, so "status" shows the whole auction, not a partial one.
+func TestHeadlessAuctionAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "middleware-1.jsonl")
+	keep := func(c *middleware.Config) { c.EventsPath, c.StateDir = events, filepath.Join(dir, "state") }
+	run := func(script string, wantSeq uint64) string {
+		t.Helper()
+		past, err := replay.Past(events, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := listenLocal(t)
+		node := newTestPair(t, core.None, relay(t, func() string { return data.Addr().String() }), data, keep)
+		ready := make(chan middleware.Event, 10)
+		node.Subscribe(func(batch []middleware.Event) {
+			for _, e := range batch {
+				if e.Kind == middleware.EventReady {
+					ready <- e
+				}
+			}
+		})
+		var out, logs testbuf.Buffer
+		in, w := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false, past), in, &out, zerolog.New(&logs))
+		}()
+		io.WriteString(w, script)
+		select {
+		case e := <-ready:
+			if e.Seq != wantSeq {
+				t.Fatalf("the bid is Ready at #%d, want #%d", e.Seq, wantSeq)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the bid did not become Ready; log:\n%s", logs.String())
+		}
+		io.WriteString(w, "status\nquit\n")
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("quit did not stop the middleware")
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("status printed\n%s", out.String())
+		}
+		return lines[1]
+	}
+	if got := run("bid Bike 250\n", 1); !strings.HasPrefix(got, "auction: Lamp 100 no bid · Bike 250 M1 ·") {
+		t.Fatalf("first run: %s", got)
+	}
+	got := run("bid Bike 300\n", 2)
+	if want := "auction: Lamp 100 no bid · Bike 300 M1 · Clock 50 no bid · Vase 80 no bid · Radio 60 no bid (bids: 2 accepted, 0 refused)"; got != want {
+		t.Errorf("after the restart: %s\nwant %s", got, want)
 	}
 }

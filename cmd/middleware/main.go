@@ -27,6 +27,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"totalorder/gui/replay"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
 )
@@ -68,7 +69,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	feed := newAuctionFeed(opt.cfg.ID, opt.cfg.N, opt.app == appAuction)
+	// The auction is a function of the whole Ready order: what earlier
+	// runs delivered is read back from the events log before this run
+	// delivers anything.
+	past, err := replay.Past(node.EventsPath(), opt.cfg.ID)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "middleware %d: %v: the auction starts without the Ready messages before this start\n", opt.cfg.ID, err)
+	}
+	feed := newAuctionFeed(opt.cfg.ID, opt.cfg.N, opt.app == appAuction, past)
 	if opt.headless {
 		err = runHeadless(ctx, node, feed, os.Stdin, os.Stdout, log)
 	} else {
@@ -76,7 +84,7 @@ func main() {
 		if !isatty.IsTerminal(os.Stdin.Fd()) {
 			commands = os.Stdin
 		}
-		err = runWindow(ctx, node, opt, feed, commands, log)
+		err = runWindow(ctx, node, opt, feed, past, commands, log)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "middleware %d: %v\n", opt.cfg.ID, err)

@@ -76,8 +76,9 @@ func newTestNode(t *testing.T) *middleware.Node {
 
 // newTestPair returns middleware 1 of 2 (data on data1), not yet running,
 // and runs middleware 2 until the test ends: a member takes part in
-// ordering, and sends, once it has heard from its peers.
-func newTestPair(t *testing.T, p core.Protocol, netAddr string, data1 net.Listener) *middleware.Node {
+// ordering, and sends, once it has heard from its peers. with changes
+// middleware 1's configuration.
+func newTestPair(t *testing.T, p core.Protocol, netAddr string, data1 net.Listener, with ...func(*middleware.Config)) *middleware.Node {
 	t.Helper()
 	ctl1, ctl2 := listenLocal(t), listenLocal(t)
 	peer, err := middleware.New(middleware.Config{
@@ -97,11 +98,15 @@ func newTestPair(t *testing.T, p core.Protocol, netAddr string, data1 net.Listen
 			t.Errorf("middleware 2: %v", err)
 		}
 	})
-	node, err := middleware.New(middleware.Config{
+	cfg := middleware.Config{
 		ID: 1, N: 2, Protocol: p, NetAddr: netAddr, PeerAddrs: map[int]string{2: ctl2.Addr().String()},
 		DataListener: data1, ControlListener: ctl1,
 		Core: core.Config{SuspectAfter: 50 * time.Millisecond},
-	})
+	}
+	for _, fn := range with {
+		fn(&cfg)
+	}
+	node, err := middleware.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +127,7 @@ func TestHeadlessCommands(t *testing.T) {
 	in, script := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false), in, &out, zerolog.New(&logs))
+		done <- runHeadless(context.Background(), node, newAuctionFeed(1, 2, false, nil), in, &out, zerolog.New(&logs))
 	}()
 	io.WriteString(script, "send\nsend 3\nsend x\nfrobnicate\n\nstatus\n")
 	for k := 0; k < 4; k++ {
@@ -158,7 +163,9 @@ func TestHeadlessEndOfInputKeepsRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	pr, pw := io.Pipe()
-	go func() { done <- runHeadless(ctx, node, newAuctionFeed(1, 2, false), pr, io.Discard, zerolog.Nop()) }()
+	go func() {
+		done <- runHeadless(ctx, node, newAuctionFeed(1, 2, false, nil), pr, io.Discard, zerolog.Nop())
+	}()
 	pw.Close() // end of input
 	select {
 	case err := <-done:

@@ -24,14 +24,15 @@ import (
 
 // runWindow shows the window "Middleware <id>" over node until the window
 // is closed, ctx is done (a signal) or "quit" comes on commands (if not
-// nil), then stops node. feed follows the auction for the commands.
-func runWindow(ctx context.Context, node *middleware.Node, opt options, feed *auctionFeed, commands io.Reader, log zerolog.Logger) error {
+// nil), then stops node. feed follows the auction for the commands; past
+// is what earlier runs delivered (replay.Past), for the Auction tab.
+func runWindow(ctx context.Context, node *middleware.Node, opt options, feed *auctionFeed, past []string, commands io.Reader, log zerolog.Logger) error {
 	if err := display.Check(); err != nil {
 		return err
 	}
 	id := opt.cfg.ID
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
-	w := gui.NewMiddlewareWindow(a, node, gui.MiddlewareConfig{ID: id, N: opt.cfg.N, Auction: opt.app == appAuction})
+	w := gui.NewMiddlewareWindow(a, node, gui.MiddlewareConfig{ID: id, N: opt.cfg.N, Auction: opt.app == appAuction, PastReady: past})
 	if p := node.EventsPath(); p != "" {
 		// A message clicked in the timeline is selected here too.
 		w.FollowSelection(filepath.Join(filepath.Dir(p), timeline.SelectionFile))

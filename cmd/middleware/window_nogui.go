@@ -13,6 +13,6 @@ import (
 )
 
 // runWindow is unavailable in a build without the GUI (-tags nogui).
-func runWindow(context.Context, *middleware.Node, options, *auctionFeed, io.Reader, zerolog.Logger) error {
+func runWindow(context.Context, *middleware.Node, options, *auctionFeed, []string, io.Reader, zerolog.Logger) error {
 	return errors.New("this build has no window (built with -tags nogui): run with -headless")
 }
