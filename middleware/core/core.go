@@ -644,6 +644,7 @@ type View struct {
 // joinedGroup starts the protocol once this member may take part: what
 // arrived meanwhile is handed to it, and held sends go out.
 func (c *Core) joinedGroup() {
+	c.id.helloAll(c)
 	for _, id := range c.preJoin {
 		if c.hasContent(id) {
 			c.proto.arrived(id)

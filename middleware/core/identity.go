@@ -46,6 +46,7 @@ const (
 const (
 	helloJoining = 100 * time.Millisecond // while waiting to take part
 	helloEvery   = time.Second            // afterwards
+	helloReply   = 20 * time.Millisecond  // least time between two answers to one peer
 	// ackedPersistEvery bounds how often a peer's acknowledged position
 	// is written to the state log.
 	ackedPersistEvery = time.Second
@@ -219,9 +220,10 @@ func (id *identity) control(c *Core, m Msg) {
 			c.joinedGroup()
 		}
 	}
-	// Answer a hello this member has not answered lately, so that a peer
-	// that just started hears back at once.
-	if c.now.Sub(id.lastHello[p]) >= helloJoining*2 {
+	// Answer at once a peer that does not know this member (yet, or
+	// any more): it ignores this member until it does. Others hear the
+	// periodic hello.
+	if (m.Text != id.self && c.now.Sub(id.lastHello[p]) >= helloReply) || c.now.Sub(id.lastHello[p]) >= helloJoining*2 {
 		id.hello(c, p)
 	}
 }
@@ -277,8 +279,17 @@ func (id *identity) readmit(c *Core, peer int, state string) {
 	c.persist(memoryRecord(peer, id.memory[peer]))
 }
 
-// accepts reports whether a protocol message from peer counts.
-func (id *identity) accepts(peer int) bool { return id.amnesiac[peer] == "" }
+// accepts reports whether a protocol message from peer counts: only once
+// its state is known here (durably: so that if it comes back without it,
+// this member knows), and not one it lost.
+func (id *identity) accepts(peer int) bool { return id.memory[peer] != nil && id.amnesiac[peer] == "" }
+
+// helloAll tells every peer who this member is now (it just joined).
+func (id *identity) helloAll(c *Core) {
+	for _, p := range c.peerIDs() {
+		id.hello(c, p)
+	}
+}
 
 // view adds what the peers' identities say to a status snapshot.
 func (id *identity) view(c *Core, v *View) {

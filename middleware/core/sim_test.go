@@ -26,6 +26,7 @@ import (
 var (
 	replaySeed = flag.Int64("seed", 0, "replay one simulation seed")
 	traceSim   = flag.Bool("trace", false, "with -seed: print every message of the replayed run")
+	traceAll   = flag.Bool("trace-all", false, "with -trace: heartbeats, hellos and digests too")
 )
 
 type scenario struct {
@@ -94,6 +95,7 @@ func newSim(t testing.TB, rng *rand.Rand, proto core.Protocol, sc scenario, n in
 	s.Lab = coretest.New(n, proto, s, s.wall)
 	if *traceSim {
 		s.Lab.Trace = traceWriter{s}
+		s.Lab.TraceAll = *traceAll
 		s.Lab.OnNote = func(id int, nt core.Note) {
 			s.tracef("node %d: %v %s seq=%d recovered=%v", id, nt.Kind, nt.Text(), nt.Seq, nt.Recovered)
 		}
