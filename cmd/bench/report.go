@@ -484,7 +484,7 @@ func targetsTable(res *results) table {
 		if p != protocolRaft || !ok {
 			return "-"
 		}
-		return judge(c.Median < targetAgreementCost, fmt.Sprintf("%s (%s to %s)", pct(c.Median), pct(c.Lo), pct(c.Hi)))
+		return fmt.Sprintf("%s (%s to %s) %s", pct(c.Median), pct(c.Lo), pct(c.Hi), c.Verdict())
 	})
 	return t
 }
@@ -735,7 +735,11 @@ type agreementCost struct {
 	// middlewares' processor time per message.
 	With, Without       float64
 	CPUWith, CPUWithout time.Duration
-	Target              float64 // per cent
+	// The same from the middlewares' processor time per message: each
+	// pair's 100 × (with ÷ without − 1), their median and range.
+	CPUCosts                []float64
+	CPUMedian, CPULo, CPUHi float64
+	Target                  float64 // per cent
 }
 
 // agreementPairs pairs the agreement-check runs that measured by their
@@ -781,6 +785,9 @@ func measureAgreementCost(rows []throughputRow) (agreementCost, bool) {
 		c.Without += p[1].Ordered
 		cpuWith += p[0].cpuPerMessage()
 		cpuWithout += p[1].cpuPerMessage()
+		if w, wo := p[0].cpuPerMessage(), p[1].cpuPerMessage(); w > 0 && wo > 0 {
+			c.CPUCosts = append(c.CPUCosts, 100*(float64(w)/float64(wo)-1))
+		}
 	}
 	if c.Pairs == 0 {
 		return c, false
@@ -788,21 +795,45 @@ func measureAgreementCost(rows []throughputRow) (agreementCost, bool) {
 	n := float64(c.Pairs)
 	c.With, c.Without = c.With/n, c.Without/n
 	c.CPUWith, c.CPUWithout = cpuWith/time.Duration(c.Pairs), cpuWithout/time.Duration(c.Pairs)
-	sorted := slices.Sorted(slices.Values(c.Costs))
-	c.Lo, c.Hi = sorted[0], sorted[len(sorted)-1]
-	if m := len(sorted); m%2 == 1 {
-		c.Median = sorted[m/2]
-	} else {
-		c.Median = (sorted[m/2-1] + sorted[m/2]) / 2
+	c.Median, c.Lo, c.Hi = medianRange(c.Costs)
+	if len(c.CPUCosts) > 0 {
+		c.CPUMedian, c.CPULo, c.CPUHi = medianRange(c.CPUCosts)
 	}
 	return c, true
+}
+
+// medianRange is the median, the least and the largest of v (not empty).
+func medianRange(v []float64) (median, lo, hi float64) {
+	sorted := slices.Sorted(slices.Values(v))
+	m := len(sorted)
+	median = sorted[m/2]
+	if m%2 == 0 {
+		median = (sorted[m/2-1] + sorted[m/2]) / 2
+	}
+	return median, sorted[0], sorted[m-1]
 }
 
 // Spread is the range of the pairs' costs, in percentage points.
 func (c agreementCost) Spread() float64 { return c.Hi - c.Lo }
 
-// Met reports whether the median pair's cost is under the target.
-func (c agreementCost) Met() bool { return c.Median < c.Target }
+// Verdict judges the cost against the target: "met" when every pair was
+// under it, "MISSED" when none was; otherwise by the median when the
+// pairs spread over at most twice the target, and "not resolved" when
+// they spread wider: the machine's noise then hides a cost of the
+// target's size.
+func (c agreementCost) Verdict() string {
+	switch {
+	case c.Hi < c.Target:
+		return "met"
+	case c.Lo >= c.Target:
+		return "MISSED"
+	case c.Spread() > 2*c.Target:
+		return "not resolved"
+	case c.Median < c.Target:
+		return "met"
+	}
+	return "MISSED"
+}
 
 // agreementTable lists the runs with and without the check, pair by pair;
 // a pair's cost stands on its run with the check.
