@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/netutil"
 	"totalorder/middleware/core"
 	"totalorder/middleware/wire"
 )
@@ -142,30 +143,17 @@ func appendText(dst []byte, m core.Message) []byte {
 	return dst
 }
 
-// netConn is one connection to the network program in reuse mode.
+// netConn is one connection to the network program in reuse mode, watched
+// for the network program closing it (writing to it would lose messages).
 type netConn struct {
-	conn net.Conn
+	conn *netutil.Watched
 	bw   *bufio.Writer
-	// gone is closed when the network program closed the connection (it
-	// never writes to us, so any read result means that): writing to it
-	// would lose the message.
-	gone chan struct{}
 }
 
-func (nc *netConn) closed() bool {
-	select {
-	case <-nc.gone:
-		return true
-	default:
-		return false
-	}
-}
+func (nc *netConn) closed() bool { return nc.conn.Closed() }
 
 // close closes the connection and waits for its watcher goroutine.
-func (nc *netConn) close() {
-	nc.conn.Close()
-	<-nc.gone
-}
+func (nc *netConn) close() { nc.conn.Close() }
 
 // dial connects to the network program: at the address that answered last,
 // else at the others in turn. Connecting (without writing) is harmless to
@@ -200,17 +188,7 @@ func (c *netClient) dialReuse(deadline time.Time) (*netConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc := &netConn{conn: conn, bw: bufio.NewWriterSize(conn, 64<<10), gone: make(chan struct{})}
-	go func() {
-		defer close(nc.gone)
-		var b [64]byte
-		for {
-			if _, err := conn.Read(b[:]); err != nil {
-				return
-			}
-		}
-	}()
-	return nc, nil
+	return &netConn{conn: netutil.Watch(conn, nil), bw: bufio.NewWriterSize(conn, 64<<10)}, nil
 }
 
 // run sends until ctx is done, then drains what is queued for at most the
@@ -244,9 +222,9 @@ func (c *netClient) run(ctx context.Context) {
 				return
 			}
 			if !c.reuse || nc != nil {
-				var gone chan struct{}
+				var gone <-chan struct{}
 				if nc != nil {
-					gone = nc.gone
+					gone = nc.conn.Gone()
 				}
 				select {
 				case <-c.signal:

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"totalorder/internal/netutil"
 )
 
 const (
@@ -70,7 +72,7 @@ type dest struct {
 	// Reuse: one connection written through a buffer.
 	out        net.Conn
 	bw         *bufio.Writer
-	peerGone   chan struct{} // closed when the destination closes its end
+	peerGone   <-chan struct{} // closed when the destination closes its end
 	stopOnHard func() bool
 	unflushed  []copyItem // written to bw, not yet flushed
 }
@@ -552,7 +554,6 @@ func (d *dest) connect() error {
 	if err != nil {
 		return err
 	}
-	d.out = conn
 	d.connects.Add(1)
 	d.connected.Store(true)
 	d.stopOnHard = context.AfterFunc(d.s.hardCtx, func() { _ = conn.Close() })
@@ -561,27 +562,13 @@ func (d *dest) connect() error {
 	} else {
 		d.bw.Reset(conn)
 	}
-	gone := make(chan struct{})
-	d.peerGone = gone
-	d.s.workers.Add(1) // the worker itself is counted, so Wait has not returned
-	go d.watch(conn, gone)
+	// A destination closing its end (a restarted middleware) is noticed,
+	// and the connection replaced, before the next batch is written into
+	// a dead socket. The watcher is counted, so Wait has not returned.
+	d.s.workers.Add(1)
+	watched := netutil.Watch(conn, func() { d.signal(); d.s.workers.Done() })
+	d.out, d.peerGone = watched, watched.Gone()
 	return nil
-}
-
-// watch reads the destination's side of a reused connection so that a
-// destination closing it (a restarted middleware) is noticed, and the
-// connection replaced, before the next batch is written into a dead
-// socket. It ends when the connection does.
-func (d *dest) watch(conn net.Conn, gone chan<- struct{}) {
-	defer d.s.workers.Done()
-	defer d.signal()
-	defer close(gone)
-	var buf [512]byte
-	for {
-		if _, err := conn.Read(buf[:]); err != nil {
-			return
-		}
-	}
 }
 
 func (d *dest) closedByPeer() bool {
