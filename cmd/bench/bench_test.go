@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"image/png"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -550,6 +554,7 @@ func TestFailoverTable(t *testing.T) {
 func TestReport(t *testing.T) {
 	res := sampleResults()
 	res.Steps = []stepRecord{{Name: "a", LoadFrom: 1.5, LoadTo: 3.25}, {Name: "b", LoadFrom: 0.5, LoadTo: 2}}
+	res.Notes = []string{"note one", "note two"}
 	var md bytes.Buffer
 	if err := writeMarkdown(&md, res, map[string]string{"memory-vs-messages.png": "memory-vs-messages.png"}); err != nil {
 		t.Fatal(err)
@@ -561,7 +566,7 @@ func TestReport(t *testing.T) {
 		"`-protocol none`, which orders nothing, is measured for latency only",
 		"The 1-minute load average ranged from 0.50 to 3.25 on 0 cores", "one message every 100 ms (10/s)",
 		"![Resident memory along the run](memory-vs-messages.png)", "100k: 30.0, 200k: 30.2",
-		"The sequencer, ISIS and Lamport are not run"} {
+		"The sequencer, ISIS and Lamport are not run", "## Notes\n\n- note one\n- note two\n\n## Runs"} {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
@@ -666,7 +671,8 @@ func TestFailedRunRow(t *testing.T) {
 	if err := writeMarkdown(&md, &results{Failures: []failure{{Step: "s", What: "run failed: x", Logs: "/somewhere/logs"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(md.String(), "/somewhere") || !strings.Contains(md.String(), "- s: run failed: x") {
+	if strings.Contains(md.String(), "/somewhere") || !strings.Contains(md.String(), "## FAILURES\n\n- s: run failed: x (its events logs were kept") ||
+		!strings.HasSuffix(md.String(), "first.\n\n## FAILURES\n\n- s: run failed: x (its events logs were kept: the terminal output says where)\n") || strings.Contains(md.String(), "\n\n\n") {
 		t.Errorf("failures in the report:\n%s", md.String())
 	}
 }
@@ -772,5 +778,29 @@ func TestSegments(t *testing.T) {
 	// A long dashed line ends, with one dash per period.
 	if got := len(segments([][2]float32{{0, 0}, {130_000, 0}}, true)); got != 10_000 {
 		t.Errorf("%d dashes over 130,000 pixels, want 10,000", got)
+	}
+}
+
+// A plot this run has no data for is removed: the folder holds one run.
+func TestWritePlotsRemovesStale(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "throughput-vs-n.png")
+	if err := os.WriteFile(stale, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plots, err := writePlots(dir, sampleResults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "memory-vs-messages.png")); err != nil || plots["memory-vs-messages.png"] == "" {
+		t.Errorf("memory plot not written: %v, %v", err, plots)
+	}
+	res := sampleResults()
+	res.Scale = nil
+	if _, err := writePlots(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stale plot is still there: %v", err)
 	}
 }

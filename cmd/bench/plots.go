@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -126,7 +129,9 @@ func memoryChart(res *results) (chart, bool) {
 }
 
 // writePlots writes the plots there is data for into dir and returns
-// their file names (relative to dir, for the report) by name.
+// their file names (relative to dir, for the report) by name. A plot of
+// an earlier run that this run has no data for is removed, so that dir
+// holds one run.
 func writePlots(dir string, res *results) (map[string]string, error) {
 	out := map[string]string{}
 	for name, build := range map[string]func(*results) (chart, bool){
@@ -136,6 +141,9 @@ func writePlots(dir string, res *results) (map[string]string, error) {
 	} {
 		c, ok := build(res)
 		if !ok {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, err
+			}
 			continue
 		}
 		if err := writePNG(filepath.Join(dir, name), c.draw()); err != nil {
