@@ -208,6 +208,17 @@ wait_any() {
 	done
 }
 
+# taken_ports lists the lab's ports (the network program's, the data and
+# the control ports) on which something accepts connections now: checked,
+# not guessed, when a program of the lab failed.
+taken_ports() {
+	local port=$1 n=$2 control_base=$3 p out=""
+	for p in "$port" $(seq $((port + 1)) $((port + n))) $(seq $((control_base + 1)) $((control_base + n))); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then out="$out $p"; fi
+	done
+	printf '%s' "$out"
+}
+
 run_lab() {
 	local net_args=() mw_args=() n=5 port=8081 control_base=9081 verbose=()
 	while [ $# -gt 0 ]; do
@@ -262,7 +273,12 @@ run_lab() {
 		[ "$exited" -lt 0 ] || name=${names[$exited]}
 		if [ "$status" = 1 ] || [ "$status" = 2 ]; then
 			say "$name failed (its error is above): stopping the lab."
-			say "If it says a port is in use: ./run.sh -port 8181 moves the network program and data ports, -control-base 9181 the control ports."
+			local taken
+			stop_all # ours first: what still listens then is someone else's
+			taken=$(taken_ports "$port" "$n" "$control_base")
+			if [ -n "$taken" ]; then
+				say "Another program listens on port$taken: ./run.sh -port $((port + 100)) -control-base $((control_base + 100)) moves the lab's ports."
+			fi
 			exit "$status"
 		fi
 		if [ "$exited" = 0 ]; then

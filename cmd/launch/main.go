@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -162,6 +163,7 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i, o.ctrlBase+i))
 	}
 
+	failed := false // a program reported an error: look at the ports
 	status := func() int {
 		if err := start("the network program", "netsim", append(append([]string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n)}, verbose...), o.netArgs...)...); err != nil {
 			fmt.Fprintf(stderr, "launch: %v (build it first: go build -o %s%c ./cmd/netsim ./cmd/middleware)\n", err, o.bin, filepath.Separator)
@@ -187,7 +189,7 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 				switch {
 				case code == 1 || code == 2:
 					fmt.Fprintf(stderr, "%s failed (its error is above): stopping the lab.\n", p.name)
-					fmt.Fprintf(stderr, "If it says a port is in use: %s -port 8181 moves the network program and data ports, -control-base 9181 the control ports.\n", o.launcher)
+					failed = true
 					return code
 				case e.k == 0:
 					if code != 0 {
@@ -201,7 +203,35 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		}
 	}()
 	stopAll(progs, exits, o.stopWait, stderr)
+	if failed {
+		// Ours are stopped: what still listens on the lab's ports is
+		// someone else's. Checked, not guessed.
+		if taken := takenPorts(o); len(taken) > 0 {
+			fmt.Fprintf(stderr, "Another program listens on port %s: %s -port %d -control-base %d moves the lab's ports.\n",
+				strings.Trim(fmt.Sprint(taken), "[]"), o.launcher, o.port+100, o.ctrlBase+100)
+		}
+	}
 	return status
+}
+
+// takenPorts lists the lab's ports (the network program's, the data and
+// the control ports) on which something accepts connections on loopback.
+func takenPorts(o options) []int {
+	ports := []int{o.port}
+	for i := 1; i <= o.n; i++ {
+		ports = append(ports, o.port+i)
+	}
+	for i := 1; i <= o.n; i++ {
+		ports = append(ports, o.ctrlBase+i)
+	}
+	var taken []int
+	for _, p := range ports {
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 300*time.Millisecond); err == nil {
+			c.Close()
+			taken = append(taken, p)
+		}
+	}
+	return taken
 }
 
 // stopAll asks every program still running to stop (Ctrl-Break on

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -90,10 +93,10 @@ func (r *readyCounter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func launchFakes(t *testing.T, ctx context.Context, bin string, ready io.Writer) (code int, out, errs string) {
+func launchFakes(t *testing.T, ctx context.Context, bin string, ready io.Writer, extra ...string) (code int, out, errs string) {
 	t.Helper()
 	var stdout, stderr strings.Builder
-	o, err := parse([]string{"-bin", bin, "-n", "3", "-max-sleep", "1s", "-protocol", "isis"}, io.Discard)
+	o, err := parse(append([]string{"-bin", bin, "-n", "3", "-max-sleep", "1s", "-protocol", "isis"}, extra...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +129,8 @@ func stoppedCleanly(t *testing.T, dir string, names ...string) {
 	}
 }
 
+// The network program fails: the launcher stops the lab, and names a port
+// of the lab only if something else really listens on it.
 func TestNetworkProgramFailsToStart(t *testing.T) {
 	bin, _ := fakeBin(t)
 	t.Setenv("FAKE_NETSIM", "fail")
@@ -133,9 +138,22 @@ func TestNetworkProgramFailsToStart(t *testing.T) {
 	if code != 1 {
 		t.Errorf("status %d, want 1", code)
 	}
-	if !strings.Contains(errs, "port 8081 is already in use") || !strings.Contains(errs, "the network program failed") ||
-		!strings.Contains(errs, "run.bat -port 8181") {
-		t.Errorf("stderr does not say which port and how to change it:\n%s", errs)
+	if !strings.Contains(errs, "port 8081 is already in use") || !strings.Contains(errs, "the network program failed (its error is above)") {
+		t.Errorf("stderr does not say what failed:\n%s", errs)
+	}
+	if strings.Contains(errs, "Another program listens") {
+		t.Errorf("a port is named taken though nothing listens:\n%s", errs)
+	}
+	// Now something does listen on the lab's port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, _, errs = launchFakes(t, context.Background(), bin, nil, "-port", strconv.Itoa(port))
+	if want := fmt.Sprintf("Another program listens on port %d: run.bat -port %d", port, port+100); !strings.Contains(errs, want) {
+		t.Errorf("stderr does not name the taken port (%q):\n%s", want, errs)
 	}
 	if strings.Count(out, "started ") != 4 {
 		t.Errorf("want one line per program started:\n%s", out)
