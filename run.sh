@@ -256,7 +256,10 @@ run_lab() {
 	for i in $(seq 1 "$n"); do peers+="${peers:+,}$i=127.0.0.1:$((control_base + i))"; done
 	trap 'exit 0' INT TERM # a normal stop: cleanup (on EXIT) stops the programs
 	# -events: what the Timeline (a button in the Network window) draws.
-	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl ${verbose[@]+"${verbose[@]}"} ${net_args[@]+"${net_args[@]}"}
+	# The windows say what happens; the terminal shows errors only (-v: more).
+	local net_log=(-quiet)
+	[ ${#verbose[@]} -eq 0 ] || net_log=(-v)
+	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl "${net_log[@]}" ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
 		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control \
 			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}

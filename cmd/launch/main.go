@@ -165,7 +165,11 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 
 	failed := false // a program reported an error: look at the ports
 	status := func() int {
-		if err := start("the network program", "netsim", append(append([]string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n)}, verbose...), o.netArgs...)...); err != nil {
+		netLog := []string{"-quiet"} // the windows say what happens; the console shows errors (-v: more)
+		if o.verbose {
+			netLog = verbose
+		}
+		if err := start("the network program", "netsim", append(append([]string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n)}, netLog...), o.netArgs...)...); err != nil {
 			fmt.Fprintf(stderr, "launch: %v (build it first: go build -o %s%c ./cmd/netsim ./cmd/middleware)\n", err, o.bin, filepath.Separator)
 			return 1
 		}
