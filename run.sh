@@ -342,6 +342,9 @@ run_tests() {
 	say "== full simulations (1,000 seeds per protocol and scenario)"
 	step "full simulations" "thousands of simulated runs, each checked by the order checker" \
 		go test -count=1 -timeout 60m ./middleware/core/
+	say "== a seeded random fault soak of real processes (every protocol)"
+	step "fault soak" "five middlewares per protocol, all sending, while pauses, cut links, restarts come one after another" \
+		go test -count=1 -run TestSoak -timeout 20m ./internal/lab/
 	say "== real windows under Xvfb"
 	run_smoke
 	say "all tests passed"
