@@ -123,7 +123,6 @@ type agreement struct {
 	hashes []uint64
 	ids    []MsgID
 	peers  map[int]*peerDigest
-	dirty  bool // hash changed since last persisted
 }
 
 type peerDigest struct {
@@ -161,7 +160,6 @@ func (a *agreement) delivered(id MsgID) {
 	a.hash = hashNext(a.hash, id)
 	a.hashes = append(a.hashes, a.hash)
 	a.ids = append(a.ids, id)
-	a.dirty = true
 	// Keep as many positions as the order window, trimmed in large steps.
 	if len(a.hashes) > orderWindow+orderWindow/4 {
 		cut := len(a.hashes) - orderWindow

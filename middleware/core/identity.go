@@ -55,7 +55,6 @@ const (
 type peerMemory struct {
 	state     string
 	acked     uint64
-	persisted uint64 // acked as last written
 	lastWrite time.Time
 }
 
@@ -100,7 +99,7 @@ func (id *identity) restoreRecord(c *Core, r []byte) (bool, error) {
 		if !rd.ok() {
 			return true, fmt.Errorf("state log: bad %q record", r[0])
 		}
-		id.memory[peer] = &peerMemory{state: string(rd.b), acked: acked, persisted: acked}
+		id.memory[peer] = &peerMemory{state: string(rd.b), acked: acked}
 	default:
 		return false, nil
 	}
@@ -135,9 +134,7 @@ func (id *identity) records(c *Core) [][]byte {
 	}
 	sort.Ints(peers)
 	for _, p := range peers {
-		m := id.memory[p]
-		m.persisted = m.acked
-		recs = append(recs, memoryRecord(p, m))
+		recs = append(recs, memoryRecord(p, id.memory[p]))
 	}
 	return recs
 }
@@ -178,7 +175,7 @@ func (id *identity) control(c *Core, m Msg) {
 	case id.amnesiac[p] != "":
 		// Already known; it stays out until brought back explicitly.
 	case mem == nil:
-		id.memory[p] = &peerMemory{state: m.State, acked: m.Seq, persisted: m.Seq, lastWrite: c.now}
+		id.memory[p] = &peerMemory{state: m.State, acked: m.Seq, lastWrite: c.now}
 		c.persist(memoryRecord(p, id.memory[p]))
 	case mem.state != m.State:
 		id.peerAmnesiac(c, p, fmt.Sprintf("Middleware %d came back without its state; it had acknowledged #%d", p, mem.acked))
@@ -187,7 +184,7 @@ func (id *identity) control(c *Core, m Msg) {
 	case m.Seq > mem.acked:
 		mem.acked = m.Seq
 		if c.now.Sub(mem.lastWrite) >= ackedPersistEvery {
-			mem.lastWrite, mem.persisted = c.now, mem.acked
+			mem.lastWrite = c.now
 			c.persist(memoryRecord(p, mem))
 		}
 	}

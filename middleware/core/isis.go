@@ -96,8 +96,7 @@ type isis struct {
 	finals    map[MsgID]Prio // priorities this sender announced, to repeat if asked
 	announced idSet          // ids their senders announced (or pushed, or finalized)
 	done      map[MsgID]bool // delivered or dropped
-	delivered uint64
-	lagMax    time.Duration // longest wait for a proposal seen so far
+	lagMax    time.Duration  // longest wait for a proposal seen so far
 }
 
 func newISIS(c *Core) *isis {

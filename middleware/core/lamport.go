@@ -111,13 +111,12 @@ type lamport struct {
 	peers    map[int]*lamportPeer
 
 	// Own stamps, oldest first, kept for members that missed them.
-	mine          []stampBatch
-	firstNum      uint64 // the first number this member ever stamped
-	lastNum       uint64 // the last
-	sinceRewrite  int
-	stuckSince    time.Time // when the head last became unstable
-	lastPoke      time.Time
-	restoredStamp bool
+	mine         []stampBatch
+	firstNum     uint64 // the first number this member ever stamped
+	lastNum      uint64 // the last
+	sinceRewrite int
+	stuckSince   time.Time // when the head last became unstable
+	lastPoke     time.Time
 }
 
 func newLamport(c *Core) *lamport {

@@ -31,8 +31,6 @@ func (q *pendingQueue) done(id MsgID) {
 	}
 }
 
-func (q *pendingQueue) len() int { return len(q.live) }
-
 // overdue reports whether the oldest waited at least d.
 func (q *pendingQueue) overdue(now time.Time, d time.Duration) bool {
 	return len(q.ids) > 0 && now.Sub(q.at[0]) >= d
