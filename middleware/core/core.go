@@ -41,18 +41,18 @@ type Core struct {
 	delDirty  bool   // delivered changed since it was last persisted
 	// orderedAt[i] is when position delivered+1+i was ordered here: its
 	// network copy is overdue a while after that.
-	orderedAt  []time.Time
-	maxDelay   time.Duration // longest network delay observed
-	stopped    string        // why this middleware stopped delivering, for good
-	restarted  bool          // it restored an earlier incarnation's state
-	peers      map[int]*peerState
-	nextHB     time.Time
-	agree      agreement // the live agreement check (agreement.go)
-	id         identity  // the state's identity and the peers' (identity.go)
-	preJoin    []MsgID   // content that arrived before this member took part
-	counts     struct{ sent, received, ready, recovered, control int }
-	ownReady   int
-	lastPruned time.Time
+	orderedAt    []time.Time
+	maxDelay     time.Duration // longest network delay observed
+	stopped      string        // why this middleware stopped delivering, for good
+	wasRestarted bool          // it restored an earlier incarnation's state
+	peers        map[int]*peerState
+	nextHB       time.Time
+	agree        agreement // the live agreement check (agreement.go)
+	id           identity  // the state's identity and the peers' (identity.go)
+	preJoin      []MsgID   // content that arrived before this member took part
+	counts       struct{ sent, received, ready, recovered, control int }
+	ownReady     int
+	lastPruned   time.Time
 }
 
 type peerState struct {
@@ -99,7 +99,7 @@ const (
 )
 
 func (c *Core) restore(recs [][]byte) error {
-	c.restarted = len(recs) > 0
+	c.wasRestarted = len(recs) > 0
 	var mine [][]byte
 	var hash uint64
 	haveHash := false
@@ -440,6 +440,48 @@ func (c *Core) deliver(id MsgID) {
 	c.agree.delivered(id)
 	c.trimOrder()
 }
+
+// The host interface (protocol.go): what protocols see of the Core.
+
+func (c *Core) config() *Config        { return &c.cfg }
+func (c *Core) clock() time.Time       { return c.now }
+func (c *Core) restarted() bool        { return c.wasRestarted }
+func (c *Core) positionsKnown() uint64 { return c.positions }
+func (c *Core) deliveredCount() uint64 { return c.delivered }
+func (c *Core) nextNumber() uint64     { return c.nextNum + 1 }
+
+// everHeard reports whether peer was ever heard from (alive or not now).
+func (c *Core) everHeard(peer int) bool {
+	p := c.peers[peer]
+	return p != nil && p.heard
+}
+
+// raiseNumbering marks own numbers up to num as used (raft saw one
+// committed that a restart without its numbering forgot).
+func (c *Core) raiseNumbering(num uint64) {
+	if num > c.nextNum {
+		c.nextNum, c.numDirty = num, true
+	}
+}
+
+// senderRestarted says sender's numbers below first can no longer come.
+func (c *Core) senderRestarted(sender int, first uint64) {
+	c.received.raiseFloor(sender, first-1)
+}
+
+// deliverNow delivers id at the next position at once (isis decides the
+// order and the moment together).
+func (c *Core) deliverNow(id MsgID) {
+	delete(c.held, id)
+	c.deliver(id)
+}
+
+func (c *Core) rejoining() bool                        { return c.id.rejoining }
+func (c *Core) readmitted() bool                       { return c.id.joined }
+func (c *Core) heardEnough() bool                      { return c.id.heardEnough() }
+func (c *Core) stateID() string                        { return c.id.self }
+func (c *Core) knowsState(peer int, state string) bool { return c.id.knows(peer, state) }
+func (c *Core) readmit(peer int, state string)         { c.id.readmit(c, peer, state) }
 
 // isStopped reports whether delivery ended for good.
 func (c *Core) isStopped() bool { return c.stopped != "" }

@@ -44,7 +44,7 @@ func init() {
 func init() {
 	registerProtocol(protocolSpec{name: ISIS, rank: 3, orders: true,
 		summary: "Birman's ISIS agreed priorities: waits for every member",
-		make:    func(c *Core) protocol { return newISIS(c) }})
+		make:    func(c host) protocol { return newISIS(c) }})
 }
 
 // recISISCounter reserves proposal counts up to its value.
@@ -85,7 +85,7 @@ type proposalRound struct {
 }
 
 type isis struct {
-	c         *Core
+	c         host
 	counter   uint64 // highest priority count proposed or agreed here
 	reserved  uint64 // counts up to this are reserved in the state log
 	queue     holdBack
@@ -99,7 +99,7 @@ type isis struct {
 	lagMax    time.Duration  // longest wait for a proposal seen so far
 }
 
-func newISIS(c *Core) *isis {
+func newISIS(c host) *isis {
 	return &isis{
 		c:         c,
 		entries:   make(map[MsgID]*isisEntry),
@@ -123,7 +123,7 @@ func (s *isis) restore(recs [][]byte) error {
 		s.counter = max(s.counter, v)
 	}
 	s.reserved = s.counter
-	if s.c.restarted {
+	if s.c.restarted() {
 		s.c.stop("restarted: isis cannot take up its place in the order again (it still proposes, so the others go on); raft can")
 	}
 	return nil
@@ -131,7 +131,7 @@ func (s *isis) restore(recs [][]byte) error {
 
 func (s *isis) sent(ids []MsgID) {
 	for _, id := range ids {
-		s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.now, lastPush: s.c.now}
+		s.rounds[id] = &proposalRound{got: make(map[int]bool), started: s.c.clock(), lastPush: s.c.clock()}
 		s.pushQueue = append(s.pushQueue, id)
 		s.announced.add(id)
 	}
@@ -168,7 +168,7 @@ func (s *isis) arrived(id MsgID) {
 		return
 	}
 	s.bump(s.counter + 1)
-	e := &isisEntry{id: id, prio: Prio{Count: s.counter, Node: s.c.cfg.ID}}
+	e := &isisEntry{id: id, prio: Prio{Count: s.counter, Node: s.c.config().ID}}
 	s.entries[id] = e
 	heap.Push(&s.queue, e)
 	if p, ok := s.early[id]; ok {
@@ -188,9 +188,9 @@ func (s *isis) pushedAgain(id MsgID) {
 }
 
 func (s *isis) propose(e *isisEntry) {
-	e.lastProposed = s.c.now
-	if e.id.Sender == s.c.cfg.ID {
-		s.proposal(e.id, s.c.cfg.ID, e.prio)
+	e.lastProposed = s.c.clock()
+	if e.id.Sender == s.c.config().ID {
+		s.proposal(e.id, s.c.config().ID, e.prio)
 	} else {
 		s.c.send(e.id.Sender, Msg{Kind: KindPropose, ID: e.id, Prio: e.prio})
 	}
@@ -220,7 +220,7 @@ func (s *isis) control(m Msg) {
 			}
 		}
 	case KindPropose:
-		if m.ID.Sender == s.c.cfg.ID {
+		if m.ID.Sender == s.c.config().ID {
 			s.proposal(m.ID, m.From, m.Prio)
 		}
 	case KindFinal:
@@ -234,7 +234,7 @@ func (s *isis) control(m Msg) {
 func (s *isis) proposal(id MsgID, from int, p Prio) {
 	r := s.rounds[id]
 	if r == nil {
-		if from == s.c.cfg.ID {
+		if from == s.c.config().ID {
 			return
 		}
 		if p, ok := s.finals[id]; ok {
@@ -246,7 +246,7 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 	}
 	// Only first proposals before any push teach how slow the network is;
 	// counting pushed or repeated ones would make the wait feed on itself.
-	if lag := s.c.now.Sub(r.started); !r.got[from] && r.lastPush == r.started && lag > s.lagMax {
+	if lag := s.c.clock().Sub(r.started); !r.got[from] && r.lastPush == r.started && lag > s.lagMax {
 		s.lagMax = lag
 	}
 	r.got[from] = true
@@ -257,7 +257,7 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 }
 
 func (s *isis) maybeAnnounce(id MsgID, r *proposalRound) {
-	if len(r.got) < s.c.cfg.N {
+	if len(r.got) < s.c.config().N {
 		return // every member's proposal, or none
 	}
 	delete(s.rounds, id)
@@ -291,9 +291,8 @@ func (s *isis) deliverReady() {
 		e := heap.Pop(&s.queue).(*isisEntry)
 		delete(s.entries, e.id)
 		s.done[e.id] = true
-		if s.c.stopped == "" {
-			delete(s.c.held, e.id)
-			s.c.deliver(e.id)
+		if !s.c.isStopped() {
+			s.c.deliverNow(e.id)
 		}
 	}
 }
@@ -305,15 +304,15 @@ func (s *isis) view(v *View) {
 		return
 	}
 	id := s.queue[0].id
-	if id.Sender != s.c.cfg.ID {
+	if id.Sender != s.c.config().ID {
 		if !s.c.reachable(id.Sender) {
 			v.Waiting = fmt.Sprintf("waiting for Middleware %d to announce %s: isis waits for every member; raft does not", id.Sender, id.Text())
 		}
 		return
 	}
 	if r := s.rounds[id]; r != nil {
-		for p := 1; p <= s.c.cfg.N; p++ {
-			if !r.got[p] && !s.c.reachable(p) && p != s.c.cfg.ID {
+		for p := 1; p <= s.c.config().N; p++ {
+			if !r.got[p] && !s.c.reachable(p) && p != s.c.config().ID {
 				v.Waiting = fmt.Sprintf("waiting for Middleware %d's proposal: isis waits for every member; raft does not", p)
 				return
 			}
@@ -330,11 +329,11 @@ const maxPushesPerTick = 64
 // sent), and without it they would never propose.
 func (s *isis) tick() {
 	// (Capped: a partition makes lags long, and repeating is cheap.)
-	wait := min(max(2*s.lagMax+100*time.Millisecond, s.c.cfg.ResendAfter), 2*s.c.cfg.ResendAfter)
+	wait := min(max(2*s.lagMax+100*time.Millisecond, s.c.config().ResendAfter), 2*s.c.config().ResendAfter)
 	// A head that stays without its final priority may have lost its
 	// proposal or the announcement: propose again; the sender repeats.
 	if len(s.queue) > 0 {
-		if h := s.queue[0]; !h.final && s.c.now.Sub(h.lastProposed) >= wait {
+		if h := s.queue[0]; !h.final && s.c.clock().Sub(h.lastProposed) >= wait {
 			s.propose(h)
 		}
 	}
@@ -345,17 +344,17 @@ func (s *isis) tick() {
 			s.pushQueue = s.pushQueue[1:] // announced meanwhile
 			continue
 		}
-		if s.c.now.Sub(r.lastPush) < wait {
+		if s.c.clock().Sub(r.lastPush) < wait {
 			break
 		}
 		s.pushQueue = append(s.pushQueue[1:], id)
-		r.lastPush = s.c.now
+		r.lastPush = s.c.clock()
 		pushed++
-		for p := 1; p <= s.c.cfg.N; p++ {
+		for p := 1; p <= s.c.config().N; p++ {
 			if r.got[p] {
 				continue
 			}
-			if p == s.c.cfg.ID {
+			if p == s.c.config().ID {
 				if s.c.contentFromPeer(Message{ID: id, Body: s.c.body(id)}) {
 					s.arrived(id)
 				}

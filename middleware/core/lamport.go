@@ -48,7 +48,7 @@ func init() {
 	registerKind(KindStampAsk, "StampAsk", fieldID, fieldHi)
 	registerProtocol(protocolSpec{name: Lamport, rank: 4, orders: true,
 		summary: "Lamport's clocks with acknowledgements to all: waits for every member",
-		make:    func(c *Core) protocol { return newLamport(c) }})
+		make:    func(c host) protocol { return newLamport(c) }})
 }
 
 // State log records: a batch of own stamps (first number, count, first
@@ -104,7 +104,7 @@ type lamportPeer struct {
 }
 
 type lamport struct {
-	c        *Core
+	c        host
 	clock    uint64
 	reserved uint64
 	queue    stampQueue
@@ -119,7 +119,7 @@ type lamport struct {
 	lastPoke     time.Time
 }
 
-func newLamport(c *Core) *lamport {
+func newLamport(c host) *lamport {
 	l := &lamport{c: c, peers: make(map[int]*lamportPeer)}
 	for _, p := range c.peerIDs() {
 		l.peers[p] = &lamportPeer{}
@@ -148,7 +148,7 @@ func (l *lamport) restore(recs [][]byte) error {
 		}
 	}
 	l.reserved = l.clock
-	if l.c.restarted {
+	if l.c.restarted() {
 		l.c.stop("restarted: lamport cannot take up its place in the order again (it still acknowledges, so the others go on); raft can")
 	}
 	return nil
@@ -191,7 +191,7 @@ func (l *lamport) sent(ids []MsgID) {
 		rec = binary.AppendUvarint(rec, b.count)
 		c.persist(binary.AppendUvarint(rec, b.ts))
 		for i, id := range ids[:k] {
-			heap.Push(&l.queue, lamportEntry{id: id, ts: Prio{Count: b.ts + uint64(i), Node: c.cfg.ID}})
+			heap.Push(&l.queue, lamportEntry{id: id, ts: Prio{Count: b.ts + uint64(i), Node: c.config().ID}})
 		}
 		for _, p := range c.peerIDs() {
 			c.send(p, l.stampMsg(b))
@@ -217,15 +217,15 @@ func (l *lamport) rewrite() {
 }
 
 func (l *lamport) stampMsg(b stampBatch) Msg {
-	return Msg{Kind: KindStamp, ID: MsgID{Sender: l.c.cfg.ID, Num: b.first}, Hi: b.first + b.count - 1, Prio: Prio{Count: b.ts, Node: l.c.cfg.ID}}
+	return Msg{Kind: KindStamp, ID: MsgID{Sender: l.c.config().ID, Num: b.first}, Hi: b.first + b.count - 1, Prio: Prio{Count: b.ts, Node: l.c.config().ID}}
 }
 
 func (l *lamport) ack() Msg {
 	first := l.firstNum
 	if first == 0 {
-		first = l.c.nextNum + 1 // nothing stamped yet: nothing below the next
+		first = l.c.nextNumber() // nothing stamped yet: nothing below the next
 	}
-	return Msg{Kind: KindLamportAck, ID: MsgID{Sender: l.c.cfg.ID, Num: first}, Hi: l.lastNum, Prio: Prio{Count: l.clock, Node: l.c.cfg.ID}}
+	return Msg{Kind: KindLamportAck, ID: MsgID{Sender: l.c.config().ID, Num: first}, Hi: l.lastNum, Prio: Prio{Count: l.clock, Node: l.c.config().ID}}
 }
 
 func (l *lamport) ackAll() {
@@ -299,10 +299,10 @@ func (l *lamport) control(m Msg) {
 // askFor asks peer for its stamps after the ones here, up to hi (at most
 // every pokeEvery).
 func (l *lamport) askFor(peer int, p *lamportPeer, hi uint64) {
-	if l.c.now.Sub(p.lastAsk) < pokeEvery {
+	if l.c.clock().Sub(p.lastAsk) < pokeEvery {
 		return
 	}
-	p.lastAsk = l.c.now
+	p.lastAsk = l.c.clock()
 	l.c.send(peer, Msg{Kind: KindStampAsk, ID: MsgID{Sender: peer, Num: p.have + 1}, Hi: hi})
 }
 
@@ -335,12 +335,12 @@ func (l *lamport) orderStable() {
 	for len(l.queue) > 0 && l.stable(l.queue[0]) {
 		e := heap.Pop(&l.queue).(lamportEntry)
 		if !c.isStopped() { // (a stopped member only acknowledges)
-			c.ordered(c.positions+1, e.id)
+			c.ordered(c.positionsKnown()+1, e.id)
 		}
 		l.stuckSince = time.Time{}
 	}
 	if len(l.queue) > 0 && l.stuckSince.IsZero() {
-		l.stuckSince = c.now
+		l.stuckSince = c.clock()
 	}
 }
 
@@ -349,10 +349,10 @@ func (l *lamport) linkClosed(int) {}
 // tick pokes the peers that keep the head waiting: a lost stamp or ack
 // (a link that broke) comes again with the answer.
 func (l *lamport) tick() {
-	if len(l.queue) == 0 || l.c.now.Sub(l.stuckSince) < pokeEvery || l.c.now.Sub(l.lastPoke) < pokeEvery {
+	if len(l.queue) == 0 || l.c.clock().Sub(l.stuckSince) < pokeEvery || l.c.clock().Sub(l.lastPoke) < pokeEvery {
 		return
 	}
-	l.lastPoke = l.c.now
+	l.lastPoke = l.c.clock()
 	head := l.queue[0]
 	for _, id := range l.c.peerIDs() {
 		p := l.peers[id]
@@ -366,7 +366,7 @@ func (l *lamport) tick() {
 }
 
 func (l *lamport) view(v *View) {
-	if len(l.queue) == 0 || l.c.now.Sub(l.stuckSince) < time.Second {
+	if len(l.queue) == 0 || l.c.clock().Sub(l.stuckSince) < time.Second {
 		return
 	}
 	head := l.queue[0]

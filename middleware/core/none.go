@@ -12,21 +12,21 @@ package core
 func init() {
 	registerProtocol(protocolSpec{name: None, rank: 5, orders: false,
 		summary: "no ordering: Ready is Received, so the windows disagree (for teaching)",
-		make:    func(c *Core) protocol { return &noOrder{c: c} }})
+		make:    func(c host) protocol { return &noOrder{c: c} }})
 }
 
-type noOrder struct{ c *Core }
+type noOrder struct{ c host }
 
 // restore goes on from what was delivered.
 func (o *noOrder) restore([][]byte) error {
-	o.c.resetOrder(o.c.delivered, o.c.delivered+1, nil)
+	o.c.resetOrder(o.c.deliveredCount(), o.c.deliveredCount()+1, nil)
 	return nil
 }
 
 func (o *noOrder) sent([]MsgID) {}
 
 // arrived gives the copy the next position at once.
-func (o *noOrder) arrived(id MsgID) { o.c.ordered(o.c.positions+1, id) }
+func (o *noOrder) arrived(id MsgID) { o.c.ordered(o.c.positionsKnown()+1, id) }
 
 func (o *noOrder) control(Msg)    {}
 func (o *noOrder) linkClosed(int) {}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Protocol names an ordering algorithm.
@@ -31,7 +32,7 @@ type protocolSpec struct {
 	leader bool
 	// rejoin: it takes back a member that lost its state (a rejoiner).
 	rejoin bool
-	make   func(c *Core) protocol
+	make   func(c host) protocol
 }
 
 var protocolSpecs []protocolSpec
@@ -137,6 +138,53 @@ type campaigner interface{ campaign() }
 
 // rejoiner is a protocol that can take back a member that lost its state.
 type rejoiner interface{ rejoinAsked(peer int, state string) }
+
+// host is the Core as a protocol sees it: a protocol holds a host, never
+// the Core itself, so the compiler keeps it to this (core.go and
+// orderstate.go implement it).
+type host interface {
+	config() *Config // identity, group size, timings: read only
+	clock() time.Time
+	restarted() bool // an earlier incarnation's state was restored
+
+	// Control messages and durable records (made durable before anything
+	// of the same output goes out).
+	send(to int, m Msg)
+	peerIDs() []int
+	reachable(peer int) bool
+	everHeard(peer int) bool
+	persist(rec []byte)
+	rewrite(recs [][]byte)
+
+	// The order: positions come one by one, in order.
+	ordered(pos uint64, id MsgID)
+	positionsKnown() uint64
+	deliveredCount() uint64
+	orderAt(pos uint64) (MsgID, bool)
+	resetOrder(last, base uint64, ids []MsgID)
+	appendOrderState(b []byte, ordered idSet) []byte
+	loadOrderState(data []byte) (idSet, error)
+	deliverNow(id MsgID) // isis: deliver id at the next position at once
+
+	// Content and numbering.
+	hasContent(id MsgID) bool
+	contentFromPeer(m Message) bool
+	body(id MsgID) string
+	nextNumber() uint64        // the number the next own message will get
+	raiseNumbering(num uint64) // own numbers up to num are used
+	senderRestarted(sender int, first uint64)
+
+	stop(why string)
+	isStopped() bool
+
+	// Membership (identity.go): raft's rejoin.
+	rejoining() bool
+	readmitted() bool
+	heardEnough() bool
+	stateID() string
+	knowsState(peer int, state string) bool
+	readmit(peer int, state string)
+}
 
 // heartbeatFiller is a protocol that adds to the Core's heartbeats.
 type heartbeatFiller interface{ fillHeartbeat(hb *Msg) }

@@ -45,7 +45,7 @@ func init() { registerKind(KindRaft, "Raft", fieldRaft) }
 func init() {
 	registerProtocol(protocolSpec{name: Raft, leader: true, rejoin: true, rank: 1, orders: true,
 		summary: "consensus on etcd's raft: survives a minority of crashes, pauses and cut links",
-		make:    func(c *Core) protocol { return newRaft(c) }})
+		make:    func(c host) protocol { return newRaft(c) }})
 }
 
 const (
@@ -78,7 +78,7 @@ const (
 )
 
 type raftProto struct {
-	c       *Core
+	c       host
 	rn      *raft.RawNode
 	storage *raft.MemoryStorage
 	conf    *pb.ConfState
@@ -101,20 +101,20 @@ type raftProto struct {
 	lastRejoinAsk time.Time // a rejoining member last asked to be taken back
 }
 
-func newRaft(c *Core) *raftProto {
+func newRaft(c host) *raftProto {
 	r := &raftProto{
 		c:         c,
 		storage:   raft.NewMemoryStorage(),
 		committed: make(idSet),
 		pending:   newPendingQueue(),
-		lastTick:  c.now,
+		lastTick:  c.clock(),
 	}
-	voters := make([]uint64, c.cfg.N)
+	voters := make([]uint64, c.config().N)
 	for i := range voters {
 		voters[i] = uint64(i + 1)
 	}
 	r.conf = &pb.ConfState{Voters: voters}
-	if c.cfg.Rejoin && len(c.cfg.Restored) == 0 {
+	if c.config().Rejoin && len(c.config().Restored) == 0 {
 		// Taken back by membership change (raft_rejoin.go): no
 		// configuration until the leader's snapshot brings the group's.
 		r.conf = &pb.ConfState{}
@@ -169,7 +169,7 @@ func (r *raftProto) restore(recs [][]byte) error {
 		}
 	}
 	rn, err := raft.NewRawNode(&raft.Config{
-		ID:              uint64(r.c.cfg.ID),
+		ID:              uint64(r.c.config().ID),
 		ElectionTick:    electionTick,
 		HeartbeatTick:   heartbeatTick,
 		Storage:         r.storage,
@@ -184,12 +184,12 @@ func (r *raftProto) restore(recs [][]byte) error {
 		return fmt.Errorf("raft: %w", err)
 	}
 	r.rn = rn
-	if r.c.restarted {
+	if r.c.restarted() {
 		// Numbers this middleware's last incarnation used but never got
 		// committed must not hold up the dedup floor for good.
-		r.restartMarker = r.c.nextNum + 1
+		r.restartMarker = r.c.nextNumber()
 	}
-	if r.c.cfg.N == 1 {
+	if r.c.config().N == 1 {
 		_ = rn.Campaign() // a group of one elects itself at once
 	}
 	r.drain()
@@ -198,7 +198,7 @@ func (r *raftProto) restore(recs [][]byte) error {
 
 func (r *raftProto) sent(ids []MsgID) {
 	for _, id := range ids {
-		r.pending.add(id, r.c.now)
+		r.pending.add(id, r.c.clock())
 	}
 	r.propose(ids)
 	r.drain()
@@ -207,10 +207,10 @@ func (r *raftProto) sent(ids []MsgID) {
 // propose hands ids to raft in batches; without a leader raft drops them,
 // and they go again once one is known (see tick).
 func (r *raftProto) propose(ids []MsgID) {
-	r.lastPropose = r.c.now
+	r.lastPropose = r.c.clock()
 	for len(ids) > 0 {
 		k := min(len(ids), maxPropose)
-		if err := r.rn.Propose(encodeProposal(r.c.cfg.ID, ids[:k])); err != nil {
+		if err := r.rn.Propose(encodeProposal(r.c.config().ID, ids[:k])); err != nil {
 			return
 		}
 		ids = ids[k:]
@@ -231,10 +231,10 @@ func encodeProposal(proposer int, ids []MsgID) []byte {
 // reproposeAll proposes every pending id again, and the restart marker.
 func (r *raftProto) reproposeAll() {
 	if r.restartMarker > 0 {
-		b := binary.AppendUvarint([]byte{entryRestart}, uint64(r.c.cfg.ID))
+		b := binary.AppendUvarint([]byte{entryRestart}, uint64(r.c.config().ID))
 		_ = r.rn.Propose(binary.AppendUvarint(b, r.restartMarker))
 	}
-	r.propose(r.pending.again(r.c.now))
+	r.propose(r.pending.again(r.c.clock()))
 }
 
 func (r *raftProto) arrived(MsgID) {}
@@ -248,7 +248,7 @@ func (r *raftProto) control(m Msg) {
 		return
 	}
 	// Only what the authenticated link's peer says in its own name, to us.
-	if pm.GetFrom() != uint64(m.From) || pm.GetTo() != uint64(r.c.cfg.ID) || raft.IsLocalMsg(pm.GetType()) {
+	if pm.GetFrom() != uint64(m.From) || pm.GetTo() != uint64(r.c.config().ID) || raft.IsLocalMsg(pm.GetType()) {
 		return
 	}
 	// A heartbeat that commits beyond this log can only be for a state this
@@ -270,7 +270,7 @@ func (r *raftProto) linkClosed(peer int) {
 		// heartbeats and campaign soon (PreVote keeps this safe when it
 		// was only a broken link), the lower ids first.
 		_ = r.rn.ForgetLeader()
-		r.campaignAt = r.c.now.Add(time.Duration(20+30*r.c.cfg.ID) * time.Millisecond)
+		r.campaignAt = r.c.clock().Add(time.Duration(20+30*r.c.config().ID) * time.Millisecond)
 	}
 	r.drain()
 }
@@ -286,14 +286,14 @@ func (r *raftProto) campaign() {
 }
 
 func (r *raftProto) tick() {
-	for k := 0; k < 10 && r.c.now.Sub(r.lastTick) >= raftTick; k++ {
+	for k := 0; k < 10 && r.c.clock().Sub(r.lastTick) >= raftTick; k++ {
 		r.rn.Tick()
 		r.lastTick = r.lastTick.Add(raftTick)
 	}
-	if r.c.now.Sub(r.lastTick) >= raftTick {
-		r.lastTick = r.c.now // a long pause: time does not pile up as ticks
+	if r.c.clock().Sub(r.lastTick) >= raftTick {
+		r.lastTick = r.c.clock() // a long pause: time does not pile up as ticks
 	}
-	if !r.campaignAt.IsZero() && !r.c.now.Before(r.campaignAt) {
+	if !r.campaignAt.IsZero() && !r.c.clock().Before(r.campaignAt) {
 		r.campaignAt = time.Time{}
 		if r.lead == 0 {
 			_ = r.rn.Campaign()
@@ -303,7 +303,7 @@ func (r *raftProto) tick() {
 	r.rejoinTick()
 	// Proposals are lost with a leader that dies or a link that breaks:
 	// repeat what waits too long (duplicates are dropped on apply).
-	if r.lead != 0 && (r.pending.overdue(r.c.now, r.c.cfg.ResendAfter) || (r.restartMarker > 0 && r.c.now.Sub(r.lastPropose) >= r.c.cfg.ResendAfter)) {
+	if r.lead != 0 && (r.pending.overdue(r.c.clock(), r.c.config().ResendAfter) || (r.restartMarker > 0 && r.c.clock().Sub(r.lastPropose) >= r.c.config().ResendAfter)) {
 		r.reproposeAll()
 	}
 	r.drain()
@@ -341,7 +341,7 @@ func (r *raftProto) drain() {
 		var snapsTo []uint64
 		for _, m := range rd.Messages {
 			b, err := proto.Marshal(m)
-			if err != nil || m.GetTo() == 0 || m.GetTo() > uint64(r.c.cfg.N) || m.GetTo() == uint64(r.c.cfg.ID) {
+			if err != nil || m.GetTo() == 0 || m.GetTo() > uint64(r.c.config().N) || m.GetTo() == uint64(r.c.config().ID) {
 				continue
 			}
 			r.c.send(int(m.GetTo()), Msg{Kind: KindRaft, Raft: b})
@@ -390,26 +390,24 @@ func (r *raftProto) apply(e *pb.Entry) {
 		count := rd.next()
 		for i := uint64(0); i < count && rd.ok(); i++ {
 			id := MsgID{Sender: proposer, Num: rd.next()}
-			if !rd.ok() || id.Num == 0 || proposer < 1 || proposer > r.c.cfg.N {
+			if !rd.ok() || id.Num == 0 || proposer < 1 || proposer > r.c.config().N {
 				break
 			}
-			if proposer == r.c.cfg.ID {
+			if proposer == r.c.config().ID {
 				r.pending.done(id)
-				if id.Num > r.c.nextNum {
-					r.c.nextNum, r.c.numDirty = id.Num, true // (a restart that lost its numbering)
-				}
+				r.c.raiseNumbering(id.Num) // (a restart that lost its numbering)
 			}
 			if r.committed.add(id) {
-				r.c.ordered(r.c.positions+1, id)
+				r.c.ordered(r.c.positionsKnown()+1, id)
 				r.idsSinceSnap++
 			}
 		}
 	case entryRestart:
 		first := rd.next()
-		if rd.ok() && proposer >= 1 && proposer <= r.c.cfg.N && first > 1 {
+		if rd.ok() && proposer >= 1 && proposer <= r.c.config().N && first > 1 {
 			r.committed.raiseFloor(proposer, first-1)
-			r.c.received.raiseFloor(proposer, first-1)
-			if proposer == r.c.cfg.ID && first == r.restartMarker {
+			r.c.senderRestarted(proposer, first)
+			if proposer == r.c.config().ID && first == r.restartMarker {
 				r.restartMarker = 0
 			}
 		}
@@ -469,7 +467,7 @@ func compactIndex(s *raft.MemoryStorage, applied uint64) uint64 {
 	return 0
 }
 
-func (r *raftProto) encodeState() []byte { return appendOrderState(nil, r.c, r.committed) }
+func (r *raftProto) encodeState() []byte { return r.c.appendOrderState(nil, r.committed) }
 
 func (r *raftProto) installSnapshot(snap *pb.Snapshot) error {
 	md := snap.GetMetadata()
@@ -480,12 +478,12 @@ func (r *raftProto) installSnapshot(snap *pb.Snapshot) error {
 	if len(snap.GetData()) == 0 {
 		return nil // the bootstrap snapshot
 	}
-	committed, err := readOrderState(snap.GetData(), r.c)
+	committed, err := r.c.loadOrderState(snap.GetData())
 	if err != nil {
 		return err
 	}
 	r.committed = committed
-	for _, id := range r.pending.again(r.c.now) {
+	for _, id := range r.pending.again(r.c.clock()) {
 		if committed.has(id) {
 			r.pending.done(id)
 		}
@@ -493,121 +491,17 @@ func (r *raftProto) installSnapshot(snap *pb.Snapshot) error {
 	return nil
 }
 
-// appendOrderState encodes the core's order (its length and the kept
-// window of ids) and the set of ids ordered, for a snapshot.
-func appendOrderState(b []byte, c *Core, ordered idSet) []byte {
-	base, ids := c.recentOrder()
-	b = binary.AppendUvarint(b, c.positions)
-	b = binary.AppendUvarint(b, base)
-	b = binary.AppendUvarint(b, uint64(len(ids)))
-	for _, id := range ids {
-		b = binary.AppendUvarint(b, uint64(id.Sender))
-		b = binary.AppendUvarint(b, id.Num)
-	}
-	return appendIDSet(b, ordered)
-}
-
-// readOrderState installs appendOrderState's encoding in c and returns the
-// set of ids ordered.
-func readOrderState(data []byte, c *Core) (idSet, error) {
-	rd := &uvarintReader{b: data}
-	last, base, count := rd.next(), rd.next(), rd.next()
-	if !rd.ok() || count > uint64(len(data)) {
-		return nil, errors.New("bad order state header")
-	}
-	ids := make([]MsgID, count)
-	for i := range ids {
-		ids[i] = MsgID{Sender: int(rd.next()), Num: rd.next()}
-	}
-	ordered, err := readIDSet(rd)
-	if err != nil || !rd.ok() || base+count != last+1 {
-		return nil, errors.New("bad order state")
-	}
-	c.resetOrder(last, base, ids)
-	return ordered, nil
-}
-
-func appendIDSet(b []byte, s idSet) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	for sender := 1; len(s) > 0 && sender <= maxSender(s); sender++ {
-		n := s[sender]
-		if n == nil {
-			continue
-		}
-		b = binary.AppendUvarint(b, uint64(sender))
-		b = binary.AppendUvarint(b, n.floor)
-		b = binary.AppendUvarint(b, uint64(len(n.above)))
-		for num := range n.above {
-			b = binary.AppendUvarint(b, num)
-		}
-	}
-	return b
-}
-
-func maxSender(s idSet) int {
-	m := 0
-	for k := range s {
-		m = max(m, k)
-	}
-	return m
-}
-
-func readIDSet(rd *uvarintReader) (idSet, error) {
-	s := make(idSet)
-	senders := rd.next()
-	for i := uint64(0); i < senders && rd.ok(); i++ {
-		sender, floor, above := int(rd.next()), rd.next(), rd.next()
-		if !rd.ok() || above > uint64(len(rd.b)) {
-			return nil, errors.New("bad id set")
-		}
-		n := &numSet{floor: floor}
-		for k := uint64(0); k < above; k++ {
-			if n.above == nil {
-				n.above = make(map[uint64]struct{}, above)
-			}
-			n.above[rd.next()] = struct{}{}
-		}
-		s[sender] = n
-	}
-	if !rd.ok() {
-		return nil, errors.New("bad id set")
-	}
-	return s, nil
-}
-
-// uvarintReader reads a sequence of uvarints; after the first error ok
-// stays false and next returns 0.
-type uvarintReader struct {
-	b   []byte
-	bad bool
-}
-
-func (u *uvarintReader) next() uint64 {
-	if u.bad {
-		return 0
-	}
-	v, k := binary.Uvarint(u.b)
-	if k <= 0 {
-		u.bad = true
-		return 0
-	}
-	u.b = u.b[k:]
-	return v
-}
-
-func (u *uvarintReader) ok() bool { return !u.bad }
-
 func (r *raftProto) view(v *View) {
 	st := r.rn.BasicStatus()
 	v.Leader = int(st.Lead)
 	v.Term = st.HardState.GetTerm()
 	reach := len(v.Alive)
 	switch {
-	case reach <= r.c.cfg.N/2:
-		v.Waiting = fmt.Sprintf("no quorum: reaches %d of %d, waiting", reach, r.c.cfg.N)
-	case r.c.id.rejoining && !r.isMember():
+	case reach <= r.c.config().N/2:
+		v.Waiting = fmt.Sprintf("no quorum: reaches %d of %d, waiting", reach, r.c.config().N)
+	case r.c.rejoining() && !r.isMember():
 		v.Waiting = "rejoining: asked the group to take this middleware back under a new state (raft membership change)"
-	case r.c.id.rejoining && slices.Contains(r.conf.GetLearners(), uint64(r.c.cfg.ID)):
+	case r.c.rejoining() && slices.Contains(r.conf.GetLearners(), uint64(r.c.config().ID)):
 		v.Waiting = "rejoining: taken back as a learner, catching up before it votes again"
 	case st.Lead == 0:
 		v.Waiting = "electing a leader"

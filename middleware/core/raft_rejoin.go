@@ -36,13 +36,13 @@ const rejoinEvery = time.Second
 // configuration change at a time (raft refuses a second while one is
 // pending; the member asks again).
 func (r *raftProto) rejoinAsked(peer int, state string) {
-	if r.lead != uint64(r.c.cfg.ID) || state == "" || state == "-" {
+	if r.lead != uint64(r.c.config().ID) || state == "" || state == "-" {
 		return
 	}
 	p := uint64(peer)
 	var cc *pb.ConfChange
 	switch {
-	case r.c.id.knows(peer, state) && (slices.Contains(r.conf.GetLearners(), p) || slices.Contains(r.conf.GetVoters(), p)):
+	case r.c.knowsState(peer, state) && (slices.Contains(r.conf.GetLearners(), p) || slices.Contains(r.conf.GetVoters(), p)):
 		return // taken back already
 	case slices.Contains(r.conf.GetVoters(), p) || slices.Contains(r.conf.GetLearners(), p):
 		cc = &pb.ConfChange{Type: pb.ConfChangeType_ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(p), Context: []byte(state)}
@@ -56,10 +56,10 @@ func (r *raftProto) rejoinAsked(peer int, state string) {
 // promoteLearners is the leader's: a learner whose log reached the commit
 // index becomes a voter.
 func (r *raftProto) promoteLearners() {
-	if r.lead != uint64(r.c.cfg.ID) || len(r.conf.GetLearners()) == 0 || r.c.now.Sub(r.lastPromote) < rejoinEvery {
+	if r.lead != uint64(r.c.config().ID) || len(r.conf.GetLearners()) == 0 || r.c.clock().Sub(r.lastPromote) < rejoinEvery {
 		return
 	}
-	r.lastPromote = r.c.now
+	r.lastPromote = r.c.clock()
 	st := r.rn.Status()
 	for _, l := range r.conf.GetLearners() {
 		if pr, ok := st.Progress[l]; ok && pr.Match >= st.HardState.GetCommit() {
@@ -78,24 +78,24 @@ func (r *raftProto) applyConfChange(e *pb.Entry) {
 	}
 	r.conf = r.rn.ApplyConfChange(cc)
 	if cc.GetType() == pb.ConfChangeType_ConfChangeAddLearnerNode {
-		r.c.id.readmit(r.c, int(cc.GetNodeId()), string(cc.GetContext()))
+		r.c.readmit(int(cc.GetNodeId()), string(cc.GetContext()))
 	}
 }
 
 // rejoinTick is the rejoining member's: ask every peer (the leader acts)
 // until it is a member again.
 func (r *raftProto) rejoinTick() {
-	if !r.c.id.rejoining || r.c.id.joined || r.c.now.Sub(r.lastRejoinAsk) < rejoinEvery || !r.c.id.heardEnough() {
+	if !r.c.rejoining() || r.c.readmitted() || r.c.clock().Sub(r.lastRejoinAsk) < rejoinEvery || !r.c.heardEnough() {
 		return
 	}
-	r.lastRejoinAsk = r.c.now
+	r.lastRejoinAsk = r.c.clock()
 	for _, p := range r.c.peerIDs() {
-		r.c.send(p, Msg{Kind: KindRejoin, State: r.c.id.self})
+		r.c.send(p, Msg{Kind: KindRejoin, State: r.c.stateID()})
 	}
 }
 
 // isMember reports whether this middleware is in raft's configuration.
 func (r *raftProto) isMember() bool {
-	me := uint64(r.c.cfg.ID)
+	me := uint64(r.c.config().ID)
 	return slices.Contains(r.conf.GetVoters(), me) || slices.Contains(r.conf.GetLearners(), me)
 }

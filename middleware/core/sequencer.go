@@ -38,7 +38,7 @@ func init() {
 func init() {
 	registerProtocol(protocolSpec{name: Sequencer, leader: true, rank: 2, orders: true,
 		summary: "the textbook fixed sequencer (the highest id): fast, stops without it",
-		make:    func(c *Core) protocol { return newSequencer(c) }})
+		make:    func(c host) protocol { return newSequencer(c) }})
 }
 
 // recSeqOrder records one number the sequencer gave (sender, num), in
@@ -52,7 +52,7 @@ const (
 const maxResend = 4096
 
 type sequencer struct {
-	c      *Core
+	c      host
 	leader int
 
 	// At the sequencer: every id numbered, and how many since the state
@@ -69,29 +69,29 @@ type sequencer struct {
 	unordered pendingQueue
 }
 
-func newSequencer(c *Core) *sequencer {
+func newSequencer(c host) *sequencer {
 	return &sequencer{
-		c: c, leader: c.cfg.N,
+		c: c, leader: c.config().N,
 		assigned:  make(idSet),
 		early:     make(map[uint64]MsgID),
 		unordered: newPendingQueue(),
 	}
 }
 
-func (s *sequencer) isLeader() bool { return s.c.cfg.ID == s.leader }
+func (s *sequencer) isLeader() bool { return s.c.config().ID == s.leader }
 
 func (s *sequencer) restore(recs [][]byte) error {
 	c := s.c
 	if !s.isLeader() {
 		// A member goes on from what it delivered; orders after that come
 		// again from the sequencer.
-		c.resetOrder(c.delivered, c.delivered+1, nil)
+		c.resetOrder(c.deliveredCount(), c.deliveredCount()+1, nil)
 		return nil
 	}
 	for _, rec := range recs {
 		switch rec[0] {
 		case recSeqState:
-			assigned, err := readOrderState(rec[1:], c)
+			assigned, err := c.loadOrderState(rec[1:])
 			if err != nil {
 				return fmt.Errorf("state log (sequencer): %w", err)
 			}
@@ -103,7 +103,7 @@ func (s *sequencer) restore(recs [][]byte) error {
 				return fmt.Errorf("state log (sequencer): bad order record")
 			}
 			if s.assigned.add(id) {
-				c.ordered(c.positions+1, id)
+				c.ordered(c.positionsKnown()+1, id)
 			}
 		default:
 			return fmt.Errorf("state log (sequencer): unknown record kind %q", rec[0])
@@ -118,7 +118,7 @@ func (s *sequencer) sent(ids []MsgID) {
 			s.assign(id)
 			continue
 		}
-		s.unordered.add(id, s.c.now)
+		s.unordered.add(id, s.c.clock())
 		s.c.send(s.leader, Msg{Kind: KindRequest, ID: id})
 	}
 }
@@ -129,15 +129,15 @@ func (s *sequencer) assign(id MsgID) {
 		return
 	}
 	c := s.c
-	c.ordered(c.positions+1, id)
+	c.ordered(c.positionsKnown()+1, id)
 	rec := binary.AppendUvarint([]byte{recSeqOrder}, uint64(id.Sender))
 	c.persist(binary.AppendUvarint(rec, id.Num))
 	for _, p := range c.peerIDs() {
-		c.send(p, Msg{Kind: KindOrder, Seq: c.positions, ID: id})
+		c.send(p, Msg{Kind: KindOrder, Seq: c.positionsKnown(), ID: id})
 	}
 	if s.sinceRewrite++; s.sinceRewrite >= snapEvery {
 		s.sinceRewrite = 0
-		c.rewrite([][]byte{appendOrderState([]byte{recSeqState}, c, s.assigned)})
+		c.rewrite([][]byte{c.appendOrderState([]byte{recSeqState}, s.assigned)})
 	}
 }
 
@@ -147,7 +147,7 @@ func (s *sequencer) arrived(MsgID) {}
 // that one that missed orders asks again.
 func (s *sequencer) fillHeartbeat(hb *Msg) {
 	if s.isLeader() {
-		hb.Seq = s.c.positions
+		hb.Seq = s.c.positionsKnown()
 	}
 }
 
@@ -173,9 +173,9 @@ func (s *sequencer) control(m Msg) {
 		}
 	case KindHeartbeat:
 		if m.From == s.leader && !s.isLeader() {
-			if m.Seq < c.positions {
-				c.stop(fmt.Sprintf("sequencer %d restarted without its state (it reports %d orders, this middleware knows %d): restart the lab", s.leader, m.Seq, c.positions))
-			} else if m.Seq > c.positions {
+			if m.Seq < c.positionsKnown() {
+				c.stop(fmt.Sprintf("sequencer %d restarted without its state (it reports %d orders, this middleware knows %d): restart the lab", s.leader, m.Seq, c.positionsKnown()))
+			} else if m.Seq > c.positionsKnown() {
 				s.askGap(m.Seq)
 			}
 		}
@@ -185,13 +185,13 @@ func (s *sequencer) control(m Msg) {
 // order takes the sequencer's word that pos holds id.
 func (s *sequencer) order(pos uint64, id MsgID) {
 	c := s.c
-	if pos <= c.positions {
+	if pos <= c.positionsKnown() {
 		if known, ok := c.orderAt(pos); ok && known != id {
 			c.stop(fmt.Sprintf("sequencer %d restarted without its state (position %d given twice): restart the lab", s.leader, pos))
 		}
 		return
 	}
-	if pos > c.positions+1 {
+	if pos > c.positionsKnown()+1 {
 		if len(s.early) < 1<<20 {
 			s.early[pos] = id
 		}
@@ -200,18 +200,18 @@ func (s *sequencer) order(pos uint64, id MsgID) {
 	}
 	s.take(id)
 	for {
-		next, ok := s.early[c.positions+1]
+		next, ok := s.early[c.positionsKnown()+1]
 		if !ok {
 			break
 		}
-		delete(s.early, c.positions+1)
+		delete(s.early, c.positionsKnown()+1)
 		s.take(next)
 	}
 }
 
 func (s *sequencer) take(id MsgID) {
-	s.c.ordered(s.c.positions+1, id)
-	if id.Sender == s.c.cfg.ID {
+	s.c.ordered(s.c.positionsKnown()+1, id)
+	if id.Sender == s.c.config().ID {
 		s.unordered.done(id)
 	}
 }
@@ -220,11 +220,11 @@ func (s *sequencer) take(id MsgID) {
 // hi, at most every 200 ms.
 func (s *sequencer) askGap(hi uint64) {
 	c := s.c
-	if c.now.Sub(s.lastGapAsk) < 200*time.Millisecond {
+	if c.clock().Sub(s.lastGapAsk) < 200*time.Millisecond {
 		return
 	}
-	s.lastGapAsk = c.now
-	c.send(s.leader, Msg{Kind: KindGap, Seq: c.positions + 1, Hi: hi})
+	s.lastGapAsk = c.clock()
+	c.send(s.leader, Msg{Kind: KindGap, Seq: c.positionsKnown() + 1, Hi: hi})
 }
 
 func (s *sequencer) linkClosed(int) {}
@@ -232,10 +232,10 @@ func (s *sequencer) linkClosed(int) {}
 // tick repeats requests that wait too long (lost with a broken link).
 func (s *sequencer) tick() {
 	c := s.c
-	if s.isLeader() || !s.unordered.overdue(c.now, c.cfg.ResendAfter) {
+	if s.isLeader() || !s.unordered.overdue(c.clock(), c.config().ResendAfter) {
 		return
 	}
-	for _, id := range s.unordered.again(c.now) {
+	for _, id := range s.unordered.again(c.clock()) {
 		c.send(s.leader, Msg{Kind: KindRequest, ID: id})
 	}
 }
@@ -245,7 +245,7 @@ func (s *sequencer) view(v *View) {
 	if s.isLeader() || s.c.reachable(s.leader) {
 		return
 	}
-	if p := s.c.peers[s.leader]; p.heard {
+	if s.c.everHeard(s.leader) {
 		v.Waiting = fmt.Sprintf("sequencer %d lost: this protocol cannot continue without it; raft can", s.leader)
 	} else {
 		v.Waiting = fmt.Sprintf("waiting for sequencer %d", s.leader)
