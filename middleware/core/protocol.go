@@ -32,7 +32,9 @@ type protocolSpec struct {
 	leader bool
 	// rejoin: it takes back a member that lost its state (a rejoiner).
 	rejoin bool
-	make   func(c host) protocol
+	// faultTolerant: it goes on through a minority's crashes.
+	faultTolerant bool
+	make          func(c host) protocol
 }
 
 var protocolSpecs []protocolSpec
@@ -80,6 +82,13 @@ func (p Protocol) Orders() bool {
 func (p Protocol) HasLeader() bool {
 	s, _ := spec(p)
 	return s.leader
+}
+
+// FaultTolerant reports whether the protocol goes on, delivering
+// everything, when a minority crashes (the others stop or wait).
+func (p Protocol) FaultTolerant() bool {
+	s, _ := spec(p)
+	return s.faultTolerant
 }
 
 // CanRejoin reports whether the protocol takes back a member that lost its

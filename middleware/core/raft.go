@@ -43,7 +43,7 @@ const KindRaft Kind = 'Y'
 func init() { registerKind(KindRaft, "Raft", fieldRaft) }
 
 func init() {
-	registerProtocol(protocolSpec{name: Raft, leader: true, rejoin: true, rank: 1, orders: true,
+	registerProtocol(protocolSpec{name: Raft, leader: true, rejoin: true, faultTolerant: true, rank: 1, orders: true,
 		summary: "consensus on etcd's raft: survives a minority of crashes, pauses and cut links",
 		make:    func(c host) protocol { return newRaft(c) }})
 }

@@ -525,10 +525,27 @@ var faultScenarios = []struct {
 	{sc: scenario{name: "amnesia of two", crashes: 2, restart: true, wipe: true, partitions: 1, safetyOnly: true}, baselinesStall: true},
 }
 
-func TestSimRaft(t *testing.T) {
-	for _, f := range faultScenarios {
-		t.Run(f.sc.name, func(t *testing.T) {
-			simSeeds(t, core.Raft, f.sc, 1000)
+// TestSim runs every protocol that orders (core.Protocols: a new
+// protocol's file registers it, and it is simulated here by itself) under
+// every fault scenario. A fault-tolerant protocol must deliver everything
+// everywhere; the others must never disagree, and may stall where they
+// cannot go on.
+func TestSim(t *testing.T) {
+	for _, proto := range core.Protocols {
+		if !proto.Orders() {
+			continue // none: TestSimNoneDiverges
+		}
+		t.Run(string(proto), func(t *testing.T) {
+			if proto != core.Raft {
+				t.Parallel()
+			}
+			for _, f := range faultScenarios {
+				sc := f.sc
+				sc.safetyOnly = sc.safetyOnly || (f.baselinesStall && !proto.FaultTolerant())
+				t.Run(sc.name, func(t *testing.T) {
+					simSeeds(t, proto, sc, 1000)
+				})
+			}
 		})
 	}
 }
@@ -544,36 +561,6 @@ func TestSimRaftRejoin(t *testing.T) {
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			simSeeds(t, core.Raft, sc, 300)
-		})
-	}
-}
-
-func TestSimSequencer(t *testing.T) {
-	for _, f := range faultScenarios {
-		sc := f.sc
-		sc.safetyOnly = f.baselinesStall
-		t.Run(sc.name, func(t *testing.T) {
-			simSeeds(t, core.Sequencer, sc, 1000)
-		})
-	}
-}
-
-func TestSimISIS(t *testing.T) {
-	for _, f := range faultScenarios {
-		sc := f.sc
-		sc.safetyOnly = f.baselinesStall
-		t.Run(sc.name, func(t *testing.T) {
-			simSeeds(t, core.ISIS, sc, 1000)
-		})
-	}
-}
-
-func TestSimLamport(t *testing.T) {
-	for _, f := range faultScenarios {
-		sc := f.sc
-		sc.safetyOnly = f.baselinesStall
-		t.Run(sc.name, func(t *testing.T) {
-			simSeeds(t, core.Lamport, sc, 1000)
 		})
 	}
 }
