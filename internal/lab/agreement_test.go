@@ -67,7 +67,7 @@ func TestAgreementGoesRedWithoutOrder(t *testing.T) {
 }
 
 func TestAgreementStaysGreenUnderFaults(t *testing.T) {
-	for _, proto := range []string{"raft", "sequencer", "isis", "lamport"} {
+	for _, proto := range orderingProtocols() {
 		t.Run(proto, func(t *testing.T) {
 			l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 300 * time.Millisecond, Reuse: true, Seed: 2})
 			linked(t, l)

@@ -12,6 +12,7 @@ import (
 
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 // Real processes over loopback: the network program and headless
@@ -98,7 +99,7 @@ func mustCheck(t *testing.T, l *lab.Lab, opt check.Options) *check.Report {
 }
 
 func TestLabAgreesInBothConnectionModes(t *testing.T) {
-	for _, proto := range []string{"raft", "sequencer", "isis", "lamport"} {
+	for _, proto := range orderingProtocols() {
 		for _, reuse := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/reuse=%v", proto, reuse), func(t *testing.T) {
 				l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 300 * time.Millisecond, Reuse: reuse})
@@ -331,4 +332,16 @@ func linked(t *testing.T, l *lab.Lab) {
 	if err := l.WaitLinked(ctx, l.IDs()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// orderingProtocols lists every protocol that orders (core.Protocols: a
+// new protocol is tested here by itself), by name.
+func orderingProtocols() []string {
+	var names []string
+	for _, p := range core.Protocols {
+		if p.Orders() {
+			names = append(names, string(p))
+		}
+	}
+	return names
 }

@@ -9,6 +9,7 @@ import (
 
 	"totalorder/internal/lab"
 	"totalorder/middleware/check"
+	"totalorder/middleware/core"
 )
 
 // A seeded random fault soak on real processes, at a size CI affords (the
@@ -19,15 +20,12 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes for a while")
 	}
-	for _, tc := range []struct {
-		proto string
-		kills bool
-	}{
-		{"raft", true},
-		{"sequencer", false},
-		{"isis", false},
-		{"lamport", false},
-	} {
+	for _, proto := range orderingProtocols() {
+		// kill -9 only where the protocol goes on without a member.
+		tc := struct {
+			proto string
+			kills bool
+		}{proto, core.Protocol(proto).FaultTolerant()}
 		t.Run(tc.proto, func(t *testing.T) {
 			l := startLab(t, lab.Config{N: 5, Protocol: tc.proto, MaxSleep: 200 * time.Millisecond, Reuse: true, Seed: 7})
 			linked(t, l)

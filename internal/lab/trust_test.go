@@ -199,7 +199,7 @@ func TestFloodWhilePeerRestarts(t *testing.T) {
 // numbering; a number the control encoding could not carry is refused with
 // one line; the group goes on ordering every real message.
 func TestForgedDataNeverDelivered(t *testing.T) {
-	for _, proto := range []string{"raft", "sequencer", "isis", "lamport"} {
+	for _, proto := range orderingProtocols() {
 		t.Run(proto, func(t *testing.T) {
 			l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 50 * time.Millisecond, Reuse: true})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
