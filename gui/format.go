@@ -54,6 +54,9 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	if s.NetQueued > 0 {
 		fmt.Fprintf(&b, " (%d queued)", s.NetQueued)
 	}
+	for _, w := range s.Warnings { // a peer that came back without its state
+		b.WriteString(" · " + w)
+	}
 	membership = b.String()
 
 	// The latency shown is how long ordering held the last delivery back

@@ -195,6 +195,12 @@ func TestStatusLine(t *testing.T) {
 	if got, want := w.counters.Text, "no quorum: reaches 2 of 5, waiting · sent 0 · received 5 (2 recovered) · ready 0 · pending 0 · last held back –"; got != want {
 		t.Errorf("counters line\n got %q\nwant %q", got, want)
 	}
+	// A peer that came back without its state: every window says so.
+	w.showStatus(middleware.Status{ID: 1, Protocol: "raft", Leader: 1, NetworkUp: true, Peers: 4, PeersUp: 4, Alive: []int{1, 2, 4, 5},
+		Warnings: []string{"Middleware 3 came back without its state; it had acknowledged #1067"}})
+	if got, want := w.membership.Text, "raft · leader 1 (this one) · alive 1 2 4 5 · peers 4/4 · network up · Middleware 3 came back without its state; it had acknowledged #1067"; got != want {
+		t.Errorf("membership line\n got %q\nwant %q", got, want)
+	}
 }
 
 func TestCutOffFromPeers(t *testing.T) {
