@@ -414,27 +414,33 @@ func planSteps(b *bench, p plan, only, tmp string) []step {
 			}
 		}
 	}
-	if want("failover") && slices.Contains(protocols, protocolRaft) {
-		// Only raft fails over: the other protocols stop by design when a
-		// member dies, so there is nothing of theirs to time.
-		for k := 1; k <= p.failovers; k++ {
-			name := fmt.Sprintf("%s leader fail-over %d of %d", protocolRaft, k, p.failovers)
-			add(name, func(ctx context.Context) (string, error) {
-				dir := filepath.Join(b.logs, slug(name))
-				r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: dir, Protocol: protocolRaft,
-					N: 5, Reuse: true, MaxSleep: 100 * time.Millisecond})
-				row := failoverRow{Protocol: protocolRaft, Resume: r.Resume, InFlight: r.InFlight, InFlightDone: r.InFlightDone, Verdict: r.Verdict}
-				if err != nil {
-					row.Verdict = runFailed
+	if want("failover") {
+		// Only a fault-tolerant protocol with a leader fails over (raft):
+		// the others stop by design when a member dies, so there is
+		// nothing of theirs to time.
+		for _, protocol := range ordering {
+			if !failsOver(protocol) {
+				continue
+			}
+			for k := 1; k <= p.failovers; k++ {
+				name := fmt.Sprintf("%s leader fail-over %d of %d", protocol, k, p.failovers)
+				add(name, func(ctx context.Context) (string, error) {
+					dir := filepath.Join(b.logs, slug(name))
+					r, err := lab.MeasureFailover(ctx, lab.Config{Bin: b.bin, Dir: dir, Protocol: protocol,
+						N: 5, Reuse: true, MaxSleep: 100 * time.Millisecond})
+					row := failoverRow{Protocol: protocol, Resume: r.Resume, InFlight: r.InFlight, InFlightDone: r.InFlightDone, Verdict: r.Verdict}
+					if err != nil {
+						row.Verdict = runFailed
+						res.Failover = append(res.Failover, row)
+						return "", err // the logs stay for the failure report
+					}
 					res.Failover = append(res.Failover, row)
-					return "", err // the logs stay for the failure report
-				}
-				res.Failover = append(res.Failover, row)
-				if !b.keepLogs {
-					os.RemoveAll(dir)
-				}
-				return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight, the last delivered %s ms after the kill; check %s", ms(r.Resume), r.InFlight, ms(r.InFlightDone), r.Verdict), nil
-			})
+					if !b.keepLogs {
+						os.RemoveAll(dir)
+					}
+					return fmt.Sprintf("deliveries resumed %s ms after the kill; %d messages were in flight, the last delivered %s ms after the kill; check %s", ms(r.Resume), r.InFlight, ms(r.InFlightDone), r.Verdict), nil
+				})
+			}
 		}
 	}
 	return steps
@@ -445,6 +451,12 @@ func onOff(on bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// failsOver reports whether the protocol goes on when its leader is
+// killed, which the fail-over section times.
+func failsOver(p string) bool {
+	return core.Protocol(p).FaultTolerant() && core.Protocol(p).HasLeader()
 }
 
 // orderingProtocols keeps the protocols that order (all but none).

@@ -247,7 +247,13 @@ func newConsensusView(res *results) consensusView {
 	}
 	v.Light = latencyComparison(res, protocolRaft, rest, 0, lightPerSecond)
 	v.Failover, v.HasFailover = failoverMedian(res, protocolRaft)
-	v.Stoppers = baselines(res)
+	var stoppers []string
+	for _, p := range measuredOrdering(res) {
+		if !failsOver(p) {
+			stoppers = append(stoppers, protocolName(p))
+		}
+	}
+	v.Stoppers = andList(stoppers)
 	return v
 }
 

@@ -452,7 +452,7 @@ func targetsTable(res *results) table {
 		return judge(r.Ordered >= targetOrderedPerSec, count(r.Ordered)+"/s")
 	})
 	add(fmt.Sprintf("median time until deliveries resume after kill -9 of the leader ≤ %v", targetFailover), func(p string) string {
-		if p != protocolRaft {
+		if !failsOver(p) {
 			return cannotFailOver
 		}
 		median, ok := failoverMedian(res, p)
@@ -612,12 +612,15 @@ func comparisonTable(res *results, title, subject string, others []string) table
 		}
 		return figure{mb(r.RSS) + " after " + short(r.Messages), float64(r.RSS)}
 	})
-	if median, ok := failoverMedian(res, protocolRaft); ok && len(baselines) > 0 {
+	if len(res.Failover) > 0 && len(baselines) > 0 {
 		row := []string{"deliveries resume after kill -9 of the leader (median)"}
 		for _, p := range append([]string{subject}, baselines...) {
 			cell := cannotFailOver
-			if p == protocolRaft {
-				cell = ms(median) + " ms"
+			if failsOver(p) {
+				cell = "-"
+				if median, ok := failoverMedian(res, p); ok {
+					cell = ms(median) + " ms"
+				}
 			}
 			row = append(row, cell)
 		}
@@ -867,8 +870,8 @@ func pct(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64) + " %"
 }
 
-// failoverTable lists each leader crash, the median, and the other
-// protocols, which cannot fail over.
+// failoverTable lists each leader crash, the median (of raft's: the one
+// protocol that fails over), and the protocols that cannot fail over.
 func failoverTable(rows []failoverRow) table {
 	t := table{
 		Title:  "Leader fail-over (n=5, maxSleep 100ms, every middleware sending 100 msg/s; the raft leader killed with SIGKILL)",
@@ -891,11 +894,11 @@ func failoverTable(rows []failoverRow) table {
 	}
 	if len(resumes) > 1 {
 		slices.Sort(resumes)
-		t.Rows = append(t.Rows, []string{protocolRaft, "median", ms(resumes[len(resumes)/2]), "", "", ""})
+		t.Rows = append(t.Rows, []string{rows[0].Protocol, "median", ms(resumes[len(resumes)/2]), "", "", ""})
 	}
 	if len(rows) > 0 {
 		for _, p := range orderingProtocols(protocols) {
-			if p != protocolRaft {
+			if !failsOver(p) {
 				t.Rows = append(t.Rows, []string{p, "-", cannotFailOver, "", "", ""})
 			}
 		}
