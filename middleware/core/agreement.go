@@ -112,17 +112,20 @@ func hashNext(h uint64, id MsgID) uint64 {
 }
 
 type agreement struct {
+	off bool // Config.NoAgreementCheck: no hashing, no digests
 	// known: hash covers positions 1..delivered. False after restoring a
 	// state log written before hashes were kept: this member then takes
 	// no part in the check.
 	known bool
 	hash  uint64
-	// hashes[i] is the hash through position base+i; ids[i] the id there
-	// (base itself has no id kept after a restart).
-	base   uint64
-	hashes []uint64
-	ids    []MsgID
-	peers  map[int]*peerDigest
+	// A ring of the last orderWindow positions: the hash through position
+	// p and the id at p are at index (p-origin) % orderWindow (origin has
+	// no id kept after a restart). It grows to that size, then wraps, so
+	// delivering allocates nothing.
+	origin, top uint64 // the first position ever kept, and the last
+	hashes      []uint64
+	ids         []MsgID
+	peers       map[int]*peerDigest
 }
 
 type peerDigest struct {
@@ -137,7 +140,8 @@ type peerDigest struct {
 }
 
 func (a *agreement) init(c *Core) {
-	a.known, a.hash = true, fnvOffset
+	a.off = c.cfg.NoAgreementCheck
+	a.known, a.hash = !a.off, fnvOffset
 	a.hashes, a.ids = []uint64{fnvOffset}, []MsgID{{}}
 	a.peers = make(map[int]*peerDigest)
 	for _, p := range c.peerIDs() {
@@ -147,8 +151,8 @@ func (a *agreement) init(c *Core) {
 
 // restored takes the durable hash (if any) after the delivered mark.
 func (a *agreement) restored(delivered uint64, hash uint64, haveHash bool) {
-	a.base = delivered
-	a.known = haveHash || delivered == 0
+	a.origin, a.top = delivered, delivered
+	a.known = !a.off && (haveHash || delivered == 0)
 	if haveHash {
 		a.hash = hash
 	}
@@ -157,31 +161,40 @@ func (a *agreement) restored(delivered uint64, hash uint64, haveHash bool) {
 
 // delivered extends the running hash with the id delivered at c.delivered.
 func (a *agreement) delivered(id MsgID) {
+	if !a.known {
+		return // nothing to extend: the check is off, or began unknown
+	}
 	a.hash = hashNext(a.hash, id)
-	a.hashes = append(a.hashes, a.hash)
-	a.ids = append(a.ids, id)
-	// Keep as many positions as the order window, trimmed in large steps.
-	if len(a.hashes) > orderWindow+orderWindow/4 {
-		cut := len(a.hashes) - orderWindow
-		a.hashes = append(a.hashes[:0:0], a.hashes[cut:]...)
-		a.ids = append(a.ids[:0:0], a.ids[cut:]...)
-		a.base += uint64(cut)
+	a.top++
+	if i := int((a.top - a.origin) % orderWindow); i < len(a.hashes) {
+		a.hashes[i], a.ids[i] = a.hash, id
+	} else {
+		a.hashes, a.ids = append(a.hashes, a.hash), append(a.ids, id)
 	}
 }
 
 // at is the hash through pos and the id at pos, if kept.
 func (a *agreement) at(pos uint64) (uint64, MsgID, bool) {
-	if !a.known || pos < a.base || pos-a.base >= uint64(len(a.hashes)) {
+	if !a.known || pos > a.top || pos < a.first() {
 		return 0, MsgID{}, false
 	}
-	return a.hashes[pos-a.base], a.ids[pos-a.base], true
+	i := (pos - a.origin) % orderWindow
+	return a.hashes[i], a.ids[i], true
 }
 
-func (a *agreement) last() uint64 { return a.base + uint64(len(a.hashes)) - 1 }
+func (a *agreement) last() uint64 { return a.top }
+
+// first is the earliest position still kept.
+func (a *agreement) first() uint64 {
+	if a.top-a.origin >= orderWindow {
+		return a.top - orderWindow + 1
+	}
+	return a.origin
+}
 
 // tick sends each peer a digest at a position both have delivered.
 func (a *agreement) tick(c *Core) {
-	if !a.known || c.cfg.NoAgreementCheck {
+	if !a.known {
 		return
 	}
 	mine := a.last()
@@ -191,7 +204,7 @@ func (a *agreement) tick(c *Core) {
 		if pd.Delivered > 0 && pd.Delivered < pos {
 			pos = pd.Delivered
 		}
-		if pos < a.base || pos == 0 && mine == 0 {
+		if pos < a.first() || pos == 0 && mine == 0 {
 			continue
 		}
 		ls := &pd.lastSent
@@ -253,7 +266,7 @@ func (a *agreement) control(c *Core, m Msg) {
 			return
 		}
 		// Narrow the split down: ask for the digests in between.
-		lo := max(pd.Through+1, a.base)
+		lo := max(pd.Through+1, a.first())
 		if lo < pd.DiffAt && c.now.Sub(pd.lastAsk) >= digestEvery {
 			pd.lastAsk = c.now
 			c.send(m.From, Msg{Kind: KindDigestAsk, Seq: lo, Hi: min(pd.DiffAt-1, lo+maxDigestAsk-1)})
