@@ -167,8 +167,8 @@ type Config struct {
 	// network copy before it is delivered from the order itself (marked
 	// recovered); the wait also grows with the network delays seen.
 	RecoverAfter time.Duration
-	// NoAgreementCheck turns the live agreement check off (no digests),
-	// for the benchmark that measures what it costs.
+	// NoAgreementCheck turns the live agreement check off (no running
+	// hash, no digests), for the benchmarks that measure what it costs.
 	NoAgreementCheck bool
 	// ResendAfter is how long an own message may wait for its order before
 	// it is announced (proposed, requested) again.

@@ -63,6 +63,8 @@ type Lab struct {
 	// heartbeats, hellos and agreement digests only with TraceAll.
 	Trace    io.Writer
 	TraceAll bool
+	// Configure, when set, adjusts each middleware's configuration.
+	Configure func(cfg *core.Config)
 	// OnNote, when set, sees every note of every middleware.
 	OnNote func(id int, nt core.Note)
 	// Splits are the NoteDiverged of every middleware: what their own
@@ -103,8 +105,12 @@ func (l *Lab) Start(id int) error {
 			}
 		}
 	}
-	c, err := core.New(core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc),
-		Restored: nd.Durable, Rejoin: nd.Rejoin, LastNum: lastNum, LastSeq: lastSeq}, l.Now())
+	cfg := core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc),
+		Restored: nd.Durable, Rejoin: nd.Rejoin, LastNum: lastNum, LastSeq: lastSeq}
+	if l.Configure != nil {
+		l.Configure(&cfg)
+	}
+	c, err := core.New(cfg, l.Now())
 	if err != nil {
 		return fmt.Errorf("start of %d: %w", id, err)
 	}
