@@ -12,20 +12,28 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/evlog"
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
 )
 
 // fullDisk is a file that can run out of space: while full it writes at
-// most room bytes, then fails with ENOSPC.
+// most room bytes, then fails with ENOSPC; with failures set, only that
+// many writes more fail.
 type fullDisk struct {
 	data        []byte
 	full        bool
 	room        int
 	truncateErr error
+	failures    int
 }
 
 func (d *fullDisk) Write(p []byte) (int, error) {
+	if d.full && d.failures > 0 {
+		d.failures--
+		d.full = d.failures > 0
+		return 0, &os.PathError{Op: "write", Path: "events.jsonl", Err: syscall.ENOSPC}
+	}
 	if !d.full {
 		d.data = append(d.data, p...)
 		return len(p), nil
@@ -85,7 +93,7 @@ func TestEventLogFullDisk(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := &fullDisk{}
 			var ops logBuffer
-			e := newEventLog(d, "events.jsonl", 1, "r1")
+			e := newEventLog(evlog.NewWriter(d, "events.jsonl", evlog.Options{MW: 1, Run: "r1"}))
 			e.oplog = zerolog.New(&ops)
 			now := time.Unix(1700000000, 0)
 			num := uint64(0)
@@ -116,13 +124,13 @@ func TestEventLogFullDisk(t *testing.T) {
 			// More failures of the same kind: one operational line.
 			for k := range 20 {
 				send(1)
-				e.flush(now.Add(time.Duration(k+1) * retryEvery))
+				e.flush(now.Add(time.Duration(k+1) * evlog.RetryEvery))
 			}
 			if c := strings.Count(ops.String(), "write failed"); c != 1 {
 				t.Fatalf("%d lines for one kind of error, want 1:\n%s", c, ops.String())
 			}
 			send(1) // kept until the next try
-			e.flush(now.Add(20*retryEvery + time.Millisecond))
+			e.flush(now.Add(20*evlog.RetryEvery + time.Millisecond))
 
 			d.full, d.truncateErr = false, nil
 			e.flush(now.Add(time.Hour))
@@ -157,85 +165,50 @@ func TestEventLogFullDisk(t *testing.T) {
 	}
 }
 
-// A disk still full when the middleware exits: close frees the room kept
-// at open and ends the log with a final "lost" line, which the checker
-// reads as events its writer could not write before exiting. If even
-// that room does not help, the log still ends in a whole line.
+// A disk still full when the middleware exits, whose room comes back for
+// the last line (evlog keeps room for it): the log ends with a final
+// "lost" line, which the checker reads as events its writer could not
+// write before exiting, not as a fault of the order.
 func TestEventLogFullDiskAtExit(t *testing.T) {
-	for _, roomHelps := range []bool{true, false} {
-		name := "the room kept helps"
-		if !roomHelps {
-			name = "nothing helps"
-		}
-		t.Run(name, func(t *testing.T) {
-			d := &fullDisk{}
-			e := newEventLog(d, "middleware-1.jsonl", 1, "r1")
-			released := 0
-			e.release = func() error {
-				released++
-				if roomHelps {
-					d.full = false
-				}
-				return nil
-			}
-			now := time.Unix(1700000000, 0)
-			ready := func(seq uint64, at time.Time) {
-				e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: seq}, Seq: seq, At: at})
-			}
-			ready(1, now)
-			ready(2, now)
-			e.flush(now)
-			d.full, d.room = true, 30 // a fragment fits, then nothing
-			ready(3, now.Add(time.Second))
-			e.flush(now.Add(time.Second))
-			ready(4, now.Add(2*time.Second))
-			err := e.close()
-			if err == nil || !strings.Contains(err.Error(), "2 events not written (no space left)") {
-				t.Fatalf("close: %v, want 2 events not written", err)
-			}
-			if released != 1 {
-				t.Errorf("room released %d times, want once", released)
-			}
-			got := lines(t, d.data)
-			if !roomHelps {
-				if len(got) != 2 || strings.Contains(string(d.data), `"lost"`) {
-					t.Fatalf("lines %v, want the 2 written before the disk filled", got)
-				}
-				return
-			}
-			if len(got) != 3 {
-				t.Fatalf("lines %v, want 2 readies and the final lost line", got)
-			}
-			last := got[2]
-			if last["event"] != "lost" || last["final"] != true || last["count"] != float64(2) || last["error"] != "no space left" ||
-				last["from_ts_us"] != float64(now.Add(time.Second).UnixMicro()) || last["to_ts_us"] != float64(now.Add(2*time.Second).UnixMicro()) {
-				t.Fatalf("last line %v, want the final lost line for 2 events", last)
-			}
-			// The checker reads it as the end of the log missing.
-			incs, warns, err := check.ParseReader(bytes.NewReader(d.data), "middleware-1.jsonl")
-			if err != nil || len(warns) != 0 || len(incs) != 1 {
-				t.Fatalf("parse: %v, warnings %q, %d incarnations", err, warns, len(incs))
-			}
-			if g := incs[0].Gaps; len(g) != 1 || !g[0].End || g[0].Count != 2 || g[0].After != 2 {
-				t.Fatalf("gaps %+v, want one final gap of 2 events after 2 entries", g)
-			}
-		})
+	d := &fullDisk{}
+	e := newEventLog(evlog.NewWriter(d, "middleware-1.jsonl", evlog.Options{MW: 1, Run: "r1"}))
+	now := time.Unix(1700000000, 0)
+	ready := func(seq uint64, at time.Time) {
+		e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: seq}, Seq: seq, At: at})
+	}
+	ready(1, now)
+	ready(2, now)
+	e.flush(now)
+	d.full, d.failures = true, 2 // this flush and the one at close
+	ready(3, now.Add(time.Second))
+	e.flush(now.Add(time.Second))
+	ready(4, now.Add(2*time.Second))
+	err := e.close()
+	if err == nil || !strings.Contains(err.Error(), "2 events not written (no space left)") {
+		t.Fatalf("close: %v, want 2 events not written", err)
+	}
+	got := lines(t, d.data)
+	if len(got) != 3 || got[2]["event"] != "lost" || got[2]["final"] != true || got[2]["count"] != float64(2) {
+		t.Fatalf("lines %v, want 2 readies and the final lost line", got)
+	}
+	incs, warns, err := check.ParseReader(bytes.NewReader(d.data), "middleware-1.jsonl")
+	if err != nil || len(warns) != 0 || len(incs) != 1 {
+		t.Fatalf("parse: %v, warnings %q, %d incarnations", err, warns, len(incs))
+	}
+	if g := incs[0].Gaps; len(g) != 1 || !g[0].End || g[0].Count != 2 || g[0].After != 2 {
+		t.Fatalf("gaps %+v, want one final gap of 2 events after 2 entries", g)
 	}
 }
 
-// The room for the final line is a file beside the log, written at open
-// and deleted at close; a clean close adds no line to the log.
+// The room for the final line is kept beside the log from open to close.
 func TestEventLogKeepsRoomForItsLastLine(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "middleware-3.jsonl")
-	os.WriteFile(path+".reserve", []byte("left by a killed run"), 0o644)
+	path := filepath.Join(t.TempDir(), "middleware-3.jsonl")
 	e, err := openEventLog(path, 3, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path + ".reserve")
-	if err != nil || fi.Size() != reserveSize {
-		t.Fatalf("room kept: %v, %v; want a file of %d bytes", fi, err, reserveSize)
+	if fi, err := os.Stat(path + ".reserve"); err != nil || fi.Size() != evlog.ReserveSize {
+		t.Fatalf("room kept: %v, %v; want a file of %d bytes", fi, err, evlog.ReserveSize)
 	}
 	e.write(&core.Note{Kind: core.NoteSent, ID: core.MsgID{Sender: 3, Num: 1}, At: time.Now()})
 	if err := e.close(); err != nil {
@@ -244,35 +217,65 @@ func TestEventLogKeepsRoomForItsLastLine(t *testing.T) {
 	if _, err := os.Stat(path + ".reserve"); !os.IsNotExist(err) {
 		t.Errorf("the room kept outlives the log: %v", err)
 	}
-	data, _ := os.ReadFile(path)
-	if got := lines(t, data); len(got) != 1 || got[0]["event"] != "sent" {
-		t.Errorf("log %v, want only the sent line", got)
+}
+
+// Every record the middleware writes, exactly: one JSON object a line,
+// "event" first, the middleware and its run on each, no logging
+// library's fields.
+func TestEventLogRecords(t *testing.T) {
+	d := &fullDisk{}
+	e := newEventLog(evlog.NewWriter(d, "middleware-2.jsonl", evlog.Options{MW: 2, Run: "1700000000000000"}))
+	e.Control = true
+	at := time.UnixMicro(1700000001000000)
+	id := core.MsgID{Sender: 3, Num: 4}
+	for _, n := range []core.Note{
+		{Kind: core.NoteSent, ID: id, Body: "Bid 130 on \"Lamp\"", At: at},
+		{Kind: core.NoteReceived, ID: id, At: at, Recovered: true},
+		{Kind: core.NoteReady, ID: id, Seq: 7, At: at, Recovered: true},
+		{Kind: core.NoteDiverged, ID: id, Seq: 7, Peer: 5, There: "Msg #1 from Middleware 5", At: at},
+	} {
+		e.write(&n)
+	}
+	e.controlOut([]core.Envelope{{To: 5, Msg: core.Msg{Kind: core.KindRequest}}}, at)
+	e.controlIn([]core.Msg{{Kind: core.KindOrder, From: 5}}, at)
+	e.leader(0, 1, at)
+	e.mark("cut off", at)
+	e.flush(at)
+	want := `{"event":"sent","msg":"Msg #4 from Middleware 3: Bid 130 on \"Lamp\"","ts_us":1700000001000000,"mw":2,"run":"1700000000000000"}
+{"event":"received","msg":"Msg #4 from Middleware 3","ts_us":1700000001000000,"recovered":true,"mw":2,"run":"1700000000000000"}
+{"event":"ready","msg":"Msg #4 from Middleware 3","ts_us":1700000001000000,"seq":7,"mw":2,"run":"1700000000000000"}
+{"event":"diverged","msg":"Msg #4 from Middleware 3","ts_us":1700000001000000,"seq":7,"peer":5,"there":"Msg #1 from Middleware 5","mw":2,"run":"1700000000000000"}
+{"event":"control","ts_us":1700000001000000,"peer":5,"dir":"out","kind":"request","mw":2,"run":"1700000000000000"}
+{"event":"control","ts_us":1700000001000000,"peer":5,"dir":"in","kind":"order","mw":2,"run":"1700000000000000"}
+{"event":"leader","ts_us":1700000001000000,"leader":0,"term":1,"mw":2,"run":"1700000000000000"}
+{"event":"mark","ts_us":1700000001000000,"label":"cut off","mw":2,"run":"1700000000000000"}
+`
+	if string(d.data) != want {
+		t.Errorf("wrote\n%s\nwant\n%s", d.data, want)
 	}
 }
 
-// Room that comes back just before close (another middleware on the same
-// disk freed its own): the forced flush at close writes the marker of
-// what was lost, and as nothing follows it, it is the final one.
-func TestEventLogRoomBackAtExit(t *testing.T) {
-	d := &fullDisk{}
-	e := newEventLog(d, "middleware-2.jsonl", 2, "r2")
-	released := 0
-	e.release = func() error { released++; return nil }
-	now := time.Unix(1700000000, 0)
-	e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: 1}, Seq: 1, At: now})
-	e.flush(now)
-	d.full = true
-	e.write(&core.Note{Kind: core.NoteReady, ID: core.MsgID{Sender: 1, Num: 2}, Seq: 2, At: now})
-	e.flush(now)
-	d.full = false
-	if err := e.close(); err != nil {
-		t.Fatalf("close: %v", err)
+// pastRun finds where numbering and delivery go on, in logs written
+// before the events log package (through zerolog) as in today's, past a
+// fragment left by a kill and lines of other middlewares.
+func TestPastRunReadsOlderLogs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "middleware-2.jsonl")
+	log := `{"level":"info","event":"sent","msg":"Msg #7 from Middleware 2","ts_us":1,"mw":2,"run":"a","time":"2025-01-01T00:00:00Z"}
+{"level":"info","event":"sent","msg":"Msg #9 from Middleware 3","ts_us":2,"mw":3,"run":"x","time":"2025-01-01T00:00:00Z"}
+{"level":"info","event":"ready","msg":"Msg #7 from Middleware 2","ts_us":3,"seq":12,"mw":2,"run":"a","time":"2025-01-01T00:00:00Z"}
+{"level":"info","event":"ready","msg":"Msg #9 from Middleware 3","ts_us":3,"seq":40,"mw":3,"run":"x"}
+{"level":"info","event":"sent","msg":"Msg #8 from Midd
+{"event":"sent","msg":"Msg #5 from Middleware 2","ts_us":4,"mw":2,"run":"b"}
+{"event":"ready","msg":"Msg #5 from Middleware 2","ts_us":5,"seq":3,"mw":2,"run":"b"}
+{"event":"ready","msg":"Msg #6 from Middleware 2","ts_us":5,"seq":13}
+`
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	got := lines(t, d.data)
-	if len(got) != 2 || got[1]["event"] != "lost" || got[1]["final"] != true || got[1]["count"] != float64(1) {
-		t.Fatalf("lines %v, want the ready and a final lost line", got)
+	if num, seq := pastRun(path, 2); num != 7 || seq != 13 {
+		t.Errorf("pastRun: number %d, position %d; want 7 and 13", num, seq)
 	}
-	if released != 1 {
-		t.Errorf("room released %d times, want once (at close)", released)
+	if num, seq := pastRun(filepath.Join(t.TempDir(), "none.jsonl"), 2); num != 0 || seq != 0 {
+		t.Errorf("no log: %d, %d", num, seq)
 	}
 }

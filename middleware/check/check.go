@@ -8,8 +8,9 @@
 // measures delivery latency against its lower bound, content arrival, and
 // against a reference, delivery in send order.
 //
-// It imports nothing from this repository so that the protocol core's
-// simulation tests can call Check on in-memory logs.
+// It imports nothing from this repository but the events log's package
+// (internal/evlog, which imports nothing from it either), so that the
+// protocol core's simulation tests can call Check on in-memory logs.
 package check
 
 import (

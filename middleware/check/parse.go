@@ -1,20 +1,18 @@
 package check
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
+
+	"totalorder/internal/evlog"
 )
 
-// ParseFiles reads events logs (JSON lines, one object per list change) and
+// ParseFiles reads events logs (see internal/evlog) and
 // returns one Incarnation per middleware run, sorted by middleware id and,
 // within one id, by when each run started. Lines of the same run found in
 // several files are merged in the order the files are given. A file given
@@ -77,100 +75,76 @@ type parser struct {
 
 func newParser() *parser { return &parser{index: map[incKey]int{}} }
 
-// logLine is the part of an events log line the checker reads.
-type logLine struct {
-	Event string          `json:"event"`
-	Msg   *string         `json:"msg"`
-	TS    *int64          `json:"ts_us"`
-	Seq   uint64          `json:"seq"`
-	MW    *int            `json:"mw"`
-	Run   json.RawMessage `json:"run"`
-	// A "lost" line: events its writer could not write.
-	Count  int    `json:"count"`
-	FromTS int64  `json:"from_ts_us"`
-	ToTS   int64  `json:"to_ts_us"`
-	Error  string `json:"error"`
-	// Final marks the "lost" line of events its writer could not write
-	// before it exited.
-	Final bool `json:"final"`
-	// A "diverged" line: the live agreement check found this
-	// middleware's Ready list first differs from Peer's at Seq (Msg here,
-	// There there).
-	Peer  int    `json:"peer"`
-	There string `json:"there"`
-	// Recovered and Fetched say where a received message's content came
-	// from when not from the network program.
-	Recovered bool `json:"recovered"`
-	Fetched   bool `json:"fetched"`
-}
-
-var kinds = map[string]Kind{"sent": Sent, "received": Received, "ready": Ready}
-
 // quietEvents are records of the events log that are not list changes and
 // are expected there (read by the timeline): skipped without a warning.
-var quietEvents = map[string]bool{"control": true, "leader": true, "mark": true}
+var quietEvents = [...]bool{evlog.Control: true, evlog.Leader: true, evlog.Mark: true}
 
 // maxLine bounds one log line; messages are limited to 64 KiB on the data
 // path, so anything near this is corrupt.
-const maxLine = 16 << 20
-
-var mwFileName = regexp.MustCompile(`(?i)^(?:middleware|mw)[-_]?(\d+)(?:\..*)?$`)
+const maxLine = evlog.DefaultMaxLine
 
 func (p *parser) read(r io.Reader, name string) error {
 	file := p.files
 	p.files++
-	fileMW, fileMWErr := 0, error(nil)
-	if m := mwFileName.FindStringSubmatch(filepath.Base(name)); m != nil {
-		fileMW, _ = strconv.Atoi(m[1])
-	} else {
+	fileMW, fileMWErr := evlog.FileMW(name), error(nil)
+	if fileMW == 0 {
 		fileMWErr = fmt.Errorf("no \"mw\" field and the file name does not say which middleware wrote it (name it middleware-I.jsonl)")
 	}
 
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	rd := evlog.NewReader(r)
+	rd.MaxLine = maxLine
 	var (
-		lineNo, lastLine       int // lastLine: last non-blank line
+		lineNo, lastLine       int // lastLine: last line that was not blank
 		bad, firstBad, lastBad int
 		other                  int
 	)
-	for sc.Scan() {
-		lineNo++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		lastLine = lineNo
-		var l logLine
-		if err := json.Unmarshal(text, &l); err != nil {
+	for {
+		l, err := rd.Next()
+		var lerr *evlog.LineError
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			err = nil
+		case errors.As(err, &lerr) && !errors.Is(err, evlog.ErrTooLong):
+			lineNo, lastLine = lerr.Line, lerr.Line
 			bad++
 			if firstBad == 0 {
 				firstBad = lineNo
 			}
-			lastBad = lineNo
+			if !errors.Is(err, evlog.ErrIncomplete) {
+				lastBad = lineNo // (a fragment left by a kill is not JSON)
+			}
 			continue
+		default:
+			return fmt.Errorf("%s: after line %d: %w", name, lineNo, err)
 		}
-		kind, ok := kinds[l.Event]
-		lost, diverged := l.Event == "lost", l.Event == "diverged"
-		if !ok && !lost && !diverged {
-			if !quietEvents[l.Event] {
+		if l == nil {
+			break
+		}
+		lineNo = rd.Line()
+		lastLine = lineNo
+		kind, lost, diverged := Kind(0), l.Event == evlog.Lost, l.Event == evlog.Diverged
+		switch l.Event {
+		case evlog.Sent:
+			kind = Sent
+		case evlog.Received:
+			kind = Received
+		case evlog.Ready:
+			kind = Ready
+		}
+		if kind == 0 && !lost && !diverged {
+			if int(l.Event) >= len(quietEvents) || !quietEvents[l.Event] {
 				other++
 			}
 			continue
 		}
-		if lost && l.TS == nil || !lost && (l.Msg == nil || l.TS == nil) {
-			bad++
-			if firstBad == 0 {
-				firstBad = lineNo
-			}
-			continue
-		}
-		key := incKey{run: runID(l.Run), file: -1}
+		key := incKey{run: l.Run, file: -1}
 		if key.run == "" {
 			key.file = file
 		}
 		switch {
-		case l.MW != nil:
-			key.mw = *l.MW
+		case l.MW != 0:
+			key.mw = l.MW
 		case fileMWErr != nil:
 			return fmt.Errorf("%s:%d: %w", name, lineNo, fileMWErr)
 		default:
@@ -181,24 +155,19 @@ func (p *parser) read(r io.Reader, name string) error {
 			i = len(p.incs)
 			p.index[key] = i
 			p.incs = append(p.incs, Incarnation{MW: key.mw, Run: key.run})
-			p.starts = append(p.starts, *l.TS)
+			p.starts = append(p.starts, l.TS)
 		}
-		if lost {
-			inc := &p.incs[i]
+		inc := &p.incs[i]
+		switch {
+		case lost:
 			inc.Gaps = append(inc.Gaps, Gap{After: len(inc.Entries), Count: l.Count, FromTS: l.FromTS, ToTS: l.ToTS, Error: l.Error, End: l.Final})
-			continue
+		case diverged:
+			inc.Diverged = append(inc.Diverged, Divergence{Peer: l.Peer, Seq: l.Seq, Here: string(l.Msg), There: l.There, TS: l.TS})
+		default:
+			p.starts[i] = min(p.starts[i], l.TS)
+			inc.Entries = append(inc.Entries, Entry{Kind: kind, Msg: string(l.Msg), TS: l.TS, Seq: l.Seq,
+				Recovered: kind == Received && (l.Recovered || l.Fetched)})
 		}
-		if diverged {
-			inc := &p.incs[i]
-			inc.Diverged = append(inc.Diverged, Divergence{Peer: l.Peer, Seq: l.Seq, Here: *l.Msg, There: l.There, TS: *l.TS})
-			continue
-		}
-		p.starts[i] = min(p.starts[i], *l.TS)
-		p.incs[i].Entries = append(p.incs[i].Entries, Entry{Kind: kind, Msg: *l.Msg, TS: *l.TS, Seq: l.Seq,
-			Recovered: kind == Received && (l.Recovered || l.Fetched)})
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: after line %d: %w", name, lineNo, err)
 	}
 
 	if lastBad > 0 && lastBad == lastLine {
@@ -216,18 +185,6 @@ func (p *parser) read(r io.Reader, name string) error {
 		p.warns = append(p.warns, fmt.Sprintf("%s: ignored %d line(s) with other events", name, other))
 	}
 	return nil
-}
-
-// runID accepts a run id written as a JSON string or number.
-func runID(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return string(raw)
 }
 
 // result orders incarnations by middleware id, then by start time, which
