@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"totalorder/internal/evlog"
 	"totalorder/internal/netutil"
 )
 
@@ -332,7 +333,7 @@ func (d *dest) onDelivered(c copyItem) {
 	d.inFlight.Add(-1)
 	s.inFlight.Add(-1)
 	if s.events != nil {
-		s.events.write("copy", c.msg.id, c.msg.text(), d.index+1, c.delay, true)
+		s.events.write(evlog.Copy, c.msg.id, c.msg.text(), d.index+1, c.delay)
 	}
 	if e := s.msgLog.Info(); e != nil {
 		e.Uint64("id", c.msg.id).Str("to", d.at()).Stringer("delay", c.delay.Round(time.Millisecond))

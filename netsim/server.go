@@ -28,6 +28,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/evlog"
 	"totalorder/internal/hostaddr"
 	"totalorder/middleware/wire"
 )
@@ -158,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	var events *eventsLog
 	if cfg.EventsPath != "" {
-		if events, err = openEventsLog(cfg.EventsPath); err != nil {
+		if events, err = openEventsLog(cfg.EventsPath, cfg.Logger); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -432,11 +433,7 @@ func (s *Server) flushEvents() (stop func()) {
 			case <-quit:
 				return
 			case <-tick.C:
-				if err := s.events.flush(); err != nil {
-					s.log.Error().Err(err).Str("file", s.cfg.EventsPath).Msg("events log: writing stopped")
-					<-quit
-					return
-				}
+				s.events.flush() // (failures are logged by the events log)
 			}
 		}
 	}()
@@ -845,7 +842,7 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 			Bytes("msg", preview(content)).Msg("accepted")
 	}
 	if s.events != nil {
-		s.events.write("accepted", id, content, 0, 0, false)
+		s.events.write(evlog.Accepted, id, content, 0, 0)
 	}
 	if s.console != nil {
 		s.console.received(frame, s.dests, draws)
@@ -856,7 +853,7 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 		if dr.drop {
 			s.dropped.Add(1)
 			if s.events != nil {
-				s.events.write("drop", id, content, i+1, 0, false)
+				s.events.write(evlog.Drop, id, content, i+1, 0)
 			}
 			if e := s.msgLog.Info(); e != nil {
 				e.Uint64("id", id).Str("to", d.at()).Msg("copy dropped (fault injection)")
