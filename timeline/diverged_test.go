@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/image/font/sfnt"
 
-	"totalorder/middleware/check"
+	"totalorder/internal/evlog"
 )
 
 // divergedRun writes a run of -protocol none in dir: three middlewares,
@@ -183,11 +183,14 @@ func TestFontsHaveNotEqual(t *testing.T) {
 // time are labelled one under the other, not on top of each other.
 func TestDivergedLabelsDoNotOverlap(t *testing.T) {
 	m := NewModel(3, Limits{})
-	m.AddIncarnations([]check.Incarnation{{MW: 3, Run: "r", Diverged: []check.Divergence{
-		{Peer: 1, Seq: 4, Here: "a", There: "b", TS: at(1.0)},
-		{Peer: 2, Seq: 4, Here: "a", There: "c", TS: at(1.001)},
-		{Peer: 1, Seq: 4, Here: "a", There: "b", TS: at(1.002)}, // the same again: marked once
-	}}})
+	for _, r := range []evlog.Record{
+		{Event: evlog.Diverged, Peer: 1, Seq: 4, Msg: []byte("a"), There: "b", TS: at(1.0)},
+		{Event: evlog.Diverged, Peer: 2, Seq: 4, Msg: []byte("a"), There: "c", TS: at(1.001)},
+		{Event: evlog.Diverged, Peer: 1, Seq: 4, Msg: []byte("a"), There: "b", TS: at(1.002)}, // the same again: marked once
+	} {
+		r.MW, r.Run = 3, "r"
+		m.Add(0, &r)
+	}
 	var l Layouter
 	sc := l.Layout(m, View{From: at(0.5), To: at(1.5), W: 900, H: 400})
 	var got []Text

@@ -7,34 +7,28 @@
 // Fyne window of package gui shows, and the PNG export), written as SVG,
 // and the same model as a ShiViz log.
 //
-// Sources, one JSON object a line:
+// Sources, one JSON object a line, read with the events log package
+// (internal/evlog, which says what each record holds):
 //
-//   - logs/middleware-I.jsonl, read with the checker's parser
-//     (middleware/check): sent, received (with "recovered" or "fetched"
-//     when the content did not come from the network), ready (with seq);
-//     and, read here, the optional records
-//     {"event":"control","dir":"out"|"in","peer":J,"kind":"…"} (a control
-//     message to or from peer J; written with the middleware's
-//     -events-control), {"event":"leader","leader":L,"term":T} (this
-//     middleware's view of the leader changed) and
-//     {"event":"mark","label":"cut off"} (anything else worth a mark on
-//     the lane: cut off, paused, resumed…). A new run id on a lane is a
-//     restart. The checker's parser also reads
-//     {"event":"diverged","msg":…,"seq":7,"peer":3,"there":…} (the
-//     middleware's live agreement check found its Ready list first
-//     differs from peer 3's at #7): a red mark "≠3 at #7" on its lane.
-//   - logs/netsim.jsonl (the network program's -events):
-//     {"event":"accepted","id":7,"msg":"Msg #1 from Middleware 2","ts_us":…},
-//     {"event":"copy","id":7,"msg":…,"to":3,"delay_us":…,"ts_us":…} (the
-//     copy was handed to middleware 3 after its delay) and
-//     {"event":"drop",…,"to":3} (fault injection).
+//   - logs/middleware-I.jsonl: sent, received (with "recovered" or
+//     "fetched" when the content did not come from the network), ready
+//     (with seq); diverged (the middleware's live agreement check found
+//     its Ready list first differs from a peer's: a red mark "≠3 at #7"
+//     on its lane); and the optional control (a control message to or
+//     from a peer; written with the middleware's -events-control), leader
+//     (this middleware's view of the leader changed) and mark (anything
+//     else worth a mark on the lane: cut off, paused, resumed…). A new run
+//     id on a lane is a restart.
+//   - logs/netsim.jsonl (the network program's -events): accepted, copy
+//     (the copy was handed to its middleware after its delay) and drop
+//     (fault injection).
 package timeline
 
 import (
 	"sort"
 	"strings"
 
-	"totalorder/middleware/check"
+	"totalorder/internal/evlog"
 )
 
 // Copy is what happened to one message at one middleware.
@@ -207,10 +201,19 @@ func (m *Model) grow(lane int) {
 	}
 }
 
-// message finds or creates the message named text.
-func (m *Model) message(text string, ts int64) *Message {
-	msg := m.msgs[text]
+// message finds or creates the message named text (or, when text is "",
+// by b: no string is made for a message already known).
+func (m *Model) message(b []byte, text string, ts int64) *Message {
+	var msg *Message
+	if text != "" {
+		msg = m.msgs[text]
+	} else {
+		msg = m.msgs[string(b)]
+	}
 	if msg == nil {
+		if text == "" {
+			text = string(b)
+		}
 		msg = &Message{Text: text, Sender: senderOf(text), Copies: make([]Copy, m.N), first: ts, last: ts}
 		for i := range msg.Copies {
 			msg.Copies[i].Delay = -1
@@ -231,6 +234,14 @@ func (m *Model) message(text string, ts int64) *Message {
 	return msg
 }
 
+// textOf is b as a string, the known message's own when there is one.
+func (m *Model) textOf(b []byte) string {
+	if msg := m.msgs[string(b)]; msg != nil {
+		return msg.Text
+	}
+	return string(b)
+}
+
 // copyOf is message msg's copy at middleware mw (1-based), or nil.
 func (m *Model) copyOf(msg *Message, mw int) *Copy {
 	m.grow(mw)
@@ -240,114 +251,52 @@ func (m *Model) copyOf(msg *Message, mw int) *Copy {
 	return &msg.Copies[mw-1]
 }
 
-// AddIncarnations takes what the checker's parser read from middleware
-// logs (whole files or the new lines of a tailed file).
-func (m *Model) AddIncarnations(incs []check.Incarnation) {
-	for _, inc := range incs {
-		for _, d := range inc.Diverged {
-			m.addDiverged(inc.MW, inc.Run, d)
-		}
-		if len(inc.Entries) == 0 {
-			continue
-		}
-		m.grow(inc.MW)
-		if prev, ok := m.runs[inc.MW]; ok && inc.Run != "" && prev != inc.Run {
-			m.addMark(Mark{Lane: inc.MW, TS: inc.Entries[0].TS, Kind: MarkRestart, Label: "restart"})
-		}
-		if inc.Run != "" {
-			m.runs[inc.MW] = inc.Run
-		}
-		for _, e := range inc.Entries {
-			m.addEntry(inc.MW, e)
-		}
-	}
-}
+// Add takes one record of an events log; lane is the middleware whose
+// log it is in (0 for the network program's), which the record's "mw"
+// overrides. Records of several logs go in in time order (a Source sees to
+// it): a control message's "in" matches an "out" added before it.
+func (m *Model) Add(lane int, r *evlog.Record) { m.add(lane, r, "") }
 
-// addDiverged marks the first divergence from a peer that middleware
-// lane recorded (once per peer and incarnation, as the middleware records
-// it; a line read twice is marked once).
-func (m *Model) addDiverged(lane int, run string, d check.Divergence) {
-	if lane < 1 || d.Peer < 1 || d.TS <= 0 {
-		return
-	}
-	k := divKey{lane, d.Peer, run}
-	if m.diverged[k] {
-		return
-	}
-	m.diverged[k] = true
-	m.grow(max(lane, d.Peer))
-	m.addMark(Mark{Lane: lane, TS: d.TS, Kind: MarkDiverged, Label: "≠" + itoa(int64(d.Peer)) + " at #" + itoa(int64(d.Seq)),
-		Peer: d.Peer, Seq: d.Seq, Here: d.Here, There: d.There})
-}
-
-func (m *Model) addEntry(mw int, e check.Entry) {
-	msg := m.message(e.Msg, e.TS)
-	switch e.Kind {
-	case check.Sent:
-		msg.Sent = e.TS
-		if msg.Sender == 0 {
-			msg.Sender = mw
-		}
-	case check.Received:
-		if c := m.copyOf(msg, mw); c != nil && c.Recv == 0 {
-			c.Recv, c.Recovered = e.TS, e.Recovered
-		}
-	case check.Ready:
-		if c := m.copyOf(msg, mw); c != nil && c.Ready == 0 {
-			c.Ready, c.Seq = e.TS, e.Seq
-		}
-	}
-}
-
-// record is one line of the records this package reads itself (see the
-// package comment).
-type record struct {
-	Event   string `json:"event"`
-	TS      int64  `json:"ts_us"`
-	MW      int    `json:"mw"`
-	Msg     string `json:"msg"`
-	Dir     string `json:"dir"`
-	Peer    int    `json:"peer"`
-	Kind    string `json:"kind"`
-	Leader  int    `json:"leader"`
-	Term    uint64 `json:"term"`
-	Label   string `json:"label"`
-	To      int    `json:"to"`
-	DelayUS *int64 `json:"delay_us"`
-}
-
-// addRecord takes one record; lane is the middleware whose log it is in
-// (0 for the network program's log).
-func (m *Model) addRecord(lane int, r *record) {
-	if r.TS <= 0 {
-		return
-	}
+// add is Add, with text, when not "", standing for r.Msg.
+func (m *Model) add(lane int, r *evlog.Record, text string) {
 	if r.MW > 0 {
 		lane = r.MW
 	}
 	switch r.Event {
-	case "accepted":
+	case evlog.Sent, evlog.Received, evlog.Ready:
+		m.addEntry(lane, r, text)
+		return
+	case evlog.Diverged:
+		if text == "" {
+			text = string(r.Msg)
+		}
+		m.addDiverged(lane, r.Run, r.Peer, r.Seq, text, r.There, r.TS)
+		return
+	}
+	if r.TS <= 0 {
+		return
+	}
+	switch r.Event {
+	case evlog.Accepted:
 		m.hasNet = true
-		msg := m.message(r.Msg, r.TS)
+		msg := m.message(r.Msg, text, r.TS)
 		if msg.Accepted == 0 {
 			msg.Accepted = r.TS
 		}
-	case "copy", "drop":
+	case evlog.Copy, evlog.Drop:
 		m.hasNet = true
-		msg := m.message(r.Msg, r.TS)
+		msg := m.message(r.Msg, text, r.TS)
 		if c := m.copyOf(msg, r.To); c != nil && c.NetOut == 0 {
-			if r.Event == "drop" {
+			if r.Event == evlog.Drop {
 				c.Dropped = true
 				break
 			}
 			c.NetOut = r.TS
-			if r.DelayUS != nil {
-				c.Delay = *r.DelayUS
-			}
+			c.Delay = r.DelayUS
 		}
-	case "control":
+	case evlog.Control:
 		m.addControl(lane, r)
-	case "leader":
+	case evlog.Leader:
 		if lane < 1 {
 			return
 		}
@@ -359,10 +308,56 @@ func (m *Model) addRecord(lane int, r *record) {
 		m.leaders[lane] = mk
 		mk.Label = leaderLabel(mk.Leader, mk.Term)
 		m.addMark(mk)
-	case "mark":
+	case evlog.Mark:
 		m.grow(lane)
 		m.addMark(Mark{Lane: lane, TS: r.TS, Kind: MarkOther, Label: r.Label})
 	}
+}
+
+// addEntry takes a change of middleware mw's lists. A new run id on its
+// lane is a restart.
+func (m *Model) addEntry(mw int, r *evlog.Record, text string) {
+	m.grow(mw)
+	if r.Run != "" {
+		if prev, ok := m.runs[mw]; ok && prev != r.Run {
+			m.addMark(Mark{Lane: mw, TS: r.TS, Kind: MarkRestart, Label: "restart"})
+		}
+		m.runs[mw] = r.Run
+	}
+	msg := m.message(r.Msg, text, r.TS)
+	switch r.Event {
+	case evlog.Sent:
+		msg.Sent = r.TS
+		if msg.Sender == 0 {
+			msg.Sender = mw
+		}
+	case evlog.Received:
+		if c := m.copyOf(msg, mw); c != nil && c.Recv == 0 {
+			c.Recv, c.Recovered = r.TS, r.Recovered || r.Fetched
+		}
+	case evlog.Ready:
+		if c := m.copyOf(msg, mw); c != nil && c.Ready == 0 {
+			c.Ready, c.Seq = r.TS, r.Seq
+		}
+	}
+}
+
+// addDiverged marks the first divergence from a peer that middleware
+// lane recorded (once per peer and incarnation, as the middleware records
+// it; a line read twice is marked once): it differs from peer at seq,
+// holding here where the peer holds there.
+func (m *Model) addDiverged(lane int, run string, peer int, seq uint64, here, there string, ts int64) {
+	if lane < 1 || peer < 1 || ts <= 0 {
+		return
+	}
+	k := divKey{lane, peer, run}
+	if m.diverged[k] {
+		return
+	}
+	m.diverged[k] = true
+	m.grow(max(lane, peer))
+	m.addMark(Mark{Lane: lane, TS: ts, Kind: MarkDiverged, Label: "≠" + itoa(int64(peer)) + " at #" + itoa(int64(seq)),
+		Peer: peer, Seq: seq, Here: here, There: there})
 }
 
 func leaderLabel(leader int, term uint64) string {
@@ -390,7 +385,7 @@ func (m *Model) addMark(mk Mark) {
 // received from r.Peer) with the oldest unmatched out of the same kind on
 // that link: control links are FIFO, so that is the one, unless the out
 // was lost (then it is too old and is skipped).
-func (m *Model) addControl(lane int, r *record) {
+func (m *Model) addControl(lane int, r *evlog.Record) {
 	if lane < 1 || r.Peer < 1 {
 		return
 	}

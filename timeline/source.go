@@ -1,18 +1,15 @@
 package timeline
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"cmp"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
-	"totalorder/middleware/check"
+	"totalorder/internal/evlog"
 )
 
 // NetsimLog is the network program's events log in the lab's logs folder.
@@ -37,26 +34,32 @@ type Source struct {
 	// burst is spread over several redraws instead of stalling one.
 	MaxRead int64
 
-	recs    []tailRecord
+	timed   []timedRecord
+	order   []int32
+	took    int          // records and bad lines read by this Poll
+	err     error        // the first error of this Poll's records
 	Warning func(string) // optional: told about unreadable files
 }
 
 type tailFile struct {
-	path    string
+	tail    evlog.Tail
 	network bool
-	lane    int   // middleware id from the file name; 0 if it does not say
-	off     int64 // next byte to read
-	partial []byte
-	buf     []byte // reused for every read
-	started bool
+	lane    int // middleware id from the file name; 0 if it does not say
 }
 
-type tailRecord struct {
+// timedRecord is a record that goes in in time order with those of the
+// other files (control messages, leader views and marks, the network
+// program's records); text stands for its Msg, which is not kept.
+type timedRecord struct {
 	lane int
-	rec  record
+	text string
+	rec  evlog.Record
 }
 
 var mwFile = regexp.MustCompile(`(?i)^(?:middleware|mw)[-_]?(\d+)\.jsonl$`)
+
+// maxLine bounds a line of a followed log: longer ones are corrupt.
+const maxLine = 1 << 20
 
 // NewDirSource follows the logs in dir: middleware-I.jsonl and
 // netsim.jsonl, including files that appear later.
@@ -100,9 +103,9 @@ func (s *Source) file(path string) *tailFile {
 	f := s.files[path]
 	if f == nil {
 		base := filepath.Base(path)
-		f = &tailFile{path: path, network: strings.Contains(strings.ToLower(base), "netsim")}
-		if m := mwFile.FindStringSubmatch(base); m != nil {
-			fmt.Sscan(m[1], &f.lane)
+		f = &tailFile{tail: evlog.Tail{Path: path, MaxLine: maxLine}, network: strings.Contains(strings.ToLower(base), "netsim")}
+		if !f.network {
+			f.lane = evlog.FileMW(base)
 		}
 		s.files[path] = f
 	}
@@ -115,142 +118,69 @@ func (s *Source) file(path string) *tailFile {
 func (s *Source) Poll(m *Model) (bool, error) {
 	read := false
 	var firstErr error
-	s.recs = s.recs[:0]
+	s.timed = s.timed[:0]
 	for _, path := range s.discover() {
 		f := s.file(path)
-		chunk, err := s.readNew(f)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+		f.tail.From, f.tail.MaxRead = s.Tail, s.MaxRead
+		s.took, s.err = -f.tail.Bad, nil
+		_, err := f.tail.Poll(func(r *evlog.Record) { s.take(m, f, r) })
+		s.took += f.tail.Bad
+		read = read || s.took > 0
+		if err == nil {
+			err = s.err
 		}
-		if len(chunk) == 0 {
-			continue
-		}
-		read = true
-		if err := s.take(m, f, chunk); err != nil && firstErr == nil {
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	// Records from several files go in in time order: a control message's
 	// "in" must come after its "out".
-	slices.SortStableFunc(s.recs, func(a, b tailRecord) int {
-		switch {
-		case a.rec.TS < b.rec.TS:
-			return -1
-		case a.rec.TS > b.rec.TS:
-			return 1
-		}
-		return 0
-	})
-	for i := range s.recs {
-		m.addRecord(s.recs[i].lane, &s.recs[i].rec)
+	s.order = s.order[:0]
+	for i := range s.timed {
+		s.order = append(s.order, int32(i))
 	}
+	slices.SortStableFunc(s.order, func(a, b int32) int {
+		return cmp.Compare(s.timed[a].rec.TS, s.timed[b].rec.TS)
+	})
+	for _, i := range s.order {
+		t := &s.timed[i]
+		m.add(t.lane, &t.rec, t.text)
+	}
+	clear(s.timed) // (the texts)
 	if read {
 		m.Trim()
 	}
 	return read, firstErr
 }
 
-// readNew returns the complete lines appended to f since the last call.
-func (s *Source) readNew(f *tailFile) ([]byte, error) {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil // not written yet, or removed between runs
+// take takes one record of file f: changes of a middleware's lists at
+// once, the others after sorting (see timedRecord).
+func (s *Source) take(m *Model, f *tailFile, r *evlog.Record) {
+	s.took++
+	switch r.Event {
+	case evlog.Sent, evlog.Received, evlog.Ready, evlog.Diverged:
+		if f.network {
+			return
 		}
-		return nil, err
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := st.Size()
-	skipToLine := false
-	switch {
-	case !f.started:
-		f.started = true
-		if s.Tail > 0 && size > s.Tail {
-			f.off = size - s.Tail
-			skipToLine = true
+		if r.MW == 0 && f.lane == 0 {
+			if s.err == nil {
+				s.err = fmt.Errorf("%s:%d: no \"mw\" field and the file name does not say which middleware wrote it (name it middleware-I.jsonl)", f.tail.Path, f.tail.Line())
+			}
+			return
 		}
-	case size < f.off:
-		f.off, f.partial = 0, nil // truncated or replaced: a new run
-	}
-	if size == f.off {
-		return nil, nil
-	}
-	want := size - f.off
-	if s.MaxRead > 0 && want > s.MaxRead {
-		want = s.MaxRead
-	}
-	need := len(f.partial) + int(want)
-	if cap(f.buf) < need || cap(f.buf) > 4*need && cap(f.buf) > 1<<20 {
-		f.buf = make([]byte, need)
-	}
-	buf := f.buf[:need]
-	copy(buf, f.partial)
-	n, err := io.ReadFull(io.NewSectionReader(fh, f.off, want), buf[len(f.partial):])
-	buf = buf[:len(f.partial)+n]
-	f.off += int64(n)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if skipToLine {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[i+1:]
-		} else {
-			buf = buf[:0]
+		m.add(f.lane, r, "")
+	case evlog.Control, evlog.Leader, evlog.Mark:
+		if !f.network {
+			s.timed = append(s.timed, timedRecord{lane: f.lane, rec: *r})
+			s.timed[len(s.timed)-1].rec.Msg = nil // (not kept)
+		}
+	case evlog.Accepted, evlog.Copy, evlog.Drop:
+		if f.network {
+			t := timedRecord{text: m.textOf(r.Msg), rec: *r}
+			t.rec.Msg = nil
+			s.timed = append(s.timed, t)
 		}
 	}
-	end := bytes.LastIndexByte(buf, '\n') + 1
-	f.partial = append(f.partial[:0], buf[end:]...)
-	if len(f.partial) > 1<<20 {
-		f.partial = f.partial[:0] // not a line: corrupt
-	}
-	return buf[:end], nil
-}
-
-// take parses complete lines of one file.
-func (s *Source) take(m *Model, f *tailFile, chunk []byte) error {
-	if !f.network {
-		incs, _, err := check.ParseReader(bytes.NewReader(chunk), f.path)
-		if err != nil {
-			return err
-		}
-		m.AddIncarnations(incs)
-	}
-	for len(chunk) > 0 {
-		line := chunk
-		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
-			line, chunk = chunk[:i], chunk[i+1:]
-		} else {
-			chunk = nil
-		}
-		if !f.network && !isOwnRecord(line) {
-			continue
-		}
-		var r record
-		if json.Unmarshal(line, &r) != nil {
-			continue
-		}
-		s.recs = append(s.recs, tailRecord{lane: f.lane, rec: r})
-	}
-	return nil
-}
-
-// isOwnRecord is a quick test for the records read here rather than by
-// the checker's parser.
-func isOwnRecord(line []byte) bool {
-	i := bytes.Index(line, []byte(`"event":"`))
-	if i < 0 {
-		return false
-	}
-	rest := line[i+len(`"event":"`):]
-	return bytes.HasPrefix(rest, []byte(`control"`)) || bytes.HasPrefix(rest, []byte(`leader"`)) ||
-		bytes.HasPrefix(rest, []byte(`mark"`))
 }
 
 // Load reads a past run: every file of src from its start. Messages come

@@ -321,7 +321,7 @@ func feed(m *Model, k int, startUS, stepUS int64) {
 		sender := i%5 + 1
 		text := fmt.Sprintf("Msg #%d from Middleware %d", i/5+1, sender)
 		t0 := base + startUS + int64(i)*stepUS
-		msg := m.message(text, t0)
+		msg := m.message(nil, text, t0)
 		msg.Sent = t0
 		msg.Accepted = t0 + 100
 		for j := range msg.Copies {

@@ -277,3 +277,7 @@ func FileMW(path string) int {
 	}
 	return n
 }
+
+// Line is the number of the line of the last record or bad line read,
+// counting from where the tail started.
+func (t *Tail) Line() int { return t.rd.Line() }
