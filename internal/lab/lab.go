@@ -4,7 +4,6 @@
 package lab
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/internal/evlog"
 	"totalorder/middleware"
 	"totalorder/middleware/check"
 )
@@ -416,19 +416,12 @@ func (l *Lab) Stop() {
 
 // logTail counts list events in a growing log without rereading it.
 type logTail struct {
-	off    int64
+	tail   evlog.Tail
 	counts Counts
-	part   []byte
 }
 
 // Counts are the list events a middleware has logged so far.
 type Counts struct{ Sent, Received, Ready int }
-
-var (
-	sentEvent     = []byte(`"event":"sent"`)
-	receivedEvent = []byte(`"event":"received"`)
-	readyEvent    = []byte(`"event":"ready"`)
-)
 
 // Ready counts the ready events middleware i has logged so far (all
 // incarnations).
@@ -438,56 +431,28 @@ func (l *Lab) Ready(i int) (int, error) {
 }
 
 // Counts counts the sent, received and ready events middleware i has
-// logged so far (all incarnations).
+// logged so far (all incarnations). A line still being written counts
+// once it is whole.
 func (l *Lab) Counts(i int) (Counts, error) {
 	path := l.LogPath(i)
 	l.mu.Lock()
 	t := l.tail[path]
 	if t == nil {
-		t = &logTail{}
+		t = &logTail{tail: evlog.Tail{Path: path}}
 		l.tail[path] = t
 	}
 	l.mu.Unlock()
-	f, err := os.Open(l.LogPath(i))
-	if errors.Is(err, os.ErrNotExist) {
-		return Counts{}, nil
-	}
-	if err != nil {
-		return Counts{}, err
-	}
-	defer f.Close()
-	if _, err := f.Seek(t.off, io.SeekStart); err != nil {
-		return Counts{}, err
-	}
-	r := bufio.NewReaderSize(f, 1<<20)
-	for {
-		line, err := r.ReadSlice('\n')
-		t.off += int64(len(line))
-		// A line longer than the buffer, or the unterminated end of what
-		// is written so far, is collected in part: counting a fragment
-		// would miss a line split where the writer's buffer flushed.
-		if len(t.part) > 0 || err != nil {
-			t.part = append(t.part, line...)
-			line = t.part
+	_, err := t.tail.Poll(func(r *evlog.Record) {
+		switch r.Event {
+		case evlog.Sent:
+			t.counts.Sent++
+		case evlog.Received:
+			t.counts.Received++
+		case evlog.Ready:
+			t.counts.Ready++
 		}
-		if err == nil {
-			switch {
-			case bytes.Contains(line, readyEvent):
-				t.counts.Ready++
-			case bytes.Contains(line, receivedEvent):
-				t.counts.Received++
-			case bytes.Contains(line, sentEvent):
-				t.counts.Sent++
-			}
-			t.part = t.part[:0]
-			continue
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		// An unterminated last line: keep it for the next call.
-		return t.counts, nil
-	}
+	})
+	return t.counts, err
 }
 
 // WaitReady waits until every middleware in ids has logged at least want
