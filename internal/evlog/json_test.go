@@ -11,79 +11,78 @@ import (
 	"testing"
 )
 
-// mirror is Record as encoding/json decodes it (pointers: null and absent
-// alike read as zero, as in Record).
-type mirror struct {
-	Event     *string         `json:"event"`
-	ID        *uint64         `json:"id"`
-	Msg       *string         `json:"msg"`
-	TS        *int64          `json:"ts_us"`
-	Seq       *uint64         `json:"seq"`
-	To        *int            `json:"to"`
-	DelayUS   *int64          `json:"delay_us"`
-	Recovered *bool           `json:"recovered"`
-	Fetched   *bool           `json:"fetched"`
-	Peer      *int            `json:"peer"`
-	There     *string         `json:"there"`
-	Dir       *string         `json:"dir"`
-	Kind      *string         `json:"kind"`
-	Leader    *int            `json:"leader"`
-	Term      *uint64         `json:"term"`
-	Label     *string         `json:"label"`
-	Count     *int            `json:"count"`
-	FromTS    *int64          `json:"from_ts_us"`
-	ToTS      *int64          `json:"to_ts_us"`
-	Error     *string         `json:"error"`
-	Final     *bool           `json:"final"`
-	MW        *int            `json:"mw"`
-	Run       json.RawMessage `json:"run"`
-}
+// mirrorType is Record as encoding/json decodes it, made from Record's
+// tags: a pointer for each field (null and absent alike read as zero, as
+// in Record), the event's name and the message as strings, a text field
+// (Run) raw.
+var mirrorType = func() reflect.Type {
+	rt := reflect.TypeOf(Record{})
+	var fields []reflect.StructField
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		name, opt, _ := strings.Cut(f.Tag.Get("evlog"), ",")
+		typ := reflect.PointerTo(f.Type)
+		switch {
+		case opt == "text":
+			typ = reflect.TypeOf(json.RawMessage(nil))
+		case f.Type == reflect.TypeOf(Event(0)) || f.Type.Kind() == reflect.Slice:
+			typ = reflect.TypeOf((*string)(nil))
+		}
+		fields = append(fields, reflect.StructField{Name: f.Name, Type: typ, Tag: reflect.StructTag(`json:"` + name + `"`)})
+	}
+	return reflect.StructOf(fields)
+}()
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-// record converts what encoding/json read into a Record.
-func (m *mirror) record() Record {
-	r := Record{
-		ID: deref(m.ID), TS: deref(m.TS), Seq: deref(m.Seq), To: deref(m.To), DelayUS: deref(m.DelayUS),
-		Recovered: deref(m.Recovered), Fetched: deref(m.Fetched), Peer: deref(m.Peer), There: deref(m.There),
-		Dir: deref(m.Dir), Kind: deref(m.Kind), Leader: deref(m.Leader), Term: deref(m.Term), Label: deref(m.Label),
-		Count: deref(m.Count), FromTS: deref(m.FromTS), ToTS: deref(m.ToTS), Error: deref(m.Error), Final: deref(m.Final),
-		MW: deref(m.MW),
-	}
-	if m.Event != nil {
-		r.Event = ParseEvent([]byte(*m.Event))
-	}
-	if m.Msg != nil {
-		r.Msg = []byte(*m.Msg)
-	}
-	if len(m.Run) > 0 && string(m.Run) != "null" {
-		if json.Unmarshal(m.Run, &r.Run) != nil {
-			r.Run = string(m.Run)
+// fromMirror converts what encoding/json read into a Record (m is a
+// pointer to a mirrorType).
+func fromMirror(m reflect.Value) Record {
+	var r Record
+	rv := reflect.ValueOf(&r).Elem()
+	m = m.Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		src, dst := m.Field(i), rv.Field(i)
+		if raw, ok := src.Interface().(json.RawMessage); ok {
+			if len(raw) > 0 && string(raw) != "null" {
+				var s string
+				if json.Unmarshal(raw, &s) != nil {
+					s = string(raw)
+				}
+				dst.SetString(s)
+			}
+			continue
+		}
+		if src.IsNil() {
+			continue
+		}
+		v := src.Elem()
+		switch {
+		case dst.Type() == reflect.TypeOf(Event(0)):
+			dst.Set(reflect.ValueOf(ParseEvent([]byte(v.String()))))
+		case dst.Kind() == reflect.Slice:
+			dst.SetBytes([]byte(v.String()))
+		default:
+			dst.Set(v)
 		}
 	}
 	return r
 }
 
-// complete is Record.complete: a time, and a message for the events
-// about one.
-func (m *mirror) complete() bool {
+// mirrorComplete is Record.complete for what encoding/json read: a time,
+// and a message for the events about one.
+func mirrorComplete(m reflect.Value) bool {
+	m = m.Elem()
 	ev := Unknown
-	if m.Event != nil {
-		ev = ParseEvent([]byte(*m.Event))
+	if e := m.FieldByName("Event"); !e.IsNil() {
+		ev = ParseEvent([]byte(e.Elem().String()))
 	}
+	hasTS, hasMsg := !m.FieldByName("TS").IsNil(), !m.FieldByName("Msg").IsNil()
 	switch ev {
 	case Unknown:
 		return true
 	case Sent, Received, Ready, Diverged, Accepted, Copy, Drop:
-		return m.TS != nil && m.Msg != nil
+		return hasTS && hasMsg
 	}
-	return m.TS != nil
+	return hasTS
 }
 
 // foldsOntoAKey reports whether line has a key that encoding/json would
@@ -94,9 +93,8 @@ func foldsOntoAKey(line []byte) bool {
 		return false
 	}
 	names := map[string]bool{}
-	typ := reflect.TypeOf(mirror{})
-	for i := 0; i < typ.NumField(); i++ {
-		names[typ.Field(i).Tag.Get("json")] = true
+	for i := 0; i < mirrorType.NumField(); i++ {
+		names[mirrorType.Field(i).Tag.Get("json")] = true
 	}
 	for k := range obj {
 		if names[k] {
@@ -123,6 +121,8 @@ func sameRecord(a, b Record) bool {
 // FuzzDecodeLikeEncodingJSON: a line decodes as encoding/json decodes it
 // into the record's fields, or fails where it fails.
 func FuzzDecodeLikeEncodingJSON(f *testing.F) {
+	all := filled(f)
+	f.Add(all.AppendJSON(nil)) // every field
 	for _, s := range []string{
 		`{"level":"info","event":"ready","msg":"Msg #1 from Middleware 2","ts_us":160,"seq":1,"mw":2,"run":"r1","time":"x"}`,
 		`{"event":"copy","id":7,"msg":"a\u00e9\ud83d\ude00\"x\\\/\b\f\n\r\t","to":3,"delay_us":0,"ts_us":5}`,
@@ -157,15 +157,15 @@ func FuzzDecodeLikeEncodingJSON(f *testing.F) {
 		var d decoder
 		var got Record
 		err := d.decode(line, &got)
-		var m mirror
-		jerr := json.Unmarshal(line, &m)
+		m := reflect.New(mirrorType)
+		jerr := json.Unmarshal(line, m.Interface())
 		if errors.Is(err, ErrIncomplete) {
-			if jerr != nil || m.complete() {
-				t.Fatalf("%q: incomplete; encoding/json: %v, %+v", line, jerr, m)
+			if jerr != nil || mirrorComplete(m) {
+				t.Fatalf("%q: incomplete; encoding/json: %v, %+v", line, jerr, m.Elem())
 			}
 			return
 		}
-		if jerr == nil && !m.complete() {
+		if jerr == nil && !mirrorComplete(m) {
 			t.Fatalf("%q: decode: %v; encoding/json: incomplete", line, err)
 		}
 		if (err == nil) != (jerr == nil) {
@@ -174,12 +174,13 @@ func FuzzDecodeLikeEncodingJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if want := m.record(); !sameRecord(got, want) {
-			t.Fatalf("%q:\ndecoded   %+v\nencoding/json %+v", line, got, want)
+		want := fromMirror(m)
+		if !sameRecord(got, want) {
+			t.Fatalf("%q:\ndecoded       %+v\nencoding/json %+v", line, got, want)
 		}
 		// What is read is written back as it was read.
 		var again Record
-		if err := d.decode(got.AppendJSON(nil), &again); err != nil || !sameRecord(again, m.record()) {
+		if err := d.decode(got.AppendJSON(nil), &again); err != nil || !sameRecord(again, want) {
 			t.Fatalf("%q: written as %s, read back %+v, %v", line, got.AppendJSON(nil), again, err)
 		}
 	})

@@ -1,9 +1,11 @@
 package evlog
 
 // This file is the events log's format: the record, its events, and how
-// each field is written and read. A new field is a struct field below, a
-// line in AppendJSON and a case in decodeField, all in this file
-// (TestEveryFieldRoundTrips fails until the three agree).
+// each field is written and read. A new field is a struct field below
+// (its tag is its name in the log), a line in AppendJSON and a case in
+// decodeField, all in this file: TestEveryFieldRoundTrips fails until
+// the three agree, and FuzzDecodeLikeEncodingJSON holds decodeField to
+// what encoding/json reads under the tag's name.
 
 // Event says what a record is about.
 type Event uint8
@@ -68,40 +70,44 @@ func ParseEvent(name []byte) Event {
 // List reports whether e is a change of a middleware's lists.
 func (e Event) List() bool { return e == Sent || e == Received || e == Ready }
 
-// Record is one line of an events log. A zero field is not written and
-// reads back as zero (an absent "mw" is 0, an absent "msg" nil).
+// Record is one line of an events log. Each field's tag is its name in
+// the log. A zero field is not written and reads back as zero (an absent
+// "mw" is 0, an absent "msg" nil).
 //
 // Msg is bytes, so that writers need not make a string of each message
 // and readers need not either: a Record a Reader returns is valid until
 // its next call (copy Msg, string(r.Msg), to keep it).
 type Record struct {
-	Event Event  // "event"
-	ID    uint64 // "id": the network program's number for the message
-	Msg   []byte // "msg": the human part, "Msg #3 from Middleware 2"
-	TS    int64  // "ts_us": when, unix µs
-	Seq   uint64 // "seq": Ready, Diverged: the position
-	To    int    // "to": Copy, Drop: the destination, 1-based
-	// DelayUS is a Copy's random delay, µs ("delay_us"; always written
-	// on a copy, even 0).
-	DelayUS int64
+	Event Event  `evlog:"event"`
+	ID    uint64 `evlog:"id"`    // the network program's number for the message
+	Msg   []byte `evlog:"msg"`   // the human part, "Msg #3 from Middleware 2"
+	TS    int64  `evlog:"ts_us"` // when, unix µs
+	Seq   uint64 `evlog:"seq"`   // Ready, Diverged: the position
+	To    int    `evlog:"to"`    // Copy, Drop: the destination, 1-based
+	// DelayUS is a Copy's random delay, µs (always written on a copy,
+	// even 0).
+	DelayUS int64 `evlog:"delay_us"`
 	// Recovered marks a Received whose content came from the order (or
-	// an isis sender), not the network ("recovered").
-	Recovered bool
-	Fetched   bool   // "fetched": older logs' Recovered (content from a peer)
-	Peer      int    // "peer": Diverged, Control: the other middleware
-	There     string // "there": Diverged: the message at Seq at Peer
-	Dir       string // "dir": Control: "out" or "in"
-	Kind      string // "kind": Control: the message's kind ("MsgApp", "order"…)
-	Leader    int    // "leader": Leader (always written; 0: none known)
-	Term      uint64 // "term": Leader
-	Label     string // "label": Mark
-	Count     int    // "count": Lost: how many events
-	FromTS    int64  // "from_ts_us": Lost: the first one's ts_us
-	ToTS      int64  // "to_ts_us": Lost: the last one's
-	Error     string // "error": Lost: why ("no space left")
-	Final     bool   // "final": Lost: the log ends with them
-	MW        int    // "mw": the middleware that wrote it (every middleware record)
-	Run       string // "run": its incarnation (every middleware record; a number in some logs)
+	// an isis sender), not the network.
+	Recovered bool   `evlog:"recovered"`
+	Fetched   bool   `evlog:"fetched"`    // older logs' Recovered (content from a peer)
+	Peer      int    `evlog:"peer"`       // Diverged, Control: the other middleware
+	There     string `evlog:"there"`      // Diverged: the message at Seq at Peer
+	Dir       string `evlog:"dir"`        // Control: "out" or "in"
+	Kind      string `evlog:"kind"`       // Control: the message's kind ("MsgApp", "order"…)
+	Leader    int    `evlog:"leader"`     // Leader (always written; 0: none known)
+	Term      uint64 `evlog:"term"`       // Leader
+	Label     string `evlog:"label"`      // Mark
+	Count     int    `evlog:"count"`      // Lost: how many events
+	FromTS    int64  `evlog:"from_ts_us"` // Lost: the first one's TS
+	ToTS      int64  `evlog:"to_ts_us"`   // Lost: the last one's
+	Error     string `evlog:"error"`      // Lost: why ("no space left")
+	Final     bool   `evlog:"final"`      // Lost: the log ends with them
+	MW        int    `evlog:"mw"`         // the middleware that wrote it (every middleware record)
+	// Run is the middleware's incarnation (every middleware record); read
+	// from a string, or from any other value as its JSON text (a number
+	// in some logs).
+	Run string `evlog:"run,text"`
 }
 
 // AppendJSON appends r as one JSON object, without a newline:

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 // filled is a Record with every field set to a value of its own, found by
 // reflection: a field added to Record is in it without touching this
 // test.
-func filled(t *testing.T) Record {
+func filled(t testing.TB) Record {
 	t.Helper()
 	var r Record
 	v := reflect.ValueOf(&r).Elem()
@@ -40,10 +41,12 @@ func filled(t *testing.T) Record {
 }
 
 // TestEveryFieldRoundTrips: every field of Record is written and read
-// back, under a name of its own. This is what makes a new field one
-// file's work: add it to Record, AppendJSON and decodeField in record.go;
-// this test fails until all three agree, and the writers, readers,
-// checker and timeline carry it with no other change.
+// back, under its tag's name. This is what makes a new field one file's
+// work: add it to Record (with its name as the tag), AppendJSON and
+// decodeField in record.go; this test fails until all three agree (and
+// FuzzDecodeLikeEncodingJSON, whose first seed is this record, until
+// decodeField reads it as encoding/json reads the tag's name), and the
+// writers and readers carry it with no other change.
 func TestEveryFieldRoundTrips(t *testing.T) {
 	want := filled(t)
 	line := want.AppendJSON(nil)
@@ -78,6 +81,10 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 		var one Record
 		reflect.ValueOf(&one).Elem().Field(i).Set(v.Field(i))
 		line := one.AppendJSON(nil)
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("evlog"), ",")
+		if name == "" || !bytes.Contains(line, []byte(`"`+name+`":`)) {
+			t.Errorf("Record.%s alone: written as %s, not under its tag's name %q", v.Type().Field(i).Name, line, name)
+		}
 		var back Record
 		var d decoder
 		err := d.decode(line, &back)
