@@ -41,7 +41,7 @@ type eventLog struct {
 
 // openEventLog opens path for appending, creating its directory if needed.
 func openEventLog(path string, mw int, run string) (*eventLog, error) {
-	w, err := evlog.Open(path, evlog.Options{MW: mw, Run: run})
+	w, err := evlog.Open(path, evlog.Options{MW: mw, Run: run, KeepRoom: true})
 	if err != nil {
 		return nil, err
 	}

@@ -30,9 +30,10 @@ import (
 //
 // A disk that is still full at Close would leave no such line, and the
 // log would just stop. So Close ends a log that is missing records with
-// the same Lost record and "final":true, written in room kept for it:
-// Open writes a file of ReserveSize bytes beside the log (FILE.reserve),
-// and Close deletes it, first only if the last line does not fit without.
+// the same Lost record and "final":true, written in room kept for it
+// (Options.KeepRoom): Open writes a file of ReserveSize bytes beside the
+// log (FILE.reserve), and Close deletes it, first only if the last line
+// does not fit without.
 // A clean Close on a healthy disk writes nothing more.
 type Writer struct {
 	// Notify, if set, is told how writing goes (from Flush and Close).
@@ -87,6 +88,10 @@ type File interface {
 type Options struct {
 	MW  int
 	Run string
+	// KeepRoom keeps room for the final Lost line beside the log (Open:
+	// FILE.reserve, see Writer): for logs whose gaps the order checker
+	// must know of, the middlewares'.
+	KeepRoom bool
 }
 
 const (
@@ -101,7 +106,8 @@ const (
 )
 
 // Open opens the events log at path for appending, creating it and its
-// folder if needed, and keeps room for its final line (see Writer).
+// folder if needed, and keeps room for its final line if asked (see
+// Writer and Options).
 func Open(path string, opt Options) (*Writer, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -120,7 +126,9 @@ func Open(path string, opt Options) (*Writer, error) {
 			w.partial = true
 		}
 	}
-	w.release = reserveRoom(path + ".reserve")
+	if opt.KeepRoom {
+		w.release = reserveRoom(path + ".reserve")
+	}
 	return w, nil
 }
 

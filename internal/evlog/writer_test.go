@@ -272,7 +272,7 @@ func TestWriterKeepsRoomForItsLastLine(t *testing.T) {
 	path := filepath.Join(dir, "logs", "middleware-3.jsonl")
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	os.WriteFile(path+".reserve", []byte("left by a killed run"), 0o644)
-	w, err := Open(path, Options{MW: 3, Run: "r"})
+	w, err := Open(path, Options{MW: 3, Run: "r", KeepRoom: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +291,15 @@ func TestWriterKeepsRoomForItsLastLine(t *testing.T) {
 	if got := lines(t, data); len(got) != 1 || got[0]["event"] != "sent" {
 		t.Errorf("log %v, want only the sent line", got)
 	}
+	// Without KeepRoom, no room is kept.
+	other := filepath.Join(dir, "netsim.jsonl")
+	if w, err = Open(other, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(other + ".reserve"); !os.IsNotExist(err) {
+		t.Errorf("room kept without KeepRoom: %v", err)
+	}
+	w.Close()
 }
 
 // Room that comes back just before Close (another middleware on the same
