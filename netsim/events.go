@@ -66,11 +66,13 @@ func (e *eventsLog) write(event evlog.Event, id uint64, content []byte, to int, 
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rec = evlog.Record{Event: event, ID: id, Msg: humanPart(content), To: to, TS: now.UnixMicro()}
+	r := &e.rec // (only these fields are ever set)
+	r.Event, r.ID, r.Msg, r.To, r.TS, r.DelayUS = event, id, humanPart(content), to, now.UnixMicro(), 0
 	if event == evlog.Copy {
-		e.rec.DelayUS = delay.Microseconds()
+		r.DelayUS = delay.Microseconds()
 	}
-	e.w.Write(&e.rec)
+	e.w.Write(r)
+	r.Msg = nil // (not kept)
 	e.dirty = true
 	if e.w.Buffered() >= eventsFlushAt {
 		e.w.Flush(now)

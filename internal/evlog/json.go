@@ -23,10 +23,17 @@ func appendKey(b []byte, key string) []byte {
 
 func appendInt64(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
+// appendInt, appendUint, appendBool and appendStr append a field unless
+// it is zero; the test is inlined, so the many zero fields of a record
+// cost little.
 func appendInt(b []byte, key string, v int64) []byte {
 	if v == 0 {
 		return b
 	}
+	return appendIntField(b, key, v)
+}
+
+func appendIntField(b []byte, key string, v int64) []byte {
 	return strconv.AppendInt(appendKey(b, key), v, 10)
 }
 
@@ -34,6 +41,10 @@ func appendUint(b []byte, key string, v uint64) []byte {
 	if v == 0 {
 		return b
 	}
+	return appendUintField(b, key, v)
+}
+
+func appendUintField(b []byte, key string, v uint64) []byte {
 	return strconv.AppendUint(appendKey(b, key), v, 10)
 }
 
@@ -48,6 +59,10 @@ func appendStr(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
+	return appendStrField(b, key, s)
+}
+
+func appendStrField(b []byte, key, s string) []byte {
 	return appendString(appendKey(b, key), s)
 }
 
