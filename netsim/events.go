@@ -26,12 +26,11 @@ import (
 // and when the server stops. A write that fails (a full disk) is tried
 // again, and a "lost" line then says what is missing.
 type eventsLog struct {
-	mu    sync.Mutex
-	w     *evlog.Writer
-	rec   evlog.Record
-	log   zerolog.Logger
-	said  bool // a failure of this outage was logged
-	dirty bool
+	mu   sync.Mutex
+	w    *evlog.Writer
+	rec  evlog.Record
+	log  zerolog.Logger
+	said bool // a failure of this outage was logged
 }
 
 const (
@@ -73,19 +72,17 @@ func (e *eventsLog) write(event evlog.Event, id uint64, content []byte, to int, 
 	}
 	e.w.Write(r)
 	r.Msg = nil // (not kept)
-	e.dirty = true
 	if e.w.Buffered() >= eventsFlushAt {
 		e.w.Flush(now)
 	}
 }
 
+// flush writes what is waiting, or tries again after a failure (cheap
+// when there is nothing to do).
 func (e *eventsLog) flush() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.dirty {
-		e.dirty = false
-		e.w.Flush(time.Now())
-	}
+	e.w.Flush(time.Now())
 }
 
 func (e *eventsLog) close() error {

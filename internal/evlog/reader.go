@@ -30,8 +30,9 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Reader reads records from an events log incrementally, line by line,
-// holding nothing but the line being read. Blank lines are skipped.
+// Reader reads records from an events log incrementally, a chunk at a
+// time, holding no more than a chunk and the line being read. Blank lines
+// are skipped.
 //
 // It reads an input to its end (NewReader: a last line without a newline
 // is read too) or follows one that grows (Follow: a last line without a
@@ -66,8 +67,8 @@ func (r *Reader) Reset(src io.Reader) {
 	r.src, r.srcEOF, r.n = src, false, 0
 }
 
-// Restart forgets everything read (a log started again from its start).
-func (r *Reader) Restart(src io.Reader) {
+// restart forgets everything read (a log started again from its start).
+func (r *Reader) restart(src io.Reader) {
 	r.Reset(src)
 	r.r, r.w, r.line, r.skip = 0, 0, 0, false
 }
@@ -231,7 +232,7 @@ func (t *Tail) Poll(fn func(*Record)) (int64, error) {
 		}
 	case size < t.off:
 		t.off = 0 // truncated or replaced: a new run
-		t.rd.Restart(nil)
+		t.rd.restart(nil)
 	}
 	want := size - t.off
 	if t.MaxRead > 0 && want > t.MaxRead {
