@@ -21,12 +21,14 @@ import (
 // protocol messages and say so too; a protocol that cannot go on without
 // every member (all but raft) stops the group with that message.
 //
-// Before a member takes part it must hear from its peers: from a majority
-// of them, one of which is established (it has a state or took part
-// already), or from every peer when all are new (a new lab). So a member
-// whose state is gone waits for someone who remembers it, and new members
-// alone never form a new group behind the backs of members that have a
-// state (a majority that lost its state waits and says why).
+// Before a member takes part it must hear from a majority of its peers. If
+// its events log shows an earlier incarnation (it lost its state), one of
+// them must be established (it has a state, or took part and delivered):
+// so members that lost their state never form a new group behind the
+// backs of members that kept theirs, and a majority that lost its state
+// waits and says why. A member new to the lab (no state, no past in its
+// events log) needs only the majority, so a new lab starts without a
+// member that is not there.
 
 // KindHello: I am State, I delivered Seq; you are Text to me (your state
 // identity, "" if I never heard of you) and had acknowledged Hi; Joined: I
@@ -116,6 +118,12 @@ func (id *identity) start(c *Core) {
 		c.persist(append([]byte{recIdentity}, id.self...))
 		c.persist(append([]byte{recProtocol}, c.cfg.Protocol...))
 		id.rejoining = c.cfg.Rejoin && c.cfg.Protocol.CanRejoin()
+		if id.rejoining && c.cfg.LastSeq > c.delivered {
+			// Its Ready list goes on after what its events log shows
+			// delivered (and after what its peers remember: control).
+			c.delivered, c.delDirty = c.cfg.LastSeq, true
+			c.agree.known = false
+		}
 	}
 }
 
@@ -139,7 +147,13 @@ func (id *identity) records(c *Core) [][]byte {
 	return recs
 }
 
-func (id *identity) established() bool { return id.restored || id.joined }
+// established reports whether this member can vouch for a peer's state:
+// it has a state of its own, or it took part and delivered (a member new
+// to the lab that heard only of members without a state knows nothing of
+// the group's history).
+func (id *identity) established(c *Core) bool {
+	return id.restored || (id.joined && c.delivered > 0)
+}
 
 // tick sends hellos: often while waiting to take part, then now and then.
 func (id *identity) tick(c *Core) {
@@ -156,7 +170,7 @@ func (id *identity) tick(c *Core) {
 
 func (id *identity) hello(c *Core, p int) {
 	id.lastHello[p] = c.now
-	m := Msg{Kind: KindHello, State: id.self, Seq: c.delivered, Joined: id.established()}
+	m := Msg{Kind: KindHello, State: id.self, Seq: c.delivered, Joined: id.established(c)}
 	if mem := id.memory[p]; mem != nil {
 		m.Text, m.Hi = mem.state, mem.acked
 	}
@@ -212,7 +226,7 @@ func (id *identity) control(c *Core, m Msg) {
 			if id.heardEnough() && !id.based {
 				id.based = true // from now on the protocol runs
 			}
-		} else if (id.heardEnough() && (len(id.settled) > 0 || id.restored)) || len(id.answered) == id.peers {
+		} else if id.heardEnough() && (len(id.settled) > 0 || id.restored || !hasPast(c)) {
 			id.joined = true
 			c.joinedGroup()
 		}
@@ -242,6 +256,11 @@ func (id *identity) exclude(c *Core, why string) {
 	}
 	c.stop(why + "; it takes no part in ordering (to bring it back, " + how + ")")
 }
+
+// hasPast reports whether this member's events log shows that an earlier
+// incarnation took part (it sent or delivered): one that starts without a
+// state then lost it, and only a member with a state may vouch for it.
+func hasPast(c *Core) bool { return c.cfg.HasPast || c.cfg.LastNum > 0 || c.cfg.LastSeq > 0 }
 
 // heardEnough reports whether a majority of the peers answered.
 func (id *identity) heardEnough() bool {
@@ -301,7 +320,7 @@ func (id *identity) view(c *Core, v *View) {
 	if !id.joined && id.excludedBy == "" {
 		peersN := c.cfg.N - 1
 		if len(id.answered) >= (peersN+1)/2 {
-			v.Waiting = fmt.Sprintf("joining: %d of %d peers answered, all of them new: waiting for the others (a new lab starts when all are here; members with a state must vouch for this one)", len(id.answered), peersN)
+			v.Waiting = fmt.Sprintf("joining: %d of %d peers answered, none with a state, and this middleware's events log shows it took part before (it lost its state): waiting for a member with a state to vouch for it (if the whole lab lost its state, start it afresh: ./run.sh, or delete logs/ and state/)", len(id.answered), peersN)
 		} else {
 			v.Waiting = fmt.Sprintf("joining: heard from %d of %d peers, waiting for %d to vouch for this middleware's state", len(id.answered), peersN, (peersN+1)/2)
 		}

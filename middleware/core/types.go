@@ -151,6 +151,9 @@ type Config struct {
 	// this middleware used, if known outside the state log (the adapter
 	// reads its events log); numbering goes on after it.
 	LastNum uint64
+	// HasPast: this middleware's events log shows an earlier incarnation
+	// (it logged anything): one that starts without a state lost it.
+	HasPast bool
 	// LastSeq is the highest position an earlier incarnation delivered, if
 	// known outside the state log (the events log): a member taken back
 	// after it lost its state (Rejoin) goes on after it.

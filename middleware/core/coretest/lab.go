@@ -93,7 +93,9 @@ func (l *Lab) Start(id int) error {
 	// What the events logs of earlier incarnations say, as the adapter
 	// reads it: the last number sent and the last position delivered.
 	var lastNum, lastSeq uint64
+	hasPast := false
 	for _, inc := range nd.Past {
+		hasPast = hasPast || len(inc.Entries) > 0
 		for _, e := range inc.Entries {
 			switch e.Kind {
 			case check.Sent:
@@ -106,7 +108,7 @@ func (l *Lab) Start(id int) error {
 		}
 	}
 	cfg := core.Config{ID: id, N: l.N, Protocol: l.Protocol, Run: nd.Run(), StateID: fmt.Sprintf("s%d.%d", id, nd.Inc),
-		Restored: nd.Durable, Rejoin: nd.Rejoin, LastNum: lastNum, LastSeq: lastSeq}
+		Restored: nd.Durable, Rejoin: nd.Rejoin, HasPast: hasPast, LastNum: lastNum, LastSeq: lastSeq}
 	if l.Configure != nil {
 		l.Configure(&cfg)
 	}
