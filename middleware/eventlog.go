@@ -76,13 +76,14 @@ func (e *eventLog) notify(n evlog.Notice) {
 }
 
 // pastRun reads what earlier incarnations of middleware mw wrote to its
-// events log: the highest message number it sent (numbering goes on after
-// it) and the highest position it delivered (a member taken back after it
-// lost its state goes on after it).
-func pastRun(path string, mw int) (lastNum, lastSeq uint64) {
+// events log: whether there were any (one that starts without a state
+// then lost it), the highest message number it sent (numbering goes on
+// after it) and the highest position it delivered (a member taken back
+// after it lost its state goes on after it).
+func pastRun(path string, mw int) (any bool, lastNum, lastSeq uint64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0
+		return false, 0, 0
 	}
 	defer f.Close()
 	rd := evlog.NewReader(f)
@@ -93,7 +94,10 @@ func pastRun(path string, mw int) (lastNum, lastSeq uint64) {
 		case errors.As(err, &bad):
 			continue // a fragment left by a kill, say
 		case err != nil:
-			return lastNum, lastSeq
+			return any, lastNum, lastSeq
+		}
+		if r.MW == mw || r.MW == 0 {
+			any = true
 		}
 		switch r.Event {
 		case evlog.Ready:

@@ -272,10 +272,10 @@ func TestPastRunReadsOlderLogs(t *testing.T) {
 	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if num, seq := pastRun(path, 2); num != 7 || seq != 13 {
+	if any, num, seq := pastRun(path, 2); !any || num != 7 || seq != 13 {
 		t.Errorf("pastRun: number %d, position %d; want 7 and 13", num, seq)
 	}
-	if num, seq := pastRun(filepath.Join(t.TempDir(), "none.jsonl"), 2); num != 0 || seq != 0 {
+	if any, num, seq := pastRun(filepath.Join(t.TempDir(), "none.jsonl"), 2); any || num != 0 || seq != 0 {
 		t.Errorf("no log: %d, %d", num, seq)
 	}
 }

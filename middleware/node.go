@@ -307,7 +307,8 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	if cfg.EventsPath != "" {
-		lastNum, lastSeq := pastRun(cfg.EventsPath, cfg.ID)
+		hasPast, lastNum, lastSeq := pastRun(cfg.EventsPath, cfg.ID)
+		cfg.Core.HasPast = cfg.Core.HasPast || hasPast
 		cfg.Core.LastNum = max(cfg.Core.LastNum, lastNum)
 		cfg.Core.LastSeq = max(cfg.Core.LastSeq, lastSeq)
 		ev, err := openEventLog(cfg.EventsPath, cfg.ID, cfg.Core.Run)
