@@ -7,9 +7,6 @@
 package replay
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,10 +14,8 @@ import (
 	"os"
 
 	"totalorder/auction"
+	"totalorder/internal/evlog"
 )
-
-// maxLine bounds one events log line; messages are limited to 64 KiB.
-const maxLine = 1 << 20
 
 // Past reads the Ready lines of the events log at path written by
 // middleware mw (lines without "mw" count as its own): the message at
@@ -53,39 +48,34 @@ func Past(path string, mw int) ([]string, error) {
 // PastFrom is Past reading r.
 func PastFrom(r io.Reader, mw int) ([]string, error) {
 	var past []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(`"ready"`)) {
-			continue // most lines: no need to decode them
+	rd := evlog.NewReader(r)
+	for {
+		ev, err := rd.Next()
+		var bad *evlog.LineError
+		switch {
+		case errors.As(err, &bad):
+			continue // a fragment left by a kill, say
+		case errors.Is(err, io.EOF):
+			return past, nil
+		case err != nil:
+			return past, err
 		}
-		var ev struct {
-			Event string  `json:"event"`
-			Msg   *string `json:"msg"`
-			Seq   uint64  `json:"seq"`
-			MW    int     `json:"mw"`
-		}
-		if json.Unmarshal(line, &ev) != nil || ev.Event != "ready" || ev.Msg == nil || ev.Seq == 0 {
+		if ev.Event != evlog.Ready || ev.Seq == 0 || (ev.MW != mw && ev.MW != 0) {
 			continue
 		}
-		if ev.MW != mw && ev.MW != 0 {
-			continue
-		}
-		k := ev.Seq
+		k, msg := ev.Seq, string(ev.Msg)
 		switch {
 		case k > uint64(len(past)):
 			for uint64(len(past)) < k-1 {
 				past = append(past, "")
 			}
-			past = append(past, *ev.Msg)
+			past = append(past, msg)
 		case past[k-1] == "":
-			past[k-1] = *ev.Msg
-		case past[k-1] != *ev.Msg:
-			past = append(past[:k-1], *ev.Msg)
+			past[k-1] = msg
+		case past[k-1] != msg:
+			past = append(past[:k-1], msg)
 		}
 	}
-	return past, sc.Err()
 }
 
 // Auction is a replica of the auction fed in Ready order: first the
