@@ -595,6 +595,10 @@ func TestEventLogFormat(t *testing.T) {
 
 func TestPortInUse(t *testing.T) {
 	taken := freeListener(t)
+	// Closed at the end, and so kept alive until then: unreferenced, the
+	// listener could be collected, its finalizer freeing the port
+	// mid-test (the control case then failed now and then).
+	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 	for _, tc := range []struct {
 		name string
