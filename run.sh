@@ -259,7 +259,8 @@ run_lab() {
 	# The windows say what happens; the terminal shows errors only (-v: more).
 	local net_log=(-quiet)
 	[ ${#verbose[@]} -eq 0 ] || net_log=(-v)
-	start "the network program" bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl "${net_log[@]}" ${net_args[@]+"${net_args[@]}"}
+	rm -f logs/.netsim-error
+	start "the network program" env NETSIM_ERROR_FILE=logs/.netsim-error bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl "${net_log[@]}" ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
 		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control \
 			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}
@@ -275,7 +276,12 @@ run_lab() {
 		local name="a program"
 		[ "$exited" -lt 0 ] || name=${names[$exited]}
 		if [ "$status" = 1 ] || [ "$status" = 2 ]; then
-			say "$name failed (its error is above): stopping the lab."
+			if [ "$exited" = 0 ] && [ -s logs/.netsim-error ]; then
+				say "$name failed: $(cat logs/.netsim-error)"
+				say "Stopping the lab."
+			else
+				say "$name failed (its error is above): stopping the lab."
+			fi
 			local taken
 			stop_all # ours first: what still listens then is someone else's
 			taken=$(taken_ports "$port" "$n" "$control_base")

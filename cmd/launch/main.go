@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -138,8 +139,16 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 
 	var progs []*program
 	exits := make(chan exited, o.n+1) // one per program: the waiters never block
+	// The network program writes the error it fails with here too, so
+	// that it can be quoted (its error output stays the console).
+	netErrFile := filepath.Join(os.TempDir(), fmt.Sprintf("lab-netsim-error-%d", os.Getpid()))
+	defer os.Remove(netErrFile)
 	start := func(name, bin string, args ...string) error {
 		cmd := exec.Command(filepath.Join(o.bin, bin), args...)
+		if bin == "netsim" {
+			os.Remove(netErrFile)
+			cmd.Env = append(os.Environ(), "NETSIM_ERROR_FILE="+netErrFile)
+		}
 		cmd.Stdout, cmd.Stderr = o.stdoutOfPrograms, o.stderrOfPrograms
 		cmd.SysProcAttr = sysProcAttr()
 		if err := cmd.Start(); err != nil {
@@ -192,7 +201,11 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 				code := exitCode(e.err)
 				switch {
 				case code == 1 || code == 2:
-					fmt.Fprintf(stderr, "%s failed (its error is above): stopping the lab.\n", p.name)
+					if b, err := os.ReadFile(netErrFile); e.k == 0 && err == nil && len(bytes.TrimSpace(b)) > 0 {
+						fmt.Fprintf(stderr, "%s failed: %s\nStopping the lab.\n", p.name, bytes.TrimSpace(b))
+					} else {
+						fmt.Fprintf(stderr, "%s failed (its error is above): stopping the lab.\n", p.name)
+					}
 					failed = true
 					return code
 				case e.k == 0:

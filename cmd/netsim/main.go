@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,7 +24,51 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	errOut := &errorRecorder{File: os.Stderr}
+	code := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, errOut)
+	if p := os.Getenv(errorFileEnv); p != "" && code != exitOK {
+		_ = os.WriteFile(p, []byte(errOut.last()+"\n"), 0o644) // best effort
+	}
+	os.Exit(code)
+}
+
+// errorFileEnv names a file where a network program that fails writes
+// its last error line, so that a launcher can quote it (the program's
+// error output stays the terminal).
+const errorFileEnv = "NETSIM_ERROR_FILE"
+
+// errorRecorder is stderr, remembering its last line.
+type errorRecorder struct {
+	*os.File
+	mu   sync.Mutex
+	line []byte
+	prev []byte
+}
+
+func (r *errorRecorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	for _, c := range b {
+		if c == '\n' {
+			if len(bytes.TrimSpace(r.line)) > 0 {
+				r.prev = append(r.prev[:0], r.line...)
+			}
+			r.line = r.line[:0]
+		} else if len(r.line) < 4096 {
+			r.line = append(r.line, c)
+		}
+	}
+	r.mu.Unlock()
+	return r.File.Write(b)
+}
+
+// last is the last non-empty line written.
+func (r *errorRecorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(bytes.TrimSpace(r.line)) > 0 {
+		return string(bytes.TrimSpace(r.line))
+	}
+	return string(bytes.TrimSpace(r.prev))
 }
 
 // Exit codes.
@@ -198,8 +244,8 @@ func usageError(stderr io.Writer, format string, args ...any) (netsim.Config, bo
 // newLogger writes readable lines to a terminal and JSON lines otherwise.
 func newLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" // milliseconds: delays are that small
-	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		w = zerolog.ConsoleWriter{Out: f, TimeFormat: "15:04:05.000"}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -347,5 +348,25 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	summary := stderr.waitLine(t, "netsim stopped")
 	if !strings.Contains(summary, `"accepted":1`) || !strings.Contains(summary, `"delivered":1`) {
 		t.Errorf("summary %s", summary)
+	}
+}
+
+// The network program's error output is remembered line by line, so that
+// the line it fails with can be written for a launcher to quote.
+func TestErrorRecorderKeepsTheLastLine(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := &errorRecorder{File: f}
+	fmt.Fprint(r, "netsim: a warning\nnetsim: port 8081 is already ")
+	fmt.Fprint(r, "in use\n\n")
+	if got, want := r.last(), "netsim: port 8081 is already in use"; got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+	b, _ := os.ReadFile(f.Name())
+	if !strings.Contains(string(b), "netsim: a warning\n") {
+		t.Errorf("the output itself was not written through: %q", b)
 	}
 }

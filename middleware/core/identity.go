@@ -231,10 +231,10 @@ func (id *identity) control(c *Core, m Msg) {
 			c.joinedGroup()
 		}
 	}
-	// Answer at once a peer that does not know this member (yet, or
-	// any more): it ignores this member until it does. Others hear the
-	// periodic hello.
-	if (m.Text != id.self && c.now.Sub(id.lastHello[p]) >= helloReply) || c.now.Sub(id.lastHello[p]) >= helloJoining*2 {
+	// Answer at once a peer that does not know this member (yet, or any
+	// more: it ignores this member until it does) or is still joining (it
+	// waits for answers). Others hear the periodic hello.
+	if (m.Text != id.self || !m.Joined) && c.now.Sub(id.lastHello[p]) >= helloReply {
 		id.hello(c, p)
 	}
 }
