@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/netutil"
 	"totalorder/middleware/core"
 )
 
@@ -438,22 +439,13 @@ func (l *peerLink) serveConn(ctx context.Context, conn net.Conn, connected func(
 	}
 	conn.SetDeadline(time.Time{})
 	connected()
-	// After the handshake the peer never writes on this connection, so a
-	// watcher goroutine's read ends exactly when the peer closes it.
-	gone := make(chan struct{})
-	go func() {
-		defer close(gone)
-		var b [64]byte
-		for {
-			if _, err := conn.Read(b[:]); err != nil {
-				return
-			}
-		}
-	}()
+	// After the handshake the peer never writes on this connection, so
+	// watching it tells exactly when the peer closes it.
+	watched := netutil.Watch(conn, nil)
+	gone := watched.Gone()
 	defer func() {
 		l.up.Store(false)
-		conn.Close()
-		<-gone
+		watched.Close()
 	}()
 	l.up.Store(true)
 	var taken, bufs [][]byte
