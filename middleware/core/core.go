@@ -517,6 +517,9 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 	case KindHello:
 		p.heard, p.lastHeard = true, now
 		c.id.control(c, m)
+	case KindReadmitted, KindReadmitAsk:
+		p.heard, p.lastHeard = true, now
+		c.id.readmitted(c, m)
 	case KindRejoin:
 		p.heard, p.lastHeard = true, now
 		if r, ok := c.proto.(rejoiner); ok && c.id.takesPart() {
@@ -528,6 +531,8 @@ func (c *Core) ControlIn(now time.Time, m Msg) {
 		// member may take part (its state is not vouched for yet).
 		if c.id.takesPart() && c.id.accepts(m.From) {
 			c.proto.control(m)
+		} else {
+			c.id.ignored(c, m.From)
 		}
 	}
 	c.deliverReady()

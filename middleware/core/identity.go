@@ -35,7 +35,20 @@ import (
 // take part in ordering or restored my state.
 const KindHello Kind = 'I'
 
-func init() { registerKind(KindHello, "Hello", fieldState, fieldSeq, fieldHi, fieldJoined, fieldText) }
+// KindReadmitted: the group took ID.Sender back under State (raft applied
+// it): a member that missed the change (cut off then) listens to it again
+// and can learn the change from it. KindReadmitAsk: I ignore ID.Sender,
+// which says it is back: did the group take it back?
+const (
+	KindReadmitted Kind = 'V'
+	KindReadmitAsk Kind = 'U'
+)
+
+func init() {
+	registerKind(KindHello, "Hello", fieldState, fieldSeq, fieldHi, fieldJoined, fieldText)
+	registerKind(KindReadmitted, "Readmitted", fieldID, fieldState)
+	registerKind(KindReadmitAsk, "ReadmitAsk", fieldID)
+}
 
 // State log records: this member's identity; what it remembers of a peer
 // (peer id, acknowledged position, identity).
@@ -75,11 +88,16 @@ type identity struct {
 	rejoining bool
 	based     bool
 	peers     int // how many peers there are
+	// readmits: peers the group took back, under which state (as applied
+	// here); lastAsk: when this member last asked about an ignored peer.
+	readmits map[int]string
+	lastAsk  map[int]time.Time
 }
 
 func (id *identity) init(c *Core) {
 	id.answered, id.settled = map[int]bool{}, map[int]bool{}
 	id.memory, id.amnesiac, id.lastHello = map[int]*peerMemory{}, map[int]string{}, map[int]time.Time{}
+	id.readmits, id.lastAsk = map[int]string{}, map[int]time.Time{}
 	id.peers = c.cfg.N - 1
 	if id.peers == 0 {
 		id.joined = true
@@ -290,9 +308,54 @@ func (id *identity) readmit(c *Core, peer int, state string) {
 		}
 		return
 	}
+	id.readmits[peer] = state
+	if id.knows(peer, state) && id.amnesiac[peer] == "" {
+		return
+	}
 	delete(id.amnesiac, peer)
 	id.memory[peer] = &peerMemory{state: state, lastWrite: c.now}
 	c.persist(memoryRecord(peer, id.memory[peer]))
+	// Tell the others: one cut off while the change committed would
+	// otherwise ignore the member it can only learn the change from.
+	for _, p := range c.peerIDs() {
+		if p != peer {
+			c.send(p, Msg{Kind: KindReadmitted, ID: MsgID{Sender: peer}, State: state})
+		}
+	}
+}
+
+// readmitted takes a peer's word that the group took ID.Sender back (it
+// applied the change; a committed change is final), or answers a peer that
+// asks about one.
+func (id *identity) readmitted(c *Core, m Msg) {
+	if !id.accepts(m.From) || m.ID.Sender == c.cfg.ID || !c.cfg.Protocol.CanRejoin() {
+		return
+	}
+	switch m.Kind {
+	case KindReadmitted:
+		if id.amnesiac[m.ID.Sender] != "" {
+			id.readmit(c, m.ID.Sender, m.State)
+		}
+	case KindReadmitAsk:
+		if state, ok := id.readmits[m.ID.Sender]; ok {
+			c.send(m.From, Msg{Kind: KindReadmitted, ID: MsgID{Sender: m.ID.Sender}, State: state})
+		}
+	}
+}
+
+// ignored is told that a protocol message from an amnesiac peer was
+// dropped: if it keeps talking, the group may have taken it back while
+// this member was cut off, so ask the others (at most once a second).
+func (id *identity) ignored(c *Core, peer int) {
+	if id.amnesiac[peer] == "" || !c.cfg.Protocol.CanRejoin() || c.now.Sub(id.lastAsk[peer]) < time.Second {
+		return
+	}
+	id.lastAsk[peer] = c.now
+	for _, p := range c.peerIDs() {
+		if p != peer && id.accepts(p) {
+			c.send(p, Msg{Kind: KindReadmitAsk, ID: MsgID{Sender: peer}})
+		}
+	}
 }
 
 // accepts reports whether a protocol message from peer counts: only once
