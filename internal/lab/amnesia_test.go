@@ -118,12 +118,12 @@ func TestAmnesiaRejoin(t *testing.T) {
 	}
 	sendFromAll(t, l, l.IDs(), 2, 20*time.Millisecond)
 	waitAll(t, l, l.IDs(), 20+8+10, 60*time.Second)
-	line, err := l.Status(victim, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(line, "stopped") || strings.Contains(line, "rejoining") {
-		t.Errorf("the rejoined member says: %s", line)
-	}
+	// Promoted to voter once caught up: its status stops saying so.
+	waitStatusFor(t, l, victim, 30*time.Second, func(line string) bool {
+		if strings.Contains(line, "stopped") {
+			t.Fatalf("the rejoined member stopped: %s", line)
+		}
+		return !strings.Contains(line, "rejoining")
+	})
 	mustCheck(t, l, check.Options{Agreement: true})
 }

@@ -53,8 +53,8 @@ func (r *raftProto) rejoinAsked(peer int, state string) {
 	r.drain()
 }
 
-// promoteLearners is the leader's: a learner whose log reached the commit
-// index becomes a voter.
+// promoteLearners is the leader's: a learner whose log caught up becomes a
+// voter.
 func (r *raftProto) promoteLearners() {
 	if r.lead != uint64(r.c.config().ID) || len(r.conf.GetLearners()) == 0 || r.c.clock().Sub(r.lastPromote) < rejoinEvery {
 		return
@@ -62,7 +62,9 @@ func (r *raftProto) promoteLearners() {
 	r.lastPromote = r.c.clock()
 	st := r.rn.Status()
 	for _, l := range r.conf.GetLearners() {
-		if pr, ok := st.Progress[l]; ok && pr.Match >= st.HardState.GetCommit() {
+		// Ready as etcd judges a learner: its log within a tenth of the
+		// leader's (under steady traffic it is never exactly there).
+		if pr, ok := st.Progress[l]; ok && pr.Match >= st.Progress[uint64(r.c.config().ID)].Match*9/10 {
 			_ = r.rn.ProposeConfChange(&pb.ConfChange{Type: pb.ConfChangeType_ConfChangeAddNode.Enum(), NodeId: proto.Uint64(l)})
 			return // one at a time
 		}
