@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,11 @@ func TestAmnesiaRejoin(t *testing.T) {
 		}
 		return !strings.Contains(line, "rejoining")
 	})
+	// And it takes part in the agreement check again: every window agrees
+	// with all four others through the last position.
+	want := fmt.Sprintf(`agreement=ok "same order as 4 of 4 through #%d"`, 20+8+10)
+	for _, i := range l.IDs() {
+		waitStatusFor(t, l, i, 30*time.Second, func(line string) bool { return strings.Contains(line, want) })
+	}
 	mustCheck(t, l, check.Options{Agreement: true})
 }

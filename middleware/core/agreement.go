@@ -65,7 +65,7 @@ func (a PeerAgreement) Exact() bool { return a.DiffAt != 0 && a.DiffAt == a.Thro
 //	differs from Middleware 3 at #7 (here: Msg #2 from Middleware 4; there: Msg #1 from Middleware 5)
 func AgreementSummary(as []PeerAgreement) (ok bool, text string) {
 	var diffs, sames []string
-	heard := 0
+	heard, comparing := 0, false
 	var through uint64
 	for _, a := range as {
 		switch {
@@ -73,12 +73,14 @@ func AgreementSummary(as []PeerAgreement) (ok bool, text string) {
 			diffs = append(diffs, fmt.Sprintf("differs from Middleware %d at #%d (here: %s; there: %s)", a.Peer, a.DiffAt, a.Here, a.There))
 		case a.DiffAt != 0:
 			diffs = append(diffs, fmt.Sprintf("differs from Middleware %d between #%d and #%d (locating)", a.Peer, a.Through+1, a.DiffAt))
-		case a.Through > 0 || a.Delivered > 0:
+		case a.Through > 0:
 			if heard == 0 || a.Through < through {
 				through = a.Through
 			}
 			heard++
 			sames = append(sames, fmt.Sprint(a.Peer))
+		case a.Delivered > 0:
+			comparing = true
 		}
 	}
 	if len(diffs) > 0 {
@@ -89,6 +91,9 @@ func AgreementSummary(as []PeerAgreement) (ok bool, text string) {
 		return false, text
 	}
 	if heard == 0 {
+		if comparing {
+			return true, "agreement: comparing with the peers"
+		}
 		return true, "agreement: no digest from a peer yet"
 	}
 	return true, fmt.Sprintf("same order as %d of %d through #%d", heard, len(as), through)
@@ -113,6 +118,12 @@ func hashNext(h uint64, id MsgID) uint64 {
 
 type agreement struct {
 	off bool // Config.NoAgreementCheck: no hashing, no digests
+	// adopting: this member's Ready list goes on after positions an
+	// earlier incarnation delivered (taken back after it lost its state),
+	// so it takes the hash there from a peer's digest (adopt).
+	adopting     bool
+	lastAdoptAsk time.Time
+	adoptAsks    int
 	// known: hash covers positions 1..delivered. False after restoring a
 	// state log written before hashes were kept: this member then takes
 	// no part in the check.
@@ -173,6 +184,32 @@ func (a *agreement) delivered(id MsgID) {
 	}
 }
 
+// rebase is for a member whose Ready list now goes on after positions it
+// has no hash for: it takes no part until it adopts a peer's hash.
+func (a *agreement) rebase() {
+	a.known, a.adopting = false, !a.off
+}
+
+// adopt takes a peer's hash through pos (a position this member's earlier
+// incarnation delivered, in the group's one order) and extends it with the
+// ids delivered here since, from the order; it reports whether it could.
+func (a *agreement) adopt(c *Core, pos uint64, hash uint64) bool {
+	if pos > c.delivered {
+		return false
+	}
+	for k := pos + 1; k <= c.delivered; k++ {
+		id, ok := c.orderAt(k)
+		if !ok {
+			return false
+		}
+		hash = hashNext(hash, id)
+	}
+	a.known, a.adopting = true, false
+	a.hash, a.origin, a.top = hash, c.delivered, c.delivered
+	a.hashes, a.ids = []uint64{hash}, []MsgID{{}}
+	return true
+}
+
 // at is the hash through pos and the id at pos, if kept.
 func (a *agreement) at(pos uint64) (uint64, MsgID, bool) {
 	if !a.known || pos > a.top || pos < a.first() {
@@ -194,6 +231,14 @@ func (a *agreement) first() uint64 {
 
 // tick sends each peer a digest at a position both have delivered.
 func (a *agreement) tick(c *Core) {
+	if a.adopting && c.delivered > 0 && c.now.Sub(a.lastAdoptAsk) >= digestEvery {
+		// Ask the peers in turn for their hash where this one is.
+		a.lastAdoptAsk = c.now
+		peers := c.peerIDs()
+		p := peers[a.adoptAsks%len(peers)]
+		a.adoptAsks++
+		c.send(p, Msg{Kind: KindDigestAsk, Seq: c.delivered, Hi: c.delivered})
+	}
 	if !a.known {
 		return
 	}
@@ -230,7 +275,14 @@ func (a *agreement) sendDigest(c *Core, to int, pos uint64) {
 // control takes a digest or a request for digests from peer m.From.
 func (a *agreement) control(c *Core, m Msg) {
 	pd := a.peers[m.From]
-	if pd == nil || !a.known {
+	if pd == nil {
+		return
+	}
+	if a.adopting && m.Kind == KindDigest && m.Seq > 0 {
+		a.adopt(c, m.Seq, m.Hash)
+		return
+	}
+	if !a.known {
 		return
 	}
 	switch m.Kind {

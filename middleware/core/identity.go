@@ -140,7 +140,7 @@ func (id *identity) start(c *Core) {
 			// Its Ready list goes on after what its events log shows
 			// delivered (and after what its peers remember: control).
 			c.delivered, c.delDirty = c.cfg.LastSeq, true
-			c.agree.known = false
+			c.agree.rebase()
 		}
 	}
 }
@@ -226,7 +226,7 @@ func (id *identity) control(c *Core, m Msg) {
 		// what its peers remember it delivered.
 		if base := max(m.Hi, c.cfg.LastSeq); !id.based && c.counts.ready == 0 && base > c.delivered {
 			c.delivered, c.delDirty = base, true
-			c.agree.known = false
+			c.agree.rebase()
 		}
 	} else if id.excludedBy == "" && m.Text != "" {
 		if m.Text != id.self {
