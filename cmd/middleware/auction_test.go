@@ -290,6 +290,13 @@ func TestHeadlessAuctionAfterARestart(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("the bid did not become Ready; log:\n%s", logs.String())
 		}
+		// This subscriber may hear of it before the auction's does: the
+		// status snapshot is refreshed after every subscriber was told.
+		for deadline := time.Now().Add(10 * time.Second); node.Status().Ready == 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the status never showed the bid Ready")
+			}
+		}
 		io.WriteString(w, "status\nquit\n")
 		select {
 		case err := <-done:
