@@ -68,13 +68,13 @@ func ids(logs map[int]*mwLog) []int {
 // time ordering held the content back; end-to-end is Ready − the sender's
 // Sent. A delivery missing the other event is left out of that measure;
 // a negative time (clock steps) counts as 0.
-func Latencies(incs []check.Incarnation) (ordering, endToEnd Stats) {
+func Latencies(incs []check.Incarnation) (ordering, endToEnd check.Stats) {
 	return LatenciesAt(incs, nil)
 }
 
 // LatenciesAt is Latencies over the deliveries at the middlewares keep
 // accepts (nil: all).
-func LatenciesAt(incs []check.Incarnation, keep func(mw int) bool) (ordering, endToEnd Stats) {
+func LatenciesAt(incs []check.Incarnation, keep func(mw int) bool) (ordering, endToEnd check.Stats) {
 	sent := sentAt(incs)
 	var ord, e2e []time.Duration
 	us := func(d int64) time.Duration { return time.Duration(max(d, 0)) * time.Microsecond }
@@ -91,7 +91,7 @@ func LatenciesAt(incs []check.Incarnation, keep func(mw int) bool) (ordering, en
 			}
 		}
 	}
-	return Summarize(ord), Summarize(e2e)
+	return check.Summarize(ord), check.Summarize(e2e)
 }
 
 // Side is one middleware's message at a position.
@@ -297,8 +297,8 @@ type Pause struct {
 	Stopped string `json:"stopped,omitempty"`
 	// Ordering and EndToEnd are the latencies at the other middlewares:
 	// the paused one's own are the pause, whatever the protocol.
-	Ordering Stats `json:"others_ordering"`
-	EndToEnd Stats `json:"others_end_to_end"`
+	Ordering check.Stats `json:"others_ordering"`
+	EndToEnd check.Stats `json:"others_end_to_end"`
 }
 
 // AnalyzePause measures a pause from the logs. end (µs) is when the wait

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"totalorder/middleware/check"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
@@ -167,7 +168,7 @@ func (r *Result) Chart() *timeline.Scene {
 	for g, row := range r.Rows {
 		cx := plotLeft + gw*(float32(g)+0.5)
 		ord, e2e := row.Latencies()
-		vals := []Stats{ord, ord, e2e, e2e}
+		vals := []check.Stats{ord, ord, e2e, e2e}
 		for b, st := range vals {
 			bx := cx - 2*bw + float32(b)*bw
 			if row.Err != "" || st.Count == 0 {

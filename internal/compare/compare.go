@@ -132,9 +132,9 @@ type Row struct {
 	Agreement Agreement `json:"agreement"`
 	// LiveAgreement is each middleware's own agreement check, from its
 	// status line at the end ("ok …" or "DIFFERS …").
-	LiveAgreement []string `json:"live_agreement,omitempty"`
-	Ordering      Stats    `json:"ordering"`   // Received → Ready at each middleware
-	EndToEnd      Stats    `json:"end_to_end"` // Sent → Ready
+	LiveAgreement []string    `json:"live_agreement,omitempty"`
+	Ordering      check.Stats `json:"ordering"`   // Received → Ready at each middleware
+	EndToEnd      check.Stats `json:"end_to_end"` // Sent → Ready
 	// WorkloadControls counts the control messages the workload added
 	// (see WorkloadControls: what the lab sends idle, and the agreement
 	// check's digests, left out); AllControls the growth of the status
@@ -451,7 +451,7 @@ func waitDelivered(ctx context.Context, ready func(mw int) (int, error), ids []i
 
 // Latencies are the latencies the table and the chart show: with a
 // pause, at the middlewares not paused (see Pause.Ordering).
-func (r Row) Latencies() (ordering, endToEnd Stats) {
+func (r Row) Latencies() (ordering, endToEnd check.Stats) {
 	if r.Pause != nil {
 		return r.Pause.Ordering, r.Pause.EndToEnd
 	}

@@ -2,39 +2,8 @@ package compare
 
 import (
 	"fmt"
-	"math"
-	"slices"
 	"time"
 )
-
-// Stats summarises a set of latencies.
-type Stats struct {
-	Count int           `json:"count"`
-	Mean  time.Duration `json:"mean_ns"`
-	P99   time.Duration `json:"p99_ns"`
-	Max   time.Duration `json:"max_ns"`
-}
-
-// Summarize computes count, mean, 99th percentile (nearest rank: the
-// smallest value with at least 99% of the samples at or below it) and
-// maximum. It sorts us in place.
-func Summarize(us []time.Duration) Stats {
-	if len(us) == 0 {
-		return Stats{}
-	}
-	slices.Sort(us)
-	var sum float64
-	for _, d := range us {
-		sum += float64(d)
-	}
-	rank := int(math.Ceil(0.99*float64(len(us)))) - 1
-	return Stats{
-		Count: len(us),
-		Mean:  time.Duration(math.Round(sum / float64(len(us)))),
-		P99:   us[max(rank, 0)],
-		Max:   us[len(us)-1],
-	}
-}
 
 // ms formats a latency for the table: milliseconds, one decimal below
 // 10 ms, none above; "–" for no samples.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"totalorder/middleware/check"
 	"unicode/utf8"
 )
 
@@ -11,18 +12,18 @@ func exampleResult(pause bool) *Result {
 	r := &Result{N: 5, Each: 20, Rate: 4, MaxSleep: time.Second, Seed: 1, Machine: "test"}
 	raft := Row{Protocol: "raft", Orders: true, Sent: 100, Delivered: 100, Complete: true, Everyone: 100,
 		Agreement:     Agreement{OK: true, Common: 100},
-		Ordering:      Stats{Count: 500, Mean: 12 * time.Millisecond, P99: 45 * time.Millisecond},
-		EndToEnd:      Stats{Count: 500, Mean: 600 * time.Millisecond, P99: 990 * time.Millisecond},
+		Ordering:      check.Stats{Count: 500, Mean: 12 * time.Millisecond, P99: 45 * time.Millisecond},
+		EndToEnd:      check.Stats{Count: 500, Mean: 600 * time.Millisecond, P99: 990 * time.Millisecond},
 		ControlPerMsg: 3.46, AllControls: 4000, AllControlPerMsg: 40, Verdict: "OK: raft"}
 	none := Row{Protocol: "none", Sent: 100, Delivered: 100, Complete: true, Everyone: 100,
 		Agreement: Agreement{At: 7, A: Side{1, msg(2, 3)}, B: Side{4, msg(1, 5)}, Differ: 93, Common: 100},
-		Ordering:  Stats{Count: 500}, EndToEnd: Stats{Count: 500, Mean: 500 * time.Millisecond, P99: 980 * time.Millisecond},
+		Ordering:  check.Stats{Count: 500}, EndToEnd: check.Stats{Count: 500, Mean: 500 * time.Millisecond, P99: 980 * time.Millisecond},
 		AllControls: -1, Verdict: "VIOLATION total order: …"}
 	isis := Row{Protocol: "isis", Orders: true, Sent: 100, Delivered: 40, Everyone: 37,
 		Stopped:   "37 of 100 delivered everywhere; M1: waiting for Middleware 5's proposal | really",
 		Agreement: Agreement{OK: true, Common: 37},
-		Ordering:  Stats{Count: 190, Mean: 1500 * time.Millisecond, P99: 3 * time.Second},
-		EndToEnd:  Stats{Count: 190, Mean: 2 * time.Second, P99: 3500 * time.Millisecond}, ControlPerMsg: 12}
+		Ordering:  check.Stats{Count: 190, Mean: 1500 * time.Millisecond, P99: 3 * time.Second},
+		EndToEnd:  check.Stats{Count: 190, Mean: 2 * time.Second, P99: 3500 * time.Millisecond}, ControlPerMsg: 12}
 	broken := Row{Protocol: "lamport", Orders: true, Err: "did not start: port in use"}
 	if pause {
 		r.Pause = 3 * time.Second
@@ -44,7 +45,7 @@ func TestTable(t *testing.T) {
 	for _, pause := range []bool{false, true} {
 		r := exampleResult(pause)
 		if pause { // the latencies shown are the others'
-			r.Rows[0].Pause.Ordering = Stats{Count: 400, Mean: 11 * time.Millisecond, P99: 44 * time.Millisecond}
+			r.Rows[0].Pause.Ordering = check.Stats{Count: 400, Mean: 11 * time.Millisecond, P99: 44 * time.Millisecond}
 		}
 		tab := r.Table()
 		lines := strings.Split(strings.TrimSuffix(tab, "\n"), "\n")

@@ -231,26 +231,32 @@ func latency(s *samples) Latency {
 	return l
 }
 
-// summarize sorts us (microseconds) in place and summarises it; percentiles
-// are nearest-rank.
-func summarize(us []int64) Stats {
-	if len(us) == 0 {
+// summarize sorts us (microseconds) in place and summarises it.
+func summarize(us []int64) Stats { return summarizeIn(us, time.Microsecond) }
+
+// Summarize sorts ds in place and summarises it: count, mean, nearest-rank
+// percentiles (the smallest value with at least p of the samples at or
+// below it) and maximum.
+func Summarize(ds []time.Duration) Stats { return summarizeIn(ds, 1) }
+
+func summarizeIn[T int64 | time.Duration](xs []T, unit time.Duration) Stats {
+	if len(xs) == 0 {
 		return Stats{}
 	}
-	slices.Sort(us)
+	slices.Sort(xs)
 	var sum float64
-	for _, v := range us {
+	for _, v := range xs {
 		sum += float64(v)
 	}
 	rank := func(p float64) time.Duration {
-		k := int(math.Ceil(p*float64(len(us)))) - 1
-		return time.Duration(us[max(k, 0)]) * time.Microsecond
+		k := int(math.Ceil(p*float64(len(xs)))) - 1
+		return time.Duration(xs[max(k, 0)]) * unit
 	}
 	return Stats{
-		Count: len(us),
-		Mean:  time.Duration(sum / float64(len(us)) * float64(time.Microsecond)),
+		Count: len(xs),
+		Mean:  time.Duration(sum / float64(len(xs)) * float64(unit)),
 		P50:   rank(0.50),
 		P99:   rank(0.99),
-		Max:   time.Duration(us[len(us)-1]) * time.Microsecond,
+		Max:   time.Duration(xs[len(xs)-1]) * unit,
 	}
 }
