@@ -126,6 +126,17 @@ func (p *Painter) label(s string, px float32, bold bool) *label {
 	return lb
 }
 
+// TextWidth is how wide s is painted at px pixels, rounded up to whole
+// pixels: for laying a scene out before it is painted (the charts).
+func (p *Painter) TextWidth(s string, px float32, bold bool) float32 {
+	return float32(font.MeasureString(p.face(px, bold), s).Ceil())
+}
+
+// Ascent is how far a text of px pixels reaches above its baseline.
+func (p *Painter) Ascent(px float32, bold bool) float32 {
+	return float32(p.face(px, bold).Metrics().Ascent.Ceil())
+}
+
 func (p *Painter) face(px float32, bold bool) font.Face {
 	k := faceKey{px, bold}
 	if f, ok := p.faces[k]; ok {

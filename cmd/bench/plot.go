@@ -10,10 +10,6 @@ import (
 	"os"
 	"strconv"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
-
 	"totalorder/timeline"
 )
 
@@ -75,24 +71,14 @@ const (
 	dashOff       = 5
 )
 
-// measureFace measures texts as the Painter draws them: the Go font it
-// falls back to, at textSize pixels.
-var measureFace = func() font.Face {
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		panic("bench: the Go font does not parse: " + err.Error())
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: textSize, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		panic("bench: no face for the Go font: " + err.Error())
-	}
-	return face
-}()
+// measure lays texts out as the Painter draws them (the Go font it falls
+// back to, at textSize pixels).
+var measure = timeline.NewPainter(nil, nil)
 
-func textWidth(s string) float32 { return float32(font.MeasureString(measureFace, s).Ceil()) }
+func textWidth(s string) float32 { return measure.TextWidth(s, textSize, false) }
 
 // ascent is how far above its baseline a text's top-left corner is.
-var ascent = float32(measureFace.Metrics().Ascent.Ceil())
+var ascent = measure.Ascent(textSize, false)
 
 // draw paints the chart.
 func (c chart) draw() *image.RGBA {

@@ -13,11 +13,6 @@ import (
 	"time"
 	"totalorder/middleware/check"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
-
 	"totalorder/timeline"
 )
 
@@ -50,37 +45,16 @@ const (
 	plotBottom = chartH - 100
 )
 
-type faceKey struct {
-	size float32
-	bold bool
-}
-
 var (
-	facesMu sync.Mutex
-	faces   = map[faceKey]font.Face{}
+	measureMu sync.Mutex
+	measure   = timeline.NewPainter(nil, nil)
 )
 
-// textWidth measures s in the Go fonts, which the painter uses.
+// textWidth measures s as the painter draws it (the Go fonts).
 func textWidth(s string, size float32, bold bool) float32 {
-	facesMu.Lock()
-	defer facesMu.Unlock()
-	k := faceKey{size, bold}
-	f := faces[k]
-	if f == nil {
-		data := goregular.TTF
-		if bold {
-			data = gobold.TTF
-		}
-		ft, err := opentype.Parse(data)
-		if err == nil {
-			f, err = opentype.NewFace(ft, &opentype.FaceOptions{Size: float64(size), DPI: 72, Hinting: font.HintingNone})
-		}
-		if err != nil {
-			return float32(len(s)) * size * 0.55
-		}
-		faces[k] = f
-	}
-	return float32(font.MeasureString(f, s)) / 64
+	measureMu.Lock()
+	defer measureMu.Unlock()
+	return measure.TextWidth(s, size, bold)
 }
 
 // niceMax rounds v up to 1, 2, 2.5 or 5 times a power of ten and gives
