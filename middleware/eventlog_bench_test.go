@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"totalorder/internal/evlog"
+	"totalorder/internal/evlog/evlogtest"
 	"totalorder/middleware/core"
 )
 
@@ -37,5 +38,5 @@ type discardFile struct{ n int64 }
 
 func (d *discardFile) Write(p []byte) (int, error) { d.n += int64(len(p)); return len(p), nil }
 func (d *discardFile) Truncate(size int64) error   { d.n = size; return nil }
-func (d *discardFile) Stat() (os.FileInfo, error)  { return sizeInfo{d.n}, nil }
+func (d *discardFile) Stat() (os.FileInfo, error)  { return evlogtest.Size(d.n), nil }
 func (d *discardFile) Close() error                { return nil }

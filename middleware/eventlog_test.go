@@ -13,76 +13,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"totalorder/internal/evlog"
+	"totalorder/internal/evlog/evlogtest"
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
 )
-
-// fullDisk is a file that can run out of space: while full it writes at
-// most room bytes, then fails with ENOSPC; with failures set, only that
-// many writes more fail.
-type fullDisk struct {
-	data        []byte
-	full        bool
-	room        int
-	truncateErr error
-	failures    int
-}
-
-func (d *fullDisk) Write(p []byte) (int, error) {
-	if d.full && d.failures > 0 {
-		d.failures--
-		d.full = d.failures > 0
-		return 0, &os.PathError{Op: "write", Path: "events.jsonl", Err: syscall.ENOSPC}
-	}
-	if !d.full {
-		d.data = append(d.data, p...)
-		return len(p), nil
-	}
-	k := min(d.room, len(p))
-	d.data = append(d.data, p[:k]...)
-	d.room -= k
-	return k, &os.PathError{Op: "write", Path: "events.jsonl", Err: syscall.ENOSPC}
-}
-
-func (d *fullDisk) Truncate(size int64) error {
-	if d.truncateErr != nil {
-		return d.truncateErr
-	}
-	d.data = d.data[:size]
-	return nil
-}
-
-func (d *fullDisk) Stat() (os.FileInfo, error) { return sizeInfo{int64(len(d.data))}, nil }
-func (d *fullDisk) Close() error               { return nil }
-
-type sizeInfo struct{ size int64 }
-
-func (s sizeInfo) Name() string       { return "events.jsonl" }
-func (s sizeInfo) Size() int64        { return s.size }
-func (s sizeInfo) Mode() os.FileMode  { return 0o644 }
-func (s sizeInfo) ModTime() time.Time { return time.Time{} }
-func (s sizeInfo) IsDir() bool        { return false }
-func (s sizeInfo) Sys() any           { return nil }
-
-// lines parses every line of the file; it fails on any that is not whole.
-func lines(t *testing.T, data []byte) []map[string]any {
-	t.Helper()
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		t.Fatalf("the file ends in half a line: %q", data[max(0, len(data)-60):])
-	}
-	var out []map[string]any
-	for _, l := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
-		if len(l) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(l, &m); err != nil {
-			t.Fatalf("not a whole JSON line: %q", l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 func TestEventLogFullDisk(t *testing.T) {
 	for _, truncateFails := range []bool{false, true} {
@@ -91,7 +25,7 @@ func TestEventLogFullDisk(t *testing.T) {
 			name = "truncate fails"
 		}
 		t.Run(name, func(t *testing.T) {
-			d := &fullDisk{}
+			d := &evlogtest.FullDisk{}
 			var ops logBuffer
 			e := newEventLog(evlog.NewWriter(d, "events.jsonl", evlog.Options{MW: 1, Run: "r1"}))
 			e.oplog = zerolog.New(&ops)
@@ -105,13 +39,13 @@ func TestEventLogFullDisk(t *testing.T) {
 			}
 			send(3)
 			e.flush(now)
-			if got := len(lines(t, d.data)); got != 3 || e.problem() != "" {
+			if got := len(evlogtest.Lines(t, d.Data)); got != 3 || e.problem() != "" {
 				t.Fatalf("%d lines, problem %q; want 3 and none", got, e.problem())
 			}
 
-			d.full, d.room = true, 10 // half a line fits
+			d.Full, d.Room = true, 10 // half a line fits
 			if truncateFails {
-				d.truncateErr = syscall.EIO
+				d.TruncateErr = syscall.EIO
 			}
 			send(2)
 			e.flush(now)
@@ -119,7 +53,7 @@ func TestEventLogFullDisk(t *testing.T) {
 				t.Fatalf("problem %q, want %q", e.problem(), want)
 			}
 			if !truncateFails {
-				lines(t, d.data) // no half line
+				evlogtest.Lines(t, d.Data) // no half line
 			}
 			// More failures of the same kind: one operational line.
 			for k := range 20 {
@@ -132,22 +66,22 @@ func TestEventLogFullDisk(t *testing.T) {
 			send(1) // kept until the next try
 			e.flush(now.Add(20*evlog.RetryEvery + time.Millisecond))
 
-			d.full, d.truncateErr = false, nil
+			d.Full, d.TruncateErr = false, nil
 			e.flush(now.Add(time.Hour))
 			var got []map[string]any
 			if truncateFails {
 				// The fragment is on a line of its own; every later line is whole.
-				frag := bytes.Index(d.data, []byte("\n\n"))
+				frag := bytes.Index(d.Data, []byte("\n\n"))
 				if frag >= 0 {
-					t.Fatalf("an empty line where the fragment was cut: %q", d.data)
+					t.Fatalf("an empty line where the fragment was cut: %q", d.Data)
 				}
-				parts := bytes.SplitN(d.data, []byte("\n"), 5)
-				got = lines(t, parts[4])
+				parts := bytes.SplitN(d.Data, []byte("\n"), 5)
+				got = evlogtest.Lines(t, parts[4])
 				if json.Valid(parts[3]) {
 					t.Fatalf("expected the fragment as line 4, got %q", parts[3])
 				}
 			} else {
-				got = lines(t, d.data)[3:]
+				got = evlogtest.Lines(t, d.Data)[3:]
 			}
 			if len(got) != 2 || got[0]["event"] != "lost" || got[0]["count"] != float64(22) || got[0]["error"] != "no space left" {
 				t.Fatalf("after recovery: %v; want the lost marker (22 events) then the one kept event", got)
@@ -170,7 +104,7 @@ func TestEventLogFullDisk(t *testing.T) {
 // "lost" line, which the checker reads as events its writer could not
 // write before exiting, not as a fault of the order.
 func TestEventLogFullDiskAtExit(t *testing.T) {
-	d := &fullDisk{}
+	d := &evlogtest.FullDisk{}
 	e := newEventLog(evlog.NewWriter(d, "middleware-1.jsonl", evlog.Options{MW: 1, Run: "r1"}))
 	now := time.Unix(1700000000, 0)
 	ready := func(seq uint64, at time.Time) {
@@ -179,7 +113,7 @@ func TestEventLogFullDiskAtExit(t *testing.T) {
 	ready(1, now)
 	ready(2, now)
 	e.flush(now)
-	d.full, d.failures = true, 2 // this flush and the one at close
+	d.Full, d.Failures = true, 2 // this flush and the one at close
 	ready(3, now.Add(time.Second))
 	e.flush(now.Add(time.Second))
 	ready(4, now.Add(2*time.Second))
@@ -187,11 +121,11 @@ func TestEventLogFullDiskAtExit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 events not written (no space left)") {
 		t.Fatalf("close: %v, want 2 events not written", err)
 	}
-	got := lines(t, d.data)
+	got := evlogtest.Lines(t, d.Data)
 	if len(got) != 3 || got[2]["event"] != "lost" || got[2]["final"] != true || got[2]["count"] != float64(2) {
 		t.Fatalf("lines %v, want 2 readies and the final lost line", got)
 	}
-	incs, warns, err := check.ParseReader(bytes.NewReader(d.data), "middleware-1.jsonl")
+	incs, warns, err := check.ParseReader(bytes.NewReader(d.Data), "middleware-1.jsonl")
 	if err != nil || len(warns) != 0 || len(incs) != 1 {
 		t.Fatalf("parse: %v, warnings %q, %d incarnations", err, warns, len(incs))
 	}
@@ -223,7 +157,7 @@ func TestEventLogKeepsRoomForItsLastLine(t *testing.T) {
 // "event" first, the middleware and its run on each, no logging
 // library's fields.
 func TestEventLogRecords(t *testing.T) {
-	d := &fullDisk{}
+	d := &evlogtest.FullDisk{}
 	e := newEventLog(evlog.NewWriter(d, "middleware-2.jsonl", evlog.Options{MW: 2, Run: "1700000000000000"}))
 	e.Control = true
 	at := time.UnixMicro(1700000001000000)
@@ -250,8 +184,8 @@ func TestEventLogRecords(t *testing.T) {
 {"event":"leader","ts_us":1700000001000000,"leader":0,"term":1,"mw":2,"run":"1700000000000000"}
 {"event":"mark","ts_us":1700000001000000,"label":"cut off","mw":2,"run":"1700000000000000"}
 `
-	if string(d.data) != want {
-		t.Errorf("wrote\n%s\nwant\n%s", d.data, want)
+	if string(d.Data) != want {
+		t.Errorf("wrote\n%s\nwant\n%s", d.Data, want)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-	"totalorder/middleware/check"
 
+	"totalorder/middleware/check"
 	"totalorder/timeline"
 )
 

@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"totalorder/middleware/check"
 	"unicode/utf8"
+
+	"totalorder/middleware/check"
 )
 
 func exampleResult(pause bool) *Result {

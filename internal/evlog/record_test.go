@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"totalorder/internal/evlog/evlogtest"
 )
 
 // filled is a Record with every field set to a value of its own, found by
@@ -178,5 +180,5 @@ func (f nopFile) Truncate(size int64) error {
 	f.b.Truncate(int(size))
 	return nil
 }
-func (f nopFile) Stat() (os.FileInfo, error) { return sizeInfo{int64(f.b.Len())}, nil }
+func (f nopFile) Stat() (os.FileInfo, error) { return evlogtest.Size(int64(f.b.Len())), nil }
 func (f nopFile) Close() error               { return nil }

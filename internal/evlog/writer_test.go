@@ -10,69 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"totalorder/internal/evlog/evlogtest"
 )
 
 var testNow = time.Unix(1700000000, 0)
-
-// fullDisk is a file that can run out of space: while full it writes at
-// most room bytes, then fails with ENOSPC.
-type fullDisk struct {
-	data        []byte
-	full        bool
-	room        int
-	truncateErr error
-}
-
-func (d *fullDisk) Write(p []byte) (int, error) {
-	if !d.full {
-		d.data = append(d.data, p...)
-		return len(p), nil
-	}
-	k := min(d.room, len(p))
-	d.data = append(d.data, p[:k]...)
-	d.room -= k
-	return k, &os.PathError{Op: "write", Path: "events.jsonl", Err: syscall.ENOSPC}
-}
-
-func (d *fullDisk) Truncate(size int64) error {
-	if d.truncateErr != nil {
-		return d.truncateErr
-	}
-	d.data = d.data[:size]
-	return nil
-}
-
-func (d *fullDisk) Stat() (os.FileInfo, error) { return sizeInfo{int64(len(d.data))}, nil }
-func (d *fullDisk) Close() error               { return nil }
-
-type sizeInfo struct{ size int64 }
-
-func (s sizeInfo) Name() string       { return "events.jsonl" }
-func (s sizeInfo) Size() int64        { return s.size }
-func (s sizeInfo) Mode() os.FileMode  { return 0o644 }
-func (s sizeInfo) ModTime() time.Time { return time.Time{} }
-func (s sizeInfo) IsDir() bool        { return false }
-func (s sizeInfo) Sys() any           { return nil }
-
-// lines parses every line of data; it fails on any that is not whole.
-func lines(t *testing.T, data []byte) []map[string]any {
-	t.Helper()
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		t.Fatalf("the file ends in half a line: %q", data[max(0, len(data)-60):])
-	}
-	var out []map[string]any
-	for _, l := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
-		if len(l) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(l, &m); err != nil {
-			t.Fatalf("not a whole JSON line: %q", l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 func sent(num int, at time.Time) *Record {
 	return &Record{Event: Sent, Msg: []byte("Msg #" + strconv.Itoa(num) + " from Middleware 1"), TS: at.UnixMicro()}
@@ -110,7 +52,7 @@ func TestWriterFullDisk(t *testing.T) {
 			name = "truncate fails"
 		}
 		t.Run(name, func(t *testing.T) {
-			d := &fullDisk{}
+			d := &evlogtest.FullDisk{}
 			w := NewWriter(d, "events.jsonl", Options{MW: 1, Run: "r1"})
 			var notes []Notice
 			w.Notify = func(n Notice) { notes = append(notes, n) }
@@ -123,13 +65,13 @@ func TestWriterFullDisk(t *testing.T) {
 			}
 			send(3)
 			w.Flush(testNow)
-			if got := len(lines(t, d.data)); got != 3 || w.Problem() != "" || len(notes) != 0 {
+			if got := len(evlogtest.Lines(t, d.Data)); got != 3 || w.Problem() != "" || len(notes) != 0 {
 				t.Fatalf("%d lines, problem %q, notices %v; want 3 and none", got, w.Problem(), notes)
 			}
 
-			d.full, d.room = true, 10 // half a line fits
+			d.Full, d.Room = true, 10 // half a line fits
 			if truncateFails {
-				d.truncateErr = syscall.EIO
+				d.TruncateErr = syscall.EIO
 			}
 			send(2)
 			w.Flush(testNow)
@@ -140,7 +82,7 @@ func TestWriterFullDisk(t *testing.T) {
 				t.Fatalf("notices %+v, want one failure", notes)
 			}
 			if !truncateFails {
-				lines(t, d.data) // no half line
+				evlogtest.Lines(t, d.Data) // no half line
 			}
 			for k := range 20 {
 				send(1)
@@ -155,21 +97,21 @@ func TestWriterFullDisk(t *testing.T) {
 				t.Fatal("a write tried before its time")
 			}
 
-			d.full, d.truncateErr = false, nil
+			d.Full, d.TruncateErr = false, nil
 			w.Flush(testNow.Add(time.Hour))
 			var got []map[string]any
 			if truncateFails {
 				// The fragment is on a line of its own; every later line is whole.
-				if bytes.Contains(d.data, []byte("\n\n")) {
-					t.Fatalf("an empty line where the fragment was cut: %q", d.data)
+				if bytes.Contains(d.Data, []byte("\n\n")) {
+					t.Fatalf("an empty line where the fragment was cut: %q", d.Data)
 				}
-				parts := bytes.SplitN(d.data, []byte("\n"), 5)
-				got = lines(t, parts[4])
+				parts := bytes.SplitN(d.Data, []byte("\n"), 5)
+				got = evlogtest.Lines(t, parts[4])
 				if json.Valid(parts[3]) {
 					t.Fatalf("expected the fragment as line 4, got %q", parts[3])
 				}
 			} else {
-				got = lines(t, d.data)[3:]
+				got = evlogtest.Lines(t, d.Data)[3:]
 			}
 			if len(got) != 2 || got[0]["event"] != "lost" || got[0]["count"] != float64(22) || got[0]["error"] != "no space left" ||
 				got[0]["mw"] != float64(1) || got[0]["run"] != "r1" {
@@ -191,7 +133,7 @@ func TestWriterFullDisk(t *testing.T) {
 // Beyond MaxPending bytes kept while writing fails, records are lost too
 // (and counted), so a long outage does not eat the memory.
 func TestWriterBoundsWhatItKeeps(t *testing.T) {
-	d := &fullDisk{full: true}
+	d := &evlogtest.FullDisk{Full: true}
 	w := NewWriter(d, "events.jsonl", Options{})
 	w.Write(sent(1, testNow))
 	w.Flush(testNow) // fails: retry later
@@ -219,13 +161,13 @@ func TestWriterFullDiskAtClose(t *testing.T) {
 			name = "nothing helps"
 		}
 		t.Run(name, func(t *testing.T) {
-			d := &fullDisk{}
+			d := &evlogtest.FullDisk{}
 			w := NewWriter(d, "middleware-1.jsonl", Options{MW: 1, Run: "r1"})
 			released := 0
 			w.release = func() error {
 				released++
 				if roomHelps {
-					d.full = false
+					d.Full = false
 				}
 				return nil
 			}
@@ -235,7 +177,7 @@ func TestWriterFullDiskAtClose(t *testing.T) {
 			ready(1, testNow)
 			ready(2, testNow)
 			w.Flush(testNow)
-			d.full, d.room = true, 30 // a fragment fits, then nothing
+			d.Full, d.Room = true, 30 // a fragment fits, then nothing
 			ready(3, testNow.Add(time.Second))
 			w.Flush(testNow.Add(time.Second))
 			ready(4, testNow.Add(2*time.Second))
@@ -246,9 +188,9 @@ func TestWriterFullDiskAtClose(t *testing.T) {
 			if released != 1 {
 				t.Errorf("room released %d times, want once", released)
 			}
-			got := lines(t, d.data)
+			got := evlogtest.Lines(t, d.Data)
 			if !roomHelps {
-				if len(got) != 2 || strings.Contains(string(d.data), `"lost"`) {
+				if len(got) != 2 || strings.Contains(string(d.Data), `"lost"`) {
 					t.Fatalf("lines %v, want the 2 written before the disk filled", got)
 				}
 				return
@@ -288,7 +230,7 @@ func TestWriterKeepsRoomForItsLastLine(t *testing.T) {
 		t.Errorf("the room kept outlives the log: %v", err)
 	}
 	data, _ := os.ReadFile(path)
-	if got := lines(t, data); len(got) != 1 || got[0]["event"] != "sent" {
+	if got := evlogtest.Lines(t, data); len(got) != 1 || got[0]["event"] != "sent" {
 		t.Errorf("log %v, want only the sent line", got)
 	}
 	// Without KeepRoom, no room is kept.
@@ -306,20 +248,20 @@ func TestWriterKeepsRoomForItsLastLine(t *testing.T) {
 // disk freed its own): the forced flush at Close writes the marker of
 // what was lost, and as nothing follows it, it is the final one.
 func TestWriterRoomBackAtClose(t *testing.T) {
-	d := &fullDisk{}
+	d := &evlogtest.FullDisk{}
 	w := NewWriter(d, "middleware-2.jsonl", Options{MW: 2, Run: "r2"})
 	released := 0
 	w.release = func() error { released++; return nil }
 	w.Write(sent(1, testNow))
 	w.Flush(testNow)
-	d.full = true
+	d.Full = true
 	w.Write(sent(2, testNow))
 	w.Flush(testNow)
-	d.full = false
+	d.Full = false
 	if err := w.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	got := lines(t, d.data)
+	got := evlogtest.Lines(t, d.Data)
 	if len(got) != 2 || got[1]["event"] != "lost" || got[1]["final"] != true || got[1]["count"] != float64(1) {
 		t.Fatalf("lines %v, want the sent and a final lost line", got)
 	}
