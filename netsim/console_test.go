@@ -6,60 +6,18 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"totalorder/internal/testbuf"
 )
 
-// watchedBuffer is an io.Writer that a test can wait on for some text.
-type watchedBuffer struct {
-	mu      sync.Mutex
-	b       strings.Builder
-	changed chan struct{}
-}
-
-func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{}, 1)} }
-
-func (w *watchedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b.Write(p)
-	select {
-	case w.changed <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (w *watchedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// waitFor returns the text once it holds substr.
-func (w *watchedBuffer) waitFor(t *testing.T, substr string) string {
-	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	for {
-		if s := w.String(); strings.Contains(s, substr) {
-			return s
-		}
-		select {
-		case <-w.changed:
-		case <-deadline.C:
-			t.Fatalf("no %q in:\n%s", substr, w.String())
-		}
-	}
-}
-
 // startLogged is startServer with the log in a buffer as well.
-func startLogged(t *testing.T, cfg Config) (*running, *watchedBuffer) {
+func startLogged(t *testing.T, cfg Config) (*running, *testbuf.Buffer) {
 	t.Helper()
-	logs := newWatchedBuffer()
+	logs := &testbuf.Buffer{}
 	cfg.Port = 0
 	cfg.Logger = zerolog.New(zerolog.MultiLevelWriter(logs, zerolog.ConsoleWriter{Out: zerolog.NewTestWriter(t), NoColor: true}))
 	s, err := New(cfg)
@@ -82,7 +40,7 @@ func startLogged(t *testing.T, cfg Config) (*running, *watchedBuffer) {
 // "delay time for {port} is {ms}" a copy).
 func TestOriginalConsole(t *testing.T) {
 	k1, k2 := newRawSink(t), newRawSink(t)
-	out := newWatchedBuffer()
+	out := &testbuf.Buffer{}
 	r := startServer(t, Config{OriginalConsole: out, Dests: []string{k1.ln.Addr().String(), k2.ln.Addr().String()}})
 	a1, a2 := k1.ln.Addr().String(), k2.ln.Addr().String()
 
@@ -92,7 +50,7 @@ func TestOriginalConsole(t *testing.T) {
 		"Message received: From 8083: This is a test<EOM>\n" +
 		"delay time for " + a1 + " is 0\n" +
 		"delay time for " + a2 + " is 0\n"
-	if got := out.waitFor(t, "is 0\ndelay time for "+a2+" is 0\n"); got != want {
+	if got := out.WaitFor(t, "is 0\ndelay time for "+a2+" is 0\n", waitLimit); got != want {
 		t.Errorf("console:\n%q\nwant\n%q", got, want)
 	}
 
@@ -102,7 +60,7 @@ func TestOriginalConsole(t *testing.T) {
 		"Message received: caf??<EOM>" +
 		"copy for " + a1 + " dropped (fault injection)\n" +
 		"copy for " + a2 + " dropped (fault injection)\n"
-	if got := out.waitFor(t, a2+" dropped (fault injection)\n"); got != want {
+	if got := out.WaitFor(t, a2+" dropped (fault injection)\n", waitLimit); got != want {
 		t.Errorf("console:\n%q\nwant\n%q", got, want)
 	}
 }
@@ -127,18 +85,18 @@ func TestOriginalConsoleNamesPorts(t *testing.T) {
 func TestLogStartWarningSummary(t *testing.T) {
 	down := reservePort(t)
 	r, logs := startLogged(t, Config{MaxSleep: 250 * time.Millisecond, Dests: []string{down}, Quiet: true, ShutdownGrace: 50 * time.Millisecond})
-	logs.waitFor(t, fmt.Sprintf(`"message":"netsim listening on %s`, r.Addr()))
-	logs.waitFor(t, "maxSleepTime 250ms: each copy waits a random time in [0, 250ms]; copies to "+down)
+	logs.WaitFor(t, fmt.Sprintf(`"message":"netsim listening on %s`, r.Addr()), waitLimit)
+	logs.WaitFor(t, "maxSleepTime 250ms: each copy waits a random time in [0, 250ms]; copies to "+down, waitLimit)
 
 	sendEach(t, r.Addr().String(), "Msg #1 from Middleware 1")
-	logs.waitFor(t, `"message":"nothing listens at `+down+` (middleware not started, or stopped?): holding its copies and retrying for up to 30s"`)
+	logs.WaitFor(t, `"message":"nothing listens at `+down+` (middleware not started, or stopped?): holding its copies and retrying for up to 30s"`, waitLimit)
 	if st := r.Stats(); st.Dests[0].At != down {
 		t.Errorf("stats name the destination %q, want %q", st.Dests[0].At, down)
 	}
 
 	r.stop(t)
-	logs.waitFor(t, `"message":"netsim stopped after `)
-	logs.waitFor(t, `1 message accepted, 0 copies delivered, 1 abandoned at shutdown"`)
+	logs.WaitFor(t, `"message":"netsim stopped after `, waitLimit)
+	logs.WaitFor(t, `1 message accepted, 0 copies delivered, 1 abandoned at shutdown"`, waitLimit)
 	if n := strings.Count(logs.String(), "netsim listening"); n != 1 {
 		t.Errorf("the start line came %d times", n)
 	}
@@ -150,7 +108,7 @@ func TestNoEOMWarns(t *testing.T) {
 	k := newSink(t)
 	r, logs := startLogged(t, Config{Dests: []string{k.addr()}, Quiet: true})
 	sendRaw(t, r.Addr().String(), []byte("no terminator here"))
-	line := logs.waitFor(t, "sender connection ended with no <EOM>: nothing forwarded")
+	line := logs.WaitFor(t, "sender connection ended with no <EOM>: nothing forwarded", waitLimit)
 	if !strings.Contains(line, `"bytes":18`) {
 		t.Errorf("log %s", line)
 	}

@@ -8,60 +8,15 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"totalorder/internal/hostaddr"
+	"totalorder/internal/testbuf"
 	"totalorder/middleware/wire"
 )
 
 const waitLimit = 10 * time.Second
-
-// watchedBuffer is an io.Writer that lets a test wait for some output.
-type watchedBuffer struct {
-	mu      sync.Mutex
-	b       strings.Builder
-	changed chan struct{}
-}
-
-func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{}, 1)} }
-
-func (w *watchedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b.Write(p)
-	select {
-	case w.changed <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (w *watchedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// waitLine returns the first line containing substr, waiting for it.
-func (w *watchedBuffer) waitLine(t *testing.T, substr string) string {
-	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	for {
-		for _, line := range strings.Split(w.String(), "\n") {
-			if strings.Contains(line, substr) {
-				return line
-			}
-		}
-		select {
-		case <-w.changed:
-		case <-deadline.C:
-			t.Fatalf("no line with %q in:\n%s", substr, w.String())
-		}
-	}
-}
 
 func TestBadFlagsExit2WithOneLine(t *testing.T) {
 	for _, args := range [][]string{
@@ -187,10 +142,10 @@ func runAsync(t *testing.T, args []string, stdout, stderr io.Writer) (stop func(
 }
 
 // listeningAddr reads the address from the start line.
-func listeningAddr(t *testing.T, stderr *watchedBuffer) string {
+func listeningAddr(t *testing.T, stderr *testbuf.Buffer) string {
 	t.Helper()
 	var listening struct{ Addr string }
-	if err := json.Unmarshal([]byte(stderr.waitLine(t, "netsim listening")), &listening); err != nil {
+	if err := json.Unmarshal([]byte(stderr.WaitLine(t, "netsim listening", waitLimit)), &listening); err != nil {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
 	return listening.Addr
@@ -201,9 +156,9 @@ func listeningAddr(t *testing.T, stderr *watchedBuffer) string {
 // line per message.
 func TestDefaultConsole(t *testing.T) {
 	down := freePort(t)
-	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	stdout, stderr := &testbuf.Buffer{}, &testbuf.Buffer{}
 	stop := runAsync(t, []string{"-port", "0", "-dests", fmt.Sprintf("127.0.0.1:%d", down), "-max-sleep", "250", "-grace", "50ms"}, stdout, stderr)
-	start := stderr.waitLine(t, "netsim listening on 127.0.0.1:")
+	start := stderr.WaitLine(t, "netsim listening on 127.0.0.1:", waitLimit)
 	if !strings.Contains(start, "maxSleepTime 250ms") {
 		t.Errorf("start line %s", start)
 	}
@@ -215,11 +170,11 @@ func TestDefaultConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.Close()
-	stderr.waitLine(t, fmt.Sprintf("nothing listens at 127.0.0.1:%d", down))
+	stderr.WaitLine(t, fmt.Sprintf("nothing listens at 127.0.0.1:%d", down), waitLimit)
 	if code := stop(); code != exitOK {
 		t.Errorf("exit %d", code)
 	}
-	summary := stderr.waitLine(t, "netsim stopped after")
+	summary := stderr.WaitLine(t, "netsim stopped after", waitLimit)
 	if !strings.Contains(summary, "1 message accepted, 0 copies delivered, 1 abandoned at shutdown") {
 		t.Errorf("summary %s", summary)
 	}
@@ -256,7 +211,7 @@ func TestOriginalConsoleFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	stdout, stderr := &testbuf.Buffer{}, &testbuf.Buffer{}
 	runAsync(t, []string{"-port", "0", "-dests", sink.Addr().String(), "-max-sleep", "0", "-original-console"}, stdout, stderr)
 	c, err := net.Dial("tcp", listeningAddr(t, stderr))
 	if err != nil {
@@ -266,7 +221,7 @@ func TestOriginalConsoleFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.Close()
-	line := stdout.waitLine(t, "delay time for "+sink.Addr().String())
+	line := stdout.WaitLine(t, "delay time for "+sink.Addr().String(), waitLimit)
 	want := "Waiting for a connection...\nWaiting for a connection...\nMessage received: Msg #1 from Middleware 1<EOM>\ndelay time for " + sink.Addr().String() + " is 0\n"
 	if got := stdout.String(); got != want {
 		t.Errorf("stdout %q (line %q), want %q", got, line, want)
@@ -293,7 +248,7 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	}()
 
 	stdinR, stdinW := io.Pipe()
-	stdout, stderr := newWatchedBuffer(), newWatchedBuffer()
+	stdout, stderr := &testbuf.Buffer{}, &testbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exit := make(chan int, 1)
@@ -302,7 +257,7 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	}()
 
 	var listening struct{ Addr string }
-	if err := json.Unmarshal([]byte(stderr.waitLine(t, "netsim listening")), &listening); err != nil {
+	if err := json.Unmarshal([]byte(stderr.WaitLine(t, "netsim listening", waitLimit)), &listening); err != nil {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
 	c, err := net.Dial("tcp", listening.Addr)
@@ -325,7 +280,7 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	if _, err := io.WriteString(stdinW, "max-sleep 250\n"); err != nil {
 		t.Fatal(err)
 	}
-	stdout.waitLine(t, "max-sleep is now 250ms (was 0s)")
+	stdout.WaitLine(t, "max-sleep is now 250ms (was 0s)", waitLimit)
 	_ = stdinW.Close() // end of stdin does not stop it
 	if _, err := io.WriteString(stdinW, "stats\n"); err == nil {
 		t.Fatal("write after close succeeded")
@@ -345,7 +300,7 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("run did not stop after cancel")
 	}
-	summary := stderr.waitLine(t, "netsim stopped")
+	summary := stderr.WaitLine(t, "netsim stopped", waitLimit)
 	if !strings.Contains(summary, `"accepted":1`) || !strings.Contains(summary, `"delivered":1`) {
 		t.Errorf("summary %s", summary)
 	}

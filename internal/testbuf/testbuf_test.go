@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Writers and a reader at once (run with -race): every write lands whole.
@@ -36,5 +37,20 @@ func TestBufferConcurrent(t *testing.T) {
 	b.Reset()
 	if b.String() != "" {
 		t.Errorf("after Reset: %q", b.String())
+	}
+}
+
+// A test waits for output another goroutine writes, whole or a line of it.
+func TestBufferWait(t *testing.T) {
+	var b Buffer
+	go func() {
+		b.Write([]byte("starting\nlistening on "))
+		b.Write([]byte("127.0.0.1:8081\nready\n"))
+	}()
+	if got := b.WaitLine(t, "listening", 10*time.Second); got != "listening on 127.0.0.1:8081" {
+		t.Errorf("line %q", got)
+	}
+	if got := b.WaitFor(t, "ready\n", 10*time.Second); !strings.HasSuffix(got, "127.0.0.1:8081\nready\n") {
+		t.Errorf("text %q", got)
 	}
 }
