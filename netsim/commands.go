@@ -17,7 +17,12 @@ const CommandHelp = `commands:
   drop P        drop each copy with probability P (0 to 1)
   dup P         deliver each copy twice with probability P (0 to 1)
   stats         show the counters, and each destination where its copies go
+  quit          stop, as Ctrl-C does (copies in flight get the grace period)
   help          this list`
+
+// ErrQuit is what Command returns for "quit": the caller stops the
+// server, as on Ctrl-C. ServeCommands returns it.
+var ErrQuit = errors.New("quit")
 
 // maxCommandLine bounds one command line; longer lines are refused.
 const maxCommandLine = 4096
@@ -34,6 +39,11 @@ func (s *Server) Command(line string) (string, error) {
 	switch name {
 	case "help", "?":
 		return CommandHelp, nil
+	case "quit", "exit":
+		if len(args) > 0 {
+			return "", errors.New("quit takes no argument")
+		}
+		return "", ErrQuit
 	case "stats":
 		if len(args) > 0 {
 			return "", errors.New("stats takes no argument")
@@ -97,7 +107,9 @@ func (s *Server) statsLine() string {
 
 // ServeCommands reads command lines from r and writes each reply (or a
 // one-line error) to w. It returns nil at the end of r — end of input does
-// not stop the server — or r's read error. Because a read cannot be
+// not stop the server —, ErrQuit at "quit" (the caller stops the server:
+// a way to stop it that needs no signal, portable to Windows), or r's read
+// error. Because a read cannot be
 // interrupted, ctx is checked between lines only: callers reading a
 // terminal run it in a goroutine that lives as long as the process.
 func (s *Server) ServeCommands(ctx context.Context, r io.Reader, w io.Writer) error {
@@ -117,6 +129,8 @@ func (s *Server) ServeCommands(ctx context.Context, r io.Reader, w io.Writer) er
 		if len(line) > 0 {
 			reply, cerr := s.Command(string(line))
 			switch {
+			case errors.Is(cerr, ErrQuit):
+				return ErrQuit
 			case cerr != nil:
 				fmt.Fprintf(w, "error: %v\n", cerr)
 			case reply != "":

@@ -3,6 +3,7 @@ package netsim
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestCommandErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, line := range []string{"max-sleep -1s", "max-sleep soon", "max-sleep 1 2", "drop x", "dup 1.1", "stats now", "frobnicate"} {
+	for _, line := range []string{"max-sleep -1s", "max-sleep soon", "max-sleep 1 2", "drop x", "dup 1.1", "stats now", "quit now", "frobnicate"} {
 		reply, err := s.Command(line)
 		if err == nil {
 			t.Errorf("%q: reply %q, want an error", line, reply)
@@ -128,5 +129,26 @@ func TestParseMaxSleep(t *testing.T) {
 		if got, err := ParseMaxSleep(in); err == nil {
 			t.Errorf("ParseMaxSleep(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+// "quit" ends the command loop with ErrQuit (its caller stops the server)
+// and reads no further line.
+func TestServeCommandsQuit(t *testing.T) {
+	s, err := New(Config{Dests: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out strings.Builder
+	err = s.ServeCommands(context.Background(), strings.NewReader("max-sleep 7\n QUIT \nmax-sleep 9\n"), &out)
+	if !errors.Is(err, ErrQuit) {
+		t.Errorf("ServeCommands returned %v, want ErrQuit", err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "max-sleep is now 7ms (was 0s)" {
+		t.Errorf("output %q: want the first reply only", got)
+	}
+	if reply, err := s.Command("quit"); reply != "" || !errors.Is(err, ErrQuit) {
+		t.Errorf("Command(quit) = %q, %v", reply, err)
 	}
 }

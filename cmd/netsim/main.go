@@ -91,6 +91,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitFailure
 	}
 
+	// "quit" on stdin stops it as a signal does (on Windows, where a
+	// program cannot be sent SIGTERM, that is how a script stops it).
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, a second one kills at once instead of
@@ -99,9 +103,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	if stdin != nil {
 		// A read from a terminal cannot be interrupted: this goroutine
-		// ends at end of input, or with the process.
+		// ends at end of input, at "quit", or with the process.
 		go func() {
-			if err := srv.ServeCommands(ctx, stdin, stdout); err != nil {
+			switch err := srv.ServeCommands(ctx, stdin, stdout); {
+			case errors.Is(err, netsim.ErrQuit):
+				quit()
+			case err != nil:
 				cfg.Logger.Warn().Err(err).Msg("reading commands from stdin stopped")
 			}
 		}()
@@ -169,6 +176,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, wit
 	fs.StringVar(&cfg.DestHost, "dest-host", "", "`host` of the destinations (default 127.0.0.1, else this host's own addresses where a destination listens only there)")
 	fs.Var(destsFlag{&cfg.Dests}, "dests", "explicit destinations `host:port,...` (overrides -n and -dest-host)")
 	fs.Var(maxSleepFlag{&cfg.MaxSleep}, "max-sleep", "upper bound of each copy's random delay: a duration (2s, 500ms) or milliseconds")
+	fs.DurationVar(&cfg.Late, "late", 0, "each copy may wait up to this much past its random delay, as the lab's original program's copies do under mono when its thread pool is busy (e.g. -max-sleep 20s -late 7s, to try middlewares against it)")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed for reproducible delays (0: random; delays follow the order messages are accepted)")
 	fs.BoolVar(&cfg.Reuse, "reuse", false, "keep one connection per destination open (faster; the default is one connection per copy, like the original)")
 	fs.Float64Var(&cfg.Drop, "drop", 0, "probability of dropping each copy (fault injection)")

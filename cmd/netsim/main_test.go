@@ -306,6 +306,31 @@ func TestRunRelaysAndTakesCommands(t *testing.T) {
 	}
 }
 
+// "quit" on stdin stops the program as a signal does (how a script stops
+// it on Windows): exit 0, with the summary.
+func TestQuitOnStdinStops(t *testing.T) {
+	stdinR, stdinW := io.Pipe()
+	defer stdinW.Close()
+	stdout, stderr := &testbuf.Buffer{}, &testbuf.Buffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(context.Background(), []string{"-port", "0", "-dests", "127.0.0.1:1", "-max-sleep", "0"}, stdinR, stdout, stderr)
+	}()
+	stderr.WaitLine(t, "netsim listening", waitLimit)
+	if _, err := io.WriteString(stdinW, "quit\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exit:
+		if code != exitOK {
+			t.Errorf("exit %d after quit, want 0", code)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("run did not stop after quit")
+	}
+	stderr.WaitLine(t, "netsim stopped", waitLimit)
+}
+
 // The network program's error output is remembered line by line, so that
 // the line it fails with can be written for a launcher to quote.
 func TestErrorRecorderKeepsTheLastLine(t *testing.T) {
