@@ -57,6 +57,12 @@ type Config struct {
 	// MaxSleep is the upper bound of each copy's uniform random delay
 	// [0, MaxSleep]. 0 relays at once.
 	MaxSleep time.Duration
+	// Late adds to each copy's delay a further uniform random wait in
+	// [0, Late]: the lateness of the original program under mono, whose
+	// thread pool starts copies late when many wait at once (up to 7 s
+	// past its 20 s maxSleepTime in the lab's three-sends-each run). For
+	// trying middlewares against it; 0 (the default) adds nothing.
+	Late time.Duration
 	// Seed seeds the delay generator; 0 picks a random seed. Delays are
 	// drawn from one generator in the order messages are accepted, so a
 	// seed reproduces a run exactly only when messages arrive in the same
@@ -155,6 +161,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxSleep < 0 {
 		return c, fmt.Errorf("max-sleep %v is negative", c.MaxSleep)
+	}
+	if c.Late < 0 || c.Late > time.Hour {
+		return c, fmt.Errorf("late %v: want a duration from 0 to 1h", c.Late)
 	}
 	if err := checkProbability("drop", c.Drop); err != nil {
 		return c, err

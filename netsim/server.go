@@ -477,8 +477,13 @@ func (s *Server) logStart() {
 	if s.Drop() > 0 || s.Dup() > 0 {
 		e.Float64("drop", s.Drop()).Float64("dup", s.Dup())
 	}
-	e.Msgf("netsim listening on %s; maxSleepTime %v: each copy waits a random time in [0, %v]; copies to %s, %s",
-		strings.Join(s.listening, " and "), s.MaxSleep(), s.MaxSleep(), to, s.modeName())
+	late := ""
+	if s.cfg.Late > 0 {
+		e.Stringer("late", s.cfg.Late)
+		late = fmt.Sprintf(", then up to %v more (-late)", s.cfg.Late)
+	}
+	e.Msgf("netsim listening on %s; maxSleepTime %v: each copy waits a random time in [0, %v]%s; copies to %s, %s",
+		strings.Join(s.listening, " and "), s.MaxSleep(), s.MaxSleep(), late, to, s.modeName())
 }
 
 // count is "1 message", "2 messages", "1 copy", "2 copies".
@@ -814,7 +819,7 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 	maxSleep := time.Duration(s.maxSleep.Load())
 	dropP, dupP := s.Drop(), s.Dup()
 	var id uint64
-	if maxSleep == 0 && dropP == 0 && dupP == 0 {
+	if maxSleep == 0 && s.cfg.Late == 0 && dropP == 0 && dupP == 0 {
 		id = s.accepted.Add(1)
 		clear(draws)
 	} else {
@@ -828,10 +833,10 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 				d.drop = true
 				continue
 			}
-			d.delay = s.randomDelay(maxSleep)
+			d.delay = s.copyDelay(maxSleep)
 			if dupP > 0 && s.rng.Float64() < dupP {
 				d.dup = true
-				d.dupDelay = s.randomDelay(maxSleep)
+				d.dupDelay = s.copyDelay(maxSleep)
 			}
 		}
 		s.rngMu.Unlock()
@@ -866,6 +871,20 @@ func (s *Server) dispatch(frame []byte, n int, from string, draws []draw) {
 			d.enqueue(copyItem{msg: m, due: now + int64(dr.dupDelay), delay: dr.dupDelay})
 		}
 	}
+}
+
+// copyDelay draws one copy's delay: [0, maxSleep], and up to Late more
+// when Late is set (saturating: maxSleep may be huge); rngMu must be held.
+func (s *Server) copyDelay(maxSleep time.Duration) time.Duration {
+	d := s.randomDelay(maxSleep)
+	if s.cfg.Late > 0 {
+		if late := s.randomDelay(s.cfg.Late); d <= math.MaxInt64-late {
+			d += late
+		} else {
+			d = math.MaxInt64
+		}
+	}
+	return d
 }
 
 // randomDelay draws uniformly from [0, maxSleep]; rngMu must be held.

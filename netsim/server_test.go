@@ -557,6 +557,40 @@ func TestSeedReproducesDelays(t *testing.T) {
 	}
 }
 
+// TestLateAddsToDelays: with -late, copies still wait at least a draw in
+// [0, maxSleep], and some wait past maxSleep, never past maxSleep+late.
+func TestLateAddsToDelays(t *testing.T) {
+	const maxSleep, late = time.Second, 500 * time.Millisecond
+	s, err := New(Config{MaxSleep: maxSleep, Late: late, Seed: 3, Dests: []string{"127.0.0.1:1", "127.0.0.1:2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	draws := make([]draw, len(s.dests))
+	for i := range 100 {
+		m := fmt.Sprint("m", i)
+		s.dispatch(wire.Frame([]byte(m)), len(m), "test", draws)
+	}
+	pastMaxSleep := 0
+	for _, d := range s.dests {
+		for _, c := range d.delayed {
+			if c.delay < 0 || c.delay > maxSleep+late {
+				t.Errorf("delay %v outside [0, %v]", c.delay, maxSleep+late)
+			}
+			if c.delay > maxSleep {
+				pastMaxSleep++
+			}
+		}
+	}
+	// P(sum of U[0,1s] and U[0,0.5s] > 1s) is 1/4: about 50 of 200.
+	if pastMaxSleep < 20 {
+		t.Errorf("%d of 200 copies waited past maxSleep, want about 50", pastMaxSleep)
+	}
+	if _, err := New(Config{Late: -time.Second}); err == nil {
+		t.Error("a negative -late was taken")
+	}
+}
+
 func TestDelayHeapOrders(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var h delayHeap

@@ -30,6 +30,7 @@ import (
 	"totalorder/gui/replay"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
+	"totalorder/netsim"
 )
 
 // options are the parsed command line.
@@ -103,6 +104,10 @@ func protocolUsage() string {
 	return b.String()
 }
 
+// originalMaxSleep is the lab's original network program's maxSleepTime,
+// which a middleware assumes when it is not told the network's.
+const originalMaxSleep = 20 * time.Second
+
 // parseFlags reads the command line; -help prints the flags to help.
 func parseFlags(args []string, help io.Writer) (options, error) {
 	var (
@@ -112,6 +117,7 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 		protocol string
 		peers    string
 		suspect  time.Duration
+		netSleep string
 		keyFile  string
 		fs       = flag.NewFlagSet("middleware", flag.ContinueOnError)
 		cfg      = &opt.cfg
@@ -137,6 +143,7 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 	fs.BoolVar(&cfg.Core.Rejoin, "rejoin", false, "this middleware lost its state folder: ask the group to take it back (raft membership change; raft only)")
 	fs.BoolVar(&cfg.Core.NoAgreementCheck, "no-agreement-check", false, "send no agreement digests (to measure what the live agreement check costs)")
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
+	fs.StringVar(&netSleep, "net-max-sleep", originalMaxSleep.String(), "the network program's maxSleepTime (its -max-sleep: a duration, or milliseconds): a network copy is taken for lost, and its message delivered from the order, only once it is half as late again as this; the default is the lab's original program's; run.sh passes what it gives our network program")
 	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
 	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
 	fs.StringVar(&keyFile, "group-key-file", "", "the lab's group secret, in a `file` only you can read (the same for every middleware); without it a well-known secret is used and only loopback is allowed")
@@ -181,6 +188,9 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 	}
 	if cfg.Core.RecoverAfter <= 0 {
 		return opt, fmt.Errorf("-recover-after %v: want a positive duration", cfg.Core.RecoverAfter)
+	}
+	if cfg.Core.NetMaxSleep, err = netsim.ParseMaxSleep(netSleep); err != nil {
+		return opt, fmt.Errorf("-net-max-sleep: %v", err)
 	}
 	if netPort < 1 || netPort+cfg.N > 65535 {
 		return opt, fmt.Errorf("-net-port %d out of range", netPort)

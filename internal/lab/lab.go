@@ -59,6 +59,14 @@ type Config struct {
 	N        int
 	Protocol string
 	MaxSleep time.Duration
+	// Late passes -late to the network program: copies may wait up to
+	// this much past MaxSleep, as the original's do under mono.
+	Late time.Duration
+	// NetMaxSleep is what the middlewares are told of the network
+	// program's maxSleepTime (-net-max-sleep): 0 tells them MaxSleep, as
+	// run.sh does; negative tells them nothing, as when they are started
+	// by hand behind the original program.
+	NetMaxSleep time.Duration
 	Reuse    bool
 	Seed     int64
 	Drop     float64
@@ -241,6 +249,9 @@ func (l *Lab) StartNet() error {
 	if l.cfg.Seed != 0 {
 		args = append(args, "-seed", strconv.FormatInt(l.cfg.Seed, 10))
 	}
+	if l.cfg.Late > 0 {
+		args = append(args, "-late", l.cfg.Late.String())
+	}
 	if l.cfg.Drop > 0 {
 		args = append(args, "-drop", strconv.FormatFloat(l.cfg.Drop, 'f', -1, 64))
 	}
@@ -316,6 +327,12 @@ func (l *Lab) StartMWWith(i int, extra ...string) error {
 	}
 	if l.cfg.SuspectAfter > 0 {
 		args = append(args, "-suspect-after", l.cfg.SuspectAfter.String())
+	}
+	switch {
+	case l.cfg.NetMaxSleep == 0:
+		args = append(args, "-net-max-sleep", l.cfg.MaxSleep.String())
+	case l.cfg.NetMaxSleep > 0:
+		args = append(args, "-net-max-sleep", l.cfg.NetMaxSleep.String())
 	}
 	if l.cfg.Fsync {
 		args = append(args, "-fsync")

@@ -318,9 +318,12 @@ func (c *Core) observeDelay(d time.Duration) {
 }
 
 // recoverWait is how long the head of the order waits for its network
-// copy: never less than the longest delay seen, with room to spare.
+// copy before taking it for lost: never less than the longest delay the
+// network program may give (its maxSleepTime, when known) or that was
+// seen, with room to spare. Only then is a missing copy lost rather than
+// late.
 func (c *Core) recoverWait() time.Duration {
-	return max(c.cfg.RecoverAfter, c.maxDelay*3/2+100*time.Millisecond)
+	return max(c.cfg.RecoverAfter, c.cfg.NetMaxSleep*3/2, c.maxDelay*3/2+100*time.Millisecond)
 }
 
 // ordered records that position pos holds id; positions come one by one,

@@ -20,7 +20,7 @@ import (
 // network copies only on `network`, so a script says exactly what happens
 // in which order. Run with -rewrite to update the expected output.
 //
-//	lab n=3 [protocol=raft|sequencer|isis|lamport|none] [trace]
+//	lab n=3 [protocol=raft|sequencer|isis|lamport|none] [trace] [net-max-sleep=20s]
 //	                               trace: print the control conversation
 //	                               ("2->1 Stamp id=2:1 hi=1 prio=1.2") as it arrives
 //	elect [leader=2]               (2 stands first, then) tick until every
@@ -103,6 +103,15 @@ func newScriptLab(t *testing.T, d *datadriven.TestData) *scriptLab {
 		}
 	}
 	l.Lab = coretest.New(n, proto, l, func() time.Time { return l.now })
+	if d.HasArg("net-max-sleep") {
+		var v string
+		d.ScanArgs(t, "net-max-sleep", &v)
+		maxSleep, err := time.ParseDuration(v)
+		if err != nil {
+			d.Fatalf(t, "net-max-sleep: %v", err)
+		}
+		l.Configure = func(cfg *core.Config) { cfg.NetMaxSleep = maxSleep }
+	}
 	if d.HasArg("trace") {
 		l.Trace = &l.out
 	}
