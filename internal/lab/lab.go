@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"totalorder/internal/evlog"
@@ -67,10 +66,10 @@ type Config struct {
 	// run.sh does; negative tells them nothing, as when they are started
 	// by hand behind the original program.
 	NetMaxSleep time.Duration
-	Reuse    bool
-	Seed     int64
-	Drop     float64
-	Dup      float64
+	Reuse       bool
+	Seed        int64
+	Drop        float64
+	Dup         float64
 	// BasePort is the network program's port; data ports follow it and
 	// control ports start at BasePort+100. 0 picks a free block.
 	BasePort int
@@ -214,6 +213,7 @@ func (l *Lab) start(name string, args ...string) (*proc, error) {
 func (l *Lab) startPath(path string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	cmd.SysProcAttr = sysProcAttr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -408,27 +408,59 @@ func (l *Lab) Output(i int) string {
 	return l.mws[i].output()
 }
 
-// Stop ends every process cleanly (SIGTERM, then SIGKILL after 5 s).
+// Stop ends every process cleanly (see proc.stop), all at once.
 func (l *Lab) Stop() {
 	l.mu.Lock()
 	procs := append([]*proc{l.net}, l.mws[1:]...)
 	l.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, p := range procs {
 		if p != nil {
-			p.cmd.Process.Signal(syscall.SIGTERM)
+			wg.Go(func() { p.stop(stopGrace) })
 		}
 	}
-	for _, p := range procs {
-		if p == nil {
-			continue
-		}
+	wg.Wait()
+}
+
+// stopGrace is how long a program is given to stop by itself, at each
+// step of proc.stop: the network program delivers the copies in flight
+// first (up to its own grace period, 2 s).
+const stopGrace = 5 * time.Second
+
+// stop ends the program cleanly, the same way on every system: it writes
+// "quit" on its stdin (the middleware and the network program both stop
+// on it) and closes it. A program still running after grace (paused,
+// say, or not reading its stdin) is interrupted (interrupt: SIGTERM, or
+// Ctrl-Break on Windows, which has no SIGTERM), and one still running
+// grace later, or that cannot be interrupted, is killed. It returns once
+// the program has ended.
+func (p *proc) stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	// A program that already ended has closed its end: the write fails,
+	// and done follows.
+	io.WriteString(p.stdin, "quit\n")
+	p.stdin.Close()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return
+	case <-t.C:
+	}
+	if interrupt(p.cmd.Process) == nil {
+		t.Reset(grace)
 		select {
 		case <-p.done:
-		case <-time.After(5 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
+			return
+		case <-t.C:
 		}
 	}
+	p.cmd.Process.Kill()
+	<-p.done
 }
 
 // logTail counts list events in a growing log without rereading it.
