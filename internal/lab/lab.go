@@ -408,6 +408,23 @@ func (l *Lab) Output(i int) string {
 	return l.mws[i].output()
 }
 
+// ExitCode is how middleware i (0: the network program) ended: its exit
+// code, or -1 while it runs or when a signal ended it.
+func (l *Lab) ExitCode(i int) int {
+	l.mu.Lock()
+	p := l.net
+	if i > 0 {
+		p = l.mws[i]
+	}
+	l.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
 // Stop ends every process cleanly (see proc.stop), all at once.
 func (l *Lab) Stop() {
 	l.mu.Lock()
@@ -469,8 +486,9 @@ type logTail struct {
 	counts Counts
 }
 
-// Counts are the list events a middleware has logged so far.
-type Counts struct{ Sent, Received, Ready int }
+// Counts are the list events a middleware has logged so far; Recovered
+// counts the Received whose content came from the order, not the network.
+type Counts struct{ Sent, Received, Recovered, Ready int }
 
 // Ready counts the ready events middleware i has logged so far (all
 // incarnations).
@@ -497,6 +515,9 @@ func (l *Lab) Counts(i int) (Counts, error) {
 			t.counts.Sent++
 		case evlog.Received:
 			t.counts.Received++
+			if r.Recovered || r.Fetched {
+				t.counts.Recovered++
+			}
 		case evlog.Ready:
 			t.counts.Ready++
 		}
