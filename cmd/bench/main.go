@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"totalorder/internal/lab"
+	"totalorder/internal/version"
 	"totalorder/internal/xvfb"
 	"totalorder/middleware/core"
 )
@@ -95,6 +96,7 @@ func main() {
 	out := flag.String("out", filepath.Join("bench", "results"), "where report.md, results.json and the plots go")
 	keepLogs := flag.Bool("keep-logs", false, "keep every run's events logs (logs of a failed check are always kept)")
 	protocol := flag.String("protocol", "", "measure one protocol only: "+strings.Join(protocols, ", ")+" (default: all)")
+	version.Flag(nil, "bench")
 	flag.Parse()
 	if *protocol != "" {
 		p, err := core.ParseProtocol(*protocol)

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"totalorder/internal/cliflags"
+	"totalorder/internal/version"
 	"totalorder/middleware/check"
 	"totalorder/timeline"
 )
@@ -36,6 +37,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("checkorder", flag.ContinueOnError)
+	version.Flag(fs, "checkorder")
 	fs.SetOutput(stderr)
 	noAgreement := fs.Bool("no-agreement", false, "do not require every survivor to deliver every message (for runs stopped before quiescence)")
 	crashed := fs.String("crashed", "", "comma-separated ids of middlewares whose last run crashed or was killed, e.g. 2,4")

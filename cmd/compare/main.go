@@ -21,6 +21,7 @@ import (
 
 	"totalorder/internal/compare"
 	"totalorder/internal/lab"
+	"totalorder/internal/version"
 	"totalorder/middleware/core"
 	"totalorder/netsim"
 )
@@ -51,6 +52,7 @@ func main() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: compare [flags]\n\nRuns the same seeded workload under each protocol and compares them in one table and chart.\n\n")
 		flag.PrintDefaults()
 	}
+	version.Flag(nil, "compare")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "compare: unexpected argument %q (see -help)\n", flag.Arg(0))

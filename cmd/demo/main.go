@@ -20,6 +20,7 @@ import (
 
 	"totalorder/auction"
 	"totalorder/internal/lab"
+	"totalorder/internal/version"
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
 )
@@ -31,6 +32,7 @@ func main() {
 	protocol := flag.String("protocol", string(core.DefaultProtocol), protocolUsage())
 	dir := flag.String("logs", "demo-logs", "where the events logs go")
 	app := flag.String("app", "", "\"auction\": the middlewares bid and close items instead of sending plain messages, and the demo prints each replica's winners")
+	version.Flag(nil, "demo")
 	flag.Parse()
 	p, err := core.ParseProtocol(*protocol)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"totalorder/gui/replay"
+	"totalorder/internal/version"
 	"totalorder/middleware"
 	"totalorder/middleware/core"
 	"totalorder/netsim"
@@ -123,6 +124,7 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 		cfg      = &opt.cfg
 	)
 	fs.SetOutput(io.Discard) // errors are reported on one line by main
+	version.Flag(fs, "middleware")
 	fs.IntVar(&cfg.ID, "id", 0, "this middleware's id, 1..n (required)")
 	fs.IntVar(&cfg.N, "n", 5, "number of middlewares, 2..16")
 	fs.IntVar(&netPort, "net-port", 8081, "the network program's port")

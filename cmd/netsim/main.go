@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"totalorder/internal/version"
 	"totalorder/netsim"
 )
 
@@ -169,6 +170,7 @@ func (f destsFlag) Set(s string) error {
 func parseFlags(args []string, stdout, stderr io.Writer) (cfg netsim.Config, withWindow bool, code int, ok bool) {
 	cfg = netsim.Config{MaxSleep: netsim.DefaultMaxSleep}
 	fs := flag.NewFlagSet("netsim", flag.ContinueOnError)
+	version.Flag(fs, "netsim")
 	fs.BoolVar(&withWindow, "gui", false, "open the Network window (maxSleepTime slider, fault injection, counters)")
 	fs.StringVar(&cfg.Listen, "listen", "", "`host` to listen on (default 127.0.0.1 and this host's own addresses, as the original uses; 0.0.0.0 for every interface)")
 	fs.IntVar(&cfg.Port, "port", netsim.DefaultPort, "`port` senders connect to")

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/internal/version"
 	"totalorder/internal/xvfb"
 	"totalorder/middleware/check"
 )
@@ -42,6 +43,7 @@ func main() {
 	maxSleep := flag.String("max-sleep", "1s", "the network program's maxSleepTime (larger: Received lists differ more)")
 	port := flag.Int("port", 0, "the network program's port (0: free ports found here)")
 	controlBase := flag.Int("control-base", 0, "control ports are this plus 1..n (0: free ports found here)")
+	version.Flag(nil, "smoke")
 	flag.Parse()
 	if *port == 0 || *controlBase == 0 {
 		p, c, err := freePorts(*n)

@@ -24,6 +24,7 @@ import (
 
 	"totalorder/gui"
 	"totalorder/internal/cliflags"
+	"totalorder/internal/version"
 	"totalorder/timeline"
 )
 
@@ -42,6 +43,7 @@ type options struct {
 func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("timeline", flag.ContinueOnError)
+	version.Flag(fs, "timeline")
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.png, "png", "", "write the diagram as a PNG image to `file` (no window)")
 	fs.StringVar(&o.svg, "svg", "", "write the diagram as an SVG image to `file` (no window)")
