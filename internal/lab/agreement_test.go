@@ -1,5 +1,3 @@
-//go:build !windows
-
 package lab_test
 
 import (
@@ -7,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,19 +64,22 @@ func TestAgreementGoesRedWithoutOrder(t *testing.T) {
 }
 
 func TestAgreementStaysGreenUnderFaults(t *testing.T) {
+	if !lab.CanPause {
+		t.Skip("skipped: its fault is a pause, which needs SIGSTOP and SIGCONT (Windows has neither)")
+	}
 	for _, proto := range orderingProtocols() {
 		t.Run(proto, func(t *testing.T) {
 			l := startLab(t, lab.Config{N: 5, Protocol: proto, MaxSleep: 300 * time.Millisecond, Reuse: true, Seed: 2})
 			linked(t, l)
 			sendFromAll(t, l, l.IDs(), 2, 20*time.Millisecond)
 			// A member paused for 2 s while the others send.
-			if err := l.Signal(2, syscall.SIGSTOP); err != nil {
+			if err := l.Pause(2); err != nil {
 				t.Fatal(err)
 			}
 			paused := time.Now()
 			sendFromAll(t, l, others(l, 2), 2, 200*time.Millisecond)
 			time.Sleep(2*time.Second - time.Since(paused)) // the pause's length, not synchronisation
-			if err := l.Signal(2, syscall.SIGCONT); err != nil {
+			if err := l.Resume(2); err != nil {
 				t.Fatal(err)
 			}
 			want := 5*2 + 4*2

@@ -1,5 +1,3 @@
-//go:build !windows
-
 package lab
 
 import (
@@ -7,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -85,6 +82,9 @@ func Soak(ctx context.Context, l *Lab, opt SoakOptions) (SoakReport, error) {
 		}
 		victim := 1 + rng.Intn(len(l.IDs()))
 		kinds := []string{"pause", "isolate", "network"}
+		if !CanPause { // Windows: no SIGSTOP
+			kinds = kinds[1:]
+		}
 		if opt.Kills {
 			kinds = append(kinds, "kill")
 		}
@@ -96,11 +96,11 @@ func Soak(ctx context.Context, l *Lab, opt SoakOptions) (SoakReport, error) {
 			mu.Lock()
 			down[victim] = true
 			mu.Unlock()
-			if err := l.Signal(victim, syscall.SIGSTOP); err != nil {
+			if err := l.Pause(victim); err != nil {
 				return rep, err
 			}
 			err := pauseFor(ctx, d)
-			if err2 := l.Signal(victim, syscall.SIGCONT); err == nil {
+			if err2 := l.Resume(victim); err == nil {
 				err = err2
 			}
 			mu.Lock()

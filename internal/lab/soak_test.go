@@ -1,5 +1,3 @@
-//go:build !windows
-
 package lab_test
 
 import (
@@ -16,6 +14,7 @@ import (
 // benchmark runs a longer one): all five send while pauses, cut links,
 // network-program restarts and (raft) kills with restarts come one after
 // another. Every run is checked by the order checker, agreement included.
+// On Windows (no SIGSTOP) the soak has no pauses.
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes for a while")
