@@ -337,6 +337,10 @@ func (s *isis) tick() {
 			s.propose(h)
 		}
 	}
+	// A copy the network program may still deliver is late, not lost:
+	// content is pushed only once it is overdue for the network's
+	// maxSleepTime, when known (Config.NetMaxSleep).
+	pushWait := max(wait, s.c.config().NetMaxSleep*3/2)
 	for pushed := 0; len(s.pushQueue) > 0 && pushed < maxPushesPerTick; {
 		id := s.pushQueue[0]
 		r := s.rounds[id]
@@ -344,7 +348,7 @@ func (s *isis) tick() {
 			s.pushQueue = s.pushQueue[1:] // announced meanwhile
 			continue
 		}
-		if s.c.clock().Sub(r.lastPush) < wait {
+		if s.c.clock().Sub(r.lastPush) < pushWait {
 			break
 		}
 		s.pushQueue = append(s.pushQueue[1:], id)
