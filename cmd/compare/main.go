@@ -21,6 +21,7 @@ import (
 
 	"totalorder/internal/compare"
 	"totalorder/internal/lab"
+	"totalorder/internal/launcher"
 	"totalorder/internal/version"
 	"totalorder/middleware/core"
 	"totalorder/netsim"
@@ -74,14 +75,18 @@ func main() {
 func run(cfg compare.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bin, err := os.MkdirTemp("", "compare-bin")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(bin)
-	fmt.Fprintln(os.Stderr, "building the network program and the middleware…")
-	if err := lab.Build(ctx, bin); err != nil {
-		return err
+	bin, prebuilt := lab.Prebuilt() // a download's bin/headless: no Go needed
+	if !prebuilt {
+		tmp, err := os.MkdirTemp("", "compare-bin")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		fmt.Fprintln(os.Stderr, "building the network program and the middleware…")
+		if err := lab.Build(ctx, tmp); err != nil {
+			return err
+		}
+		bin = tmp
 	}
 	cfg.Bin = bin
 	res, err := compare.Run(ctx, cfg)
@@ -95,7 +100,7 @@ func run(cfg compare.Config) error {
 			return errors.Join(err, werr)
 		}
 		fmt.Printf("\nwritten: %s\n", strings.Join(paths, ", "))
-		fmt.Printf("each run's events logs: %s/<protocol>/ (draw one: ./run.sh timeline %s)\n", cfg.Out, filepath.Join(cfg.Out, res.Rows[0].Protocol))
+		fmt.Printf("each run's events logs: %s/<protocol>/ (draw one: %s)\n", cfg.Out, launcher.Command("timeline", filepath.Join(cfg.Out, res.Rows[0].Protocol)))
 	}
 	return err
 }

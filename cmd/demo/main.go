@@ -15,11 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"totalorder/auction"
 	"totalorder/internal/lab"
+	"totalorder/internal/launcher"
 	"totalorder/internal/version"
 	"totalorder/middleware/check"
 	"totalorder/middleware/core"
@@ -71,14 +73,18 @@ func protocolUsage() string {
 func run(n, each int, maxSleep time.Duration, protocol core.Protocol, dir string, withAuction bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin, err := os.MkdirTemp("", "lab-demo-bin")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(bin)
-	fmt.Println("building the network program and the middleware…")
-	if err := lab.Build(ctx, bin); err != nil {
-		return err
+	bin, prebuilt := lab.Prebuilt() // a download's bin/headless: no Go needed
+	if !prebuilt {
+		tmp, err := os.MkdirTemp("", "lab-demo-bin")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		fmt.Println("building the network program and the middleware…")
+		if err := lab.Build(ctx, tmp); err != nil {
+			return err
+		}
+		bin = tmp
 	}
 	os.RemoveAll(dir)
 	fmt.Printf("starting the network program (maxSleepTime %v, one connection per message like the original) and %d headless middlewares (%s)…\n", maxSleep, n, protocol)
@@ -131,8 +137,8 @@ func run(n, each int, maxSleep time.Duration, protocol core.Protocol, dir string
 	rep, verr := check.Check(incs, check.Options{Agreement: true})
 	fmt.Println()
 	rep.WriteText(os.Stdout)
-	fmt.Printf("\nthe events logs are in %s/; check them again with: go run ./cmd/checkorder %s/*.jsonl\n", dir, dir)
-	fmt.Printf("draw them: ./run.sh timeline %s (or -png timeline.png, -shiviz run.log)\n", dir)
+	fmt.Printf("\nthe events logs are in %s; check them again with: %s\n", dir, launcher.Command("check", filepath.Join(dir, "*.jsonl")))
+	fmt.Printf("draw them: %s (or -png timeline.png, -shiviz run.log)\n", launcher.Command("timeline", dir))
 	if verr != nil {
 		return verr
 	}

@@ -24,6 +24,7 @@ import (
 
 	"totalorder/gui"
 	"totalorder/internal/cliflags"
+	"totalorder/internal/launcher"
 	"totalorder/internal/version"
 	"totalorder/timeline"
 )
@@ -97,7 +98,7 @@ func source(args []string) (*timeline.Source, error) {
 		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
 			return timeline.NewDirSource(args[0]), nil
 		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w (run the lab first: ./run.sh, or go run ./cmd/demo)", args[0], errors.Unwrap(err))
+			return nil, fmt.Errorf("%s: %w (run the lab first: %s, or %s)", args[0], errors.Unwrap(err), launcher.Name(), launcher.Command("demo"))
 		}
 	}
 	var files []string
@@ -120,7 +121,7 @@ func export(src *timeline.Source, o options, stdout io.Writer) error {
 		return err
 	}
 	if m.Len() == 0 {
-		return fmt.Errorf("no messages in the logs in %s (run the lab first: ./run.sh, or go run ./cmd/demo)", src.Dir())
+		return fmt.Errorf("no messages in the logs in %s (run the lab first: %s, or %s)", src.Dir(), launcher.Name(), launcher.Command("demo"))
 	}
 	if o.shiviz != "" {
 		if err := writeFile(o.shiviz, func(w io.Writer) error { return timeline.WriteShiViz(w, m) }); err != nil {

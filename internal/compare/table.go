@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"strings"
+	"totalorder/internal/launcher"
 	"unicode/utf8"
 )
 
@@ -131,6 +132,6 @@ func (r *Result) Markdown() string {
 		}
 		fmt.Fprintf(&b, "- %s: %s\n", row.Protocol, v)
 	}
-	b.WriteString("\nEach run's events logs are in its protocol's folder; draw one with `./run.sh timeline <folder>`.\n")
+	b.WriteString("\nEach run's events logs are in its protocol's folder; draw one with `" + launcher.Command("timeline", "<folder>") + "`.\n")
 	return b.String()
 }
