@@ -44,6 +44,10 @@ type Event struct {
 	Latency time.Duration
 	Peer    int    // Diverged: the peer whose Ready list differs
 	There   string // Diverged: the message at Seq there
+	// Foreign marks a Received of content that is not a lab message (a
+	// student's middleware's, the skeleton's): Msg is the whole text, and
+	// it is never delivered.
+	Foreign bool
 }
 
 // Status is a snapshot for status lines.
@@ -61,6 +65,9 @@ type Status struct {
 	Sent      int
 	Received  int
 	Recovered int // Received entries whose content came from the order, not the network
+	// Foreign counts content that is not a lab message: not announced by
+	// any middleware of this lab, so never delivered.
+	Foreign int
 	Ready     int
 	Pending   int // received but not yet ready
 	Held      int // sends not yet sent: joining the group, or pacing a burst

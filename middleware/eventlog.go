@@ -126,8 +126,12 @@ func (e *eventLog) write(n *core.Note) {
 	default:
 		return // not a list change
 	}
-	e.text = appendText(e.text[:0], core.Message{ID: n.ID, Body: n.Body})
-	e.rec = evlog.Record{Event: kind, Msg: e.text, TS: n.At.UnixMicro()}
+	if n.Foreign {
+		e.text = append(e.text[:0], n.Body...)
+	} else {
+		e.text = appendText(e.text[:0], core.Message{ID: n.ID, Body: n.Body})
+	}
+	e.rec = evlog.Record{Event: kind, Msg: e.text, TS: n.At.UnixMicro(), Foreign: n.Foreign}
 	if n.Kind == core.NoteReady || n.Kind == core.NoteDiverged {
 		e.rec.Seq = n.Seq
 	}

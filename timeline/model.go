@@ -264,7 +264,9 @@ func (m *Model) add(lane int, r *evlog.Record, text string) {
 	}
 	switch r.Event {
 	case evlog.Sent, evlog.Received, evlog.Ready:
-		m.addEntry(lane, r, text)
+		if !r.Foreign { // not a lab message: no lab message's copy
+			m.addEntry(lane, r, text)
+		}
 		return
 	case evlog.Diverged:
 		if text == "" {

@@ -89,21 +89,25 @@ type Record struct {
 	DelayUS int64 `evlog:"delay_us"`
 	// Recovered marks a Received whose content came from the order (or
 	// an isis sender), not the network.
-	Recovered bool   `evlog:"recovered"`
-	Fetched   bool   `evlog:"fetched"`    // older logs' Recovered (content from a peer)
-	Peer      int    `evlog:"peer"`       // Diverged, Control: the other middleware
-	There     string `evlog:"there"`      // Diverged: the message at Seq at Peer
-	Dir       string `evlog:"dir"`        // Control: "out" or "in"
-	Kind      string `evlog:"kind"`       // Control: the message's kind ("MsgApp", "order"…)
-	Leader    int    `evlog:"leader"`     // Leader (always written; 0: none known)
-	Term      uint64 `evlog:"term"`       // Leader
-	Label     string `evlog:"label"`      // Mark
-	Count     int    `evlog:"count"`      // Lost: how many events
-	FromTS    int64  `evlog:"from_ts_us"` // Lost: the first one's TS
-	ToTS      int64  `evlog:"to_ts_us"`   // Lost: the last one's
-	Error     string `evlog:"error"`      // Lost: why ("no space left")
-	Final     bool   `evlog:"final"`      // Lost: the log ends with them
-	MW        int    `evlog:"mw"`         // the middleware that wrote it (every middleware record)
+	Recovered bool `evlog:"recovered"`
+	Fetched   bool `evlog:"fetched"` // older logs' Recovered (content from a peer)
+	// Foreign marks a Received of content that is not a lab message (a
+	// student's middleware's, the skeleton's): Msg is the whole text; it
+	// is never delivered, and the checker leaves it out.
+	Foreign bool   `evlog:"foreign"`
+	Peer    int    `evlog:"peer"`       // Diverged, Control: the other middleware
+	There   string `evlog:"there"`      // Diverged: the message at Seq at Peer
+	Dir     string `evlog:"dir"`        // Control: "out" or "in"
+	Kind    string `evlog:"kind"`       // Control: the message's kind ("MsgApp", "order"…)
+	Leader  int    `evlog:"leader"`     // Leader (always written; 0: none known)
+	Term    uint64 `evlog:"term"`       // Leader
+	Label   string `evlog:"label"`      // Mark
+	Count   int    `evlog:"count"`      // Lost: how many events
+	FromTS  int64  `evlog:"from_ts_us"` // Lost: the first one's TS
+	ToTS    int64  `evlog:"to_ts_us"`   // Lost: the last one's
+	Error   string `evlog:"error"`      // Lost: why ("no space left")
+	Final   bool   `evlog:"final"`      // Lost: the log ends with them
+	MW      int    `evlog:"mw"`         // the middleware that wrote it (every middleware record)
 	// Run is the middleware's incarnation (every middleware record); read
 	// from a string, or from any other value as its JSON text (a number
 	// in some logs).
@@ -134,6 +138,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	}
 	b = appendBool(b, "recovered", r.Recovered)
 	b = appendBool(b, "fetched", r.Fetched)
+	b = appendBool(b, "foreign", r.Foreign)
 	b = appendInt(b, "peer", int64(r.Peer))
 	b = appendStr(b, "there", r.There)
 	b = appendStr(b, "dir", r.Dir)
@@ -176,6 +181,8 @@ func (r *Record) decodeField(key []byte, v *value) (err error) {
 		r.Recovered, err = v.bool()
 	case "fetched":
 		r.Fetched, err = v.bool()
+	case "foreign":
+		r.Foreign, err = v.bool()
 	case "peer":
 		r.Peer, err = v.intN()
 	case "there":

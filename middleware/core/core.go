@@ -50,7 +50,7 @@ type Core struct {
 	agree        agreement // the live agreement check (agreement.go)
 	id           identity  // the state's identity and the peers' (identity.go)
 	preJoin      []MsgID   // content that arrived before this member took part
-	counts       struct{ sent, received, ready, recovered, control int }
+	counts       struct{ sent, received, ready, recovered, foreign, control int }
 	ownReady     int
 	lastPruned   time.Time
 }
@@ -236,15 +236,26 @@ func (c *Core) learnBody(id MsgID, body string) {
 	}
 }
 
-// DataIn takes one message that arrived from the network program. It
-// returns an error, and changes nothing, for content that is not a lab
-// message. Content nobody announced shows in Received but is never ordered.
+// DataIn takes one message that arrived from the network program.
+// Content that is not exactly a lab message of this group ("Msg #k from
+// Middleware i", or with ": body", i in 1..N) is foreign: a student's
+// middleware's (which adds a timestamp after the id), the lab skeleton's,
+// or garbage. It shows in Received as it arrived (the first
+// maxForeignShown of it), is never ordered or delivered, and DataIn
+// returns a *ForeignContentError for the adapter's log. A lab message
+// nobody announces shows in Received and waits for an order that never
+// comes.
 func (c *Core) DataIn(now time.Time, text string) error {
 	c.now = now
 	msg, ok := ParseMessage(text)
 	id := msg.ID
 	if !ok || id.Sender > c.cfg.N {
-		return &BadContentError{Text: text}
+		c.counts.foreign++
+		if c.counts.foreign <= maxForeignShown {
+			c.counts.received++
+			c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, Body: text, At: now, Foreign: true})
+		}
+		return &ForeignContentError{Text: text}
 	}
 	if !c.received.add(id) {
 		return nil // a duplicate copy, or one that came after its recovery
@@ -269,11 +280,17 @@ func (c *Core) DataIn(now time.Time, text string) error {
 	return nil
 }
 
-// BadContentError reports data that is not "Msg #k from Middleware i".
-type BadContentError struct{ Text string }
+// maxForeignShown bounds the foreign entries shown in Received, so that a
+// flood of garbage cannot grow the lists without end; the rest are only
+// counted (View.Foreign).
+const maxForeignShown = 1000
 
-func (e *BadContentError) Error() string {
-	return "not a lab message (want \"Msg #k from Middleware i\" with i in the group and k below 10^18): " + quoteShort(e.Text)
+// ForeignContentError reports data that is not "Msg #k from Middleware i"
+// of this group: shown in Received, never delivered.
+type ForeignContentError struct{ Text string }
+
+func (e *ForeignContentError) Error() string {
+	return "not a lab message (want \"Msg #k from Middleware i\" with i in the group and k below 10^18), shown in Received but never delivered: " + quoteShort(e.Text)
 }
 
 func quoteShort(s string) string {
@@ -674,8 +691,11 @@ type View struct {
 	// Recovered counts Received entries whose content came from the order
 	// (or, with isis, from its sender) instead of the network program.
 	Recovered int
-	Ready     int
-	Pending   int // content held but not yet delivered
+	// Foreign counts content that was not a lab message (never delivered;
+	// the first maxForeignShown are Received entries).
+	Foreign int
+	Ready   int
+	Pending int // content held but not yet delivered
 	// ControlSent counts the control messages this middleware sent
 	// (heartbeats and agreement digests included).
 	ControlSent int
@@ -708,7 +728,7 @@ func (c *Core) joinedGroup() {
 func (c *Core) View() View {
 	v := View{
 		Protocol: c.cfg.Protocol, Alive: c.aliveIDs(),
-		Sent: c.counts.sent, Received: c.counts.received, Recovered: c.counts.recovered,
+		Sent: c.counts.sent, Received: c.counts.received, Recovered: c.counts.recovered, Foreign: c.counts.foreign,
 		Ready: c.counts.ready, Pending: len(c.held), Held: c.heldSends + len(c.heldBodies),
 		ControlSent: c.counts.control,
 	}

@@ -68,10 +68,15 @@ func TestParseTextBounds(t *testing.T) {
 	if _, ok := ParseText("Msg #" + strings.Repeat("9", 18) + " from Middleware 2"); !ok {
 		t.Error("an 18-digit number was refused")
 	}
+	if m, ok := ParseMessage("Msg #4 from Middleware 3: Bid 130 on Lamp"); !ok || m.Body != "Bid 130 on Lamp" {
+		t.Errorf("a message with a body: %+v %v", m, ok)
+	}
 	for _, s := range []string{
 		"Msg #9999999999999999999 from Middleware 2", // 19 digits: once made heartbeats undecodable
 		"Msg #0 from Middleware 2", "Msg #1 from Middleware 0", "Msg #1 from Middleware 99999",
 		"Msg #1 from Middleware 2x", "Msg #-1 from Middleware 2", "msg #1 from Middleware 2",
+		"Msg #1 from Middleware 2 12:00:01.123", // a student's middleware's timestamp: not ours
+		"Msg #1 from Middleware 2:", "Msg #1 from Middleware 2: ", "From 8083: This is a test",
 	} {
 		if id, ok := ParseText(s); ok {
 			t.Errorf("ParseText(%q) accepted %+v", s, id)

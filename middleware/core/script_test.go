@@ -275,8 +275,12 @@ func (l *scriptLab) run(t *testing.T, d *datadriven.TestData) {
 			if w == "" {
 				w = "-"
 			}
-			fmt.Fprintf(&l.out, "%d: leader known=%v received=%d recovered=%d ready=%d pending=%d waiting: %s\n",
-				id, v.Leader != 0, v.Received, v.Recovered, v.Ready, v.Pending, w)
+			foreign := ""
+			if v.Foreign > 0 {
+				foreign = fmt.Sprintf(" foreign=%d", v.Foreign)
+			}
+			fmt.Fprintf(&l.out, "%d: leader known=%v received=%d recovered=%d%s ready=%d pending=%d waiting: %s\n",
+				id, v.Leader != 0, v.Received, v.Recovered, foreign, v.Ready, v.Pending, w)
 			for _, warning := range v.Warnings {
 				fmt.Fprintf(&l.out, "%d: warning: %s\n", id, warning)
 			}
@@ -326,8 +330,11 @@ func (l *scriptLab) note(id int, nt core.Note) {
 		fmt.Fprintf(&l.out, "%d: sent %s\n", id, nt.Text())
 	case core.NoteReceived:
 		how := ""
-		if nt.Recovered {
+		switch {
+		case nt.Recovered:
 			how = " (recovered)"
+		case nt.Foreign:
+			how = " (foreign: never delivered)"
 		}
 		fmt.Fprintf(&l.out, "%d: received %s%s\n", id, nt.Text(), how)
 	case core.NoteReady:

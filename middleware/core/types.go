@@ -78,16 +78,17 @@ func CheckBody(body string) error {
 // message can carry fits the control encoding (and uint64) with room.
 const maxNumDigits = 18
 
-// ParseText reads the id back from the human part of a data message. It
-// ignores anything after the sender's id that is separated by a space
-// (room for metadata that other tools may add) and a body after ": ".
+// ParseText reads the id back from the human part of a data message (a
+// body after ": " allowed).
 func ParseText(s string) (MsgID, bool) {
 	m, ok := ParseMessage(s)
 	return m.ID, ok
 }
 
 // ParseMessage reads a message back from its human part: the id, and the
-// body after ": " when there is one that CheckBody accepts.
+// body after ": " when there is one that CheckBody accepts. Anything else
+// after the id (the timestamp a student's middleware adds) makes it
+// another program's message, not ours: false.
 func ParseMessage(s string) (Message, bool) {
 	const p1, p2 = "Msg #", " from Middleware "
 	if len(s) < len(p1) || s[:len(p1)] != p1 {
@@ -114,7 +115,7 @@ func ParseMessage(s string) (Message, bool) {
 	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 		j++
 	}
-	if j == 0 || j > 4 || (j < len(s) && s[j] != ' ' && s[j] != ':') {
+	if j == 0 || j > 4 || (j < len(s) && s[j] != ':') {
 		return Message{}, false
 	}
 	sender, _ := strconv.Atoi(s[:j])
@@ -218,19 +219,31 @@ const (
 type Note struct {
 	Kind NoteKind
 	ID   MsgID
-	Body string // the message's body, if it has one
+	// Body is the message's body, if it has one; for Foreign content, the
+	// whole text as it arrived.
+	Body string
 	Seq  uint64 // agreed position (Ready, Diverged)
 	At   time.Time
 	// Recovered marks a Received note whose content came from the order
 	// (the committed entry) because the network copy was overdue, not from
 	// the network program.
 	Recovered bool
-	Peer      int    // Diverged: the peer whose Ready list differs
-	There     string // Diverged: the text at Seq there
+	// Foreign marks a Received note of content that is not a lab message
+	// (a student's middleware's, the lab's skeleton's): no middleware of
+	// this lab announced it, so it is never ordered or delivered. It has
+	// no ID; Body holds the text.
+	Foreign bool
+	Peer    int    // Diverged: the peer whose Ready list differs
+	There   string // Diverged: the text at Seq there
 }
 
-// Text is the note's message's human part.
-func (n *Note) Text() string { return MessageText(n.ID, n.Body) }
+// Text is the note's message's human part (Foreign: the whole text).
+func (n *Note) Text() string {
+	if n.Foreign {
+		return n.Body
+	}
+	return MessageText(n.ID, n.Body)
+}
 
 // Envelope is a control message and its destination.
 type Envelope struct {
