@@ -206,3 +206,27 @@ func TestParseLostLine(t *testing.T) {
 		t.Fatalf("incomplete: %q", rep.Incomplete)
 	}
 }
+
+// A Received of foreign content (not a lab message: a student's
+// middleware's) is shown by the window but is nothing to check: no entry,
+// no warning.
+func TestParseLeavesOutForeignContent(t *testing.T) {
+	log := `{"event":"received","msg":"From 8083: This is a test","ts_us":90,"foreign":true,"mw":2,"run":"r1"}
+{"event":"sent","msg":"Msg #1 from Middleware 2","ts_us":100,"mw":2,"run":"r1"}
+{"event":"received","msg":"Msg #1 from Middleware 3 10:00:01","ts_us":120,"foreign":true,"mw":2,"run":"r1"}
+{"event":"received","msg":"Msg #1 from Middleware 2","ts_us":150,"mw":2,"run":"r1"}
+{"event":"ready","msg":"Msg #1 from Middleware 2","ts_us":160,"seq":1,"mw":2,"run":"r1"}
+`
+	incs, warns, err := ParseReader(strings.NewReader(log), "middleware-2.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Incarnation{{MW: 2, Run: "r1", Entries: []Entry{
+		{Kind: Sent, Msg: "Msg #1 from Middleware 2", TS: 100},
+		{Kind: Received, Msg: "Msg #1 from Middleware 2", TS: 150},
+		{Kind: Ready, Msg: "Msg #1 from Middleware 2", TS: 160, Seq: 1},
+	}}}
+	if !reflect.DeepEqual(incs, want) || len(warns) != 0 {
+		t.Errorf("got %+v %q\nwant %+v and no warning", incs, warns, want)
+	}
+}
