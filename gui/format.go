@@ -76,6 +76,9 @@ func statusLines(s middleware.Status) (membership, counters string) {
 	if s.Recovered > 0 {
 		received += fmt.Sprintf(" (%d recovered)", s.Recovered)
 	}
+	if s.Foreign > 0 {
+		received += fmt.Sprintf(" (%d not announced by any middleware of this lab: never delivered)", s.Foreign)
+	}
 	counters = fmt.Sprintf("sent %s · received %s · ready %d · pending %d · last held back %s",
 		sent, received, s.Ready, s.Pending, holdBack)
 	if s.Waiting != "" {
