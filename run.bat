@@ -1,10 +1,12 @@
 @echo off
 rem Launcher for the total-order multicast lab (Windows).
 rem
-rem   run.bat [options]   build into bin\ and start the network window and
-rem                       five middleware windows, in this console
+rem   run.bat [options]   start the network window and five middleware
+rem                       windows, in this console
 rem   run.bat demo [...]  the lab without windows: lists side by side
-rem   run.bat check       check the events logs of the last run
+rem   run.bat check [logs\*.jsonl]  check the events logs of the last run
+rem   run.bat timeline [logs]  the last run as a space-time diagram; with
+rem                       -png F, -svg F or -shiviz F it writes a file instead
 rem   run.bat compare [...]  the same seeded workload under every protocol:
 rem                       one table and chart (logs\compare\compare.md, .png, .svg)
 rem   run.bat test        run the tests (go mod verify, go vet, go test)
@@ -13,8 +15,11 @@ rem Options: -max-sleep 3s  -drop 0.1  -dup 0.1  -seed 7  (network program)
 rem          -protocol isis  -suspect-after 2s  -recover-after 10s  -fsync  -app auction  (middlewares)
 rem          -n 5                                              (both)
 rem          -port 8181  -control-base 9181  (other ports)   -v  (more logs)
+rem          run.bat -help lists them all.
 rem
-rem Needs Go 1.26+ and, for the windows, a C compiler for cgo (for example
+rem From the download (bin\ holds the programs, no go.mod here) it needs
+rem nothing else. From the source it builds them into bin\ first: that
+rem needs Go 1.26+ and, for the windows, a C compiler for cgo (for example
 rem TDM-GCC or MSYS2 mingw-w64 gcc on PATH): Fyne's window driver uses it.
 rem Ctrl-C or closing the Network window stops the lab; so does closing
 rem this console. Started by a double click, it waits for a key at the end
@@ -28,6 +33,16 @@ for %%a in (%cmdcmdline%) do if /i "%%~a"=="/c" set "PAUSE_AT_END=1"
 if defined RUN_BAT_NO_PAUSE set "PAUSE_AT_END="
 
 set "RC=0"
+rem The download: prebuilt programs in bin\, no source.
+set "PREBUILT="
+if not exist go.mod if exist bin\launch.exe set "PREBUILT=1"
+if defined PREBUILT goto dispatch
+if exist go.mod goto need_go
+echo Neither the programs ^(bin\launch.exe^) nor the source ^(go.mod^) are beside run.bat: unpack the whole download and run it again.
+set "RC=1"
+goto end
+
+:need_go
 where go >nul 2>nul
 if errorlevel 1 (
   echo Go is not installed: get Go 1.26 or later from https://go.dev/dl/ and run this again.
@@ -35,46 +50,67 @@ if errorlevel 1 (
   goto end
 )
 
+:dispatch
 rem No parenthesised blocks below where arguments are used: %1..%9 in a
 rem block are expanded before a shift inside it takes effect.
-if /i "%~1"=="demo" goto demo
-if /i "%~1"=="check" goto check
-if /i "%~1"=="compare" goto compare
-if /i "%~1"=="test" goto test
-goto lab
-
-:demo
+set "NEXT=lab"
+if /i "%~1"=="demo" set "NEXT=demo"
+if /i "%~1"=="check" set "NEXT=check"
+if /i "%~1"=="timeline" set "NEXT=timeline"
+if /i "%~1"=="compare" set "NEXT=compare"
+if /i "%~1"=="test" set "NEXT=test"
+if "%NEXT%"=="lab" goto lab
+rem The subcommand's arguments, collected into ARGS.
 shift
 set "ARGS="
-:demo_args
-if "%~1"=="" goto demo_run
+:args
+if "%~1"=="" goto %NEXT%
 set ARGS=%ARGS% %1
 shift
-goto demo_args
-:demo_run
-go run ./cmd/demo%ARGS%
+goto args
+
+:demo
+if defined PREBUILT (bin\demo.exe%ARGS%) else (go run ./cmd/demo%ARGS%)
 set "RC=%ERRORLEVEL%"
 goto end
 
 :compare
-shift
-set "ARGS="
-:compare_args
-if "%~1"=="" goto compare_run
-set ARGS=%ARGS% %1
-shift
-goto compare_args
-:compare_run
-go run ./cmd/compare%ARGS%
+if defined PREBUILT (bin\compare.exe%ARGS%) else (go run ./cmd/compare%ARGS%)
 set "RC=%ERRORLEVEL%"
 goto end
 
 :check
-go run ./cmd/checkorder logs/*.jsonl
+if defined PREBUILT (bin\checkorder.exe%ARGS%) else (go run ./cmd/checkorder%ARGS%)
+set "RC=%ERRORLEVEL%"
+goto end
+
+:timeline
+if defined PREBUILT goto timeline_run
+rem From the source: with gcc, the window; without, files only (-png, -svg, -shiviz).
+where gcc >nul 2>nul
+if errorlevel 1 goto timeline_nogui
+set CGO_ENABLED=1
+go build -o bin\ ./cmd/timeline
+if errorlevel 1 (
+  echo the build failed ^(see above^)
+  set "RC=1"
+  goto end
+)
+:timeline_run
+bin\timeline.exe%ARGS%
+set "RC=%ERRORLEVEL%"
+goto end
+:timeline_nogui
+go run -tags nogui ./cmd/timeline%ARGS%
 set "RC=%ERRORLEVEL%"
 goto end
 
 :test
+if defined PREBUILT (
+  echo run.bat test needs the lab's source ^(go.mod^): this is the download, with the programs only. Try run.bat demo.
+  set "RC=1"
+  goto end
+)
 rem Without a C compiler, the tests build without the windows (-tags nogui).
 set "TAGS="
 where gcc >nul 2>nul
@@ -96,6 +132,7 @@ set "RC=1"
 goto end
 
 :lab
+if defined PREBUILT goto lab_run
 where gcc >nul 2>nul
 if errorlevel 1 goto no_gcc
 echo building into bin\ (the first build of the window driver takes a few minutes)...
@@ -106,19 +143,12 @@ if errorlevel 1 (
   set "RC=1"
   goto end
 )
-if not exist logs mkdir logs
-del /q logs\middleware-*.jsonl 2>nul
-rem A fresh lab: no middleware takes up an older one's order.
-if exist state rmdir /s /q state
-rem A fresh group secret per lab (the middlewares prove it to each other).
-bin\middleware.exe -new-group-key-file logs\group.key
-if errorlevel 1 (
-  set "RC=1"
-  goto end
-)
-rem The launcher starts every program in this console and stops exactly
-rem those (it checks the options: it gets them all, unparsed here).
-bin\launch.exe -bin bin -launcher run.bat -group-key-file logs\group.key %*
+:lab_run
+rem The launcher checks the options (it gets them all, unparsed here);
+rem only then does it start a fresh lab (-fresh: the last run's events
+rem logs and state deleted, a new group secret in logs\group.key), start
+rem every program in this console and stop exactly those.
+bin\launch.exe -bin bin -launcher run.bat -fresh %*
 set "RC=%ERRORLEVEL%"
 if "%RC%"=="0" echo Lab stopped. Check it: run.bat check
 goto end

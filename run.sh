@@ -13,6 +13,11 @@
 #   ./run.sh compare [-pause] [-max-sleep 1s] [-each 20]  the same seeded
 #                         workload under every protocol: one table and chart
 #                         (logs/compare/compare.md, .png, .svg)
+#   ./run.sh dist [-verify]  the downloads for Windows and Linux, with the
+#                         prebuilt programs, into dist/ (see README)
+#
+# From the download (bin/ holds the programs, no go.mod here) it needs no Go
+# and no C compiler; from the source it builds the programs first.
 #
 # Options: -max-sleep 3s -drop 0.1 -dup 0.1 -seed 7 go to the network
 # program; -protocol isis -suspect-after 2s -recover-after 10s -fsync -app auction go to
@@ -23,11 +28,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 say() { printf '%s\n' "$*" >&2; }
+
+# The download: prebuilt programs in bin/, no source beside them.
+prebuilt=""
+if [ ! -f go.mod ] && [ -x bin/netsim ]; then prebuilt=1; fi
 exec 3>&2 # progress lines go here, even from a step whose output is sent elsewhere
 
 # --- set-up -----------------------------------------------------------------
 
 need_go() {
+	if [ -n "$prebuilt" ]; then return 0; fi
 	if ! command -v go >/dev/null 2>&1; then
 		say "Go is not installed: get Go 1.26 or later from https://go.dev/dl/ and run this again."
 		exit 1
@@ -51,6 +61,10 @@ GUI_DEBS=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev lib
 # The tests: pgrep (leftover processes), the real-window smoke test
 # (Xvfb, xdotool, a screenshot) and the Windows cross-build (mingw-w64).
 TEST_DEBS=(procps xvfb xauth xdotool imagemagick gcc-mingw-w64-x86-64)
+# What the download's windowed programs load at run time (no headers).
+RUNTIME_DEBS=(libgl1 libx11-6 libxcursor1 libxrandr2 libxinerama1 libxi6 libxxf86vm1)
+# The downloads: git archive of the commit, the Windows resources (windres).
+DIST_DEBS=(git gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
 
 apt_updated=""
 # install_debs installs the Debian/Ubuntu packages named that are missing.
@@ -138,8 +152,13 @@ ticker_stop() {
 	ticker_pid=""
 } 2>/dev/null
 
-# go_build builds the lab's programs into bin/.
+# go_build builds the lab's programs into bin/ (the download has them:
+# it only makes sure the libraries they load are there).
 go_build() {
+	if [ -n "$prebuilt" ]; then
+		install_debs "${RUNTIME_DEBS[@]}" || exit 1
+		return 0
+	fi
 	install_debs "${GUI_DEBS[@]}" || exit 1
 	go_download
 	step "building into bin/" "the first build compiles Fyne's window driver, GLFW and OpenGL in C, for several minutes; later builds take seconds" \
@@ -220,11 +239,15 @@ taken_ports() {
 }
 
 run_lab() {
-	local net_args=() mw_args=() n=5 port=8081 control_base=9081 verbose=()
+	# max_sleep: the network program's default, or the -max-sleep given,
+	# as given: the middlewares are told it (-net-max-sleep).
+	local net_args=() mw_args=() n=5 port=8081 control_base=9081 verbose=() max_sleep=2s
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		-max-sleep | -drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
-		-max-sleep=* | -drop=* | -dup=* | -seed=*) net_args+=("$1"); shift ;;
+		-max-sleep) max_sleep="$2"; net_args+=("$1" "$2"); shift 2 ;;
+		-max-sleep=*) max_sleep="${1#-max-sleep=}"; net_args+=("$1"); shift ;;
+		-drop | -dup | -seed) net_args+=("$1" "$2"); shift 2 ;;
+		-drop=* | -dup=* | -seed=*) net_args+=("$1"); shift ;;
 		-protocol | -suspect-after | -recover-after | -app) mw_args+=("$1" "$2"); shift 2 ;;
 		-protocol=* | -suspect-after=* | -recover-after=* | -app=* | -fsync) mw_args+=("$1"); shift ;;
 		-n) n="$2"; shift 2 ;;
@@ -234,7 +257,8 @@ run_lab() {
 		-control-base) control_base="$2"; shift 2 ;;
 		-control-base=*) control_base="${1#-control-base=}"; shift ;;
 		-v) verbose=(-v); shift ;;
-		-h | -help | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-version | --version) need_go; go_build; bin/netsim -version; bin/middleware -version; exit 0 ;;
+		-h | -help | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) say "unknown option $1 (see ./run.sh -help)"; exit 2 ;;
 		esac
 	done
@@ -262,7 +286,7 @@ run_lab() {
 	rm -f logs/.netsim-error
 	start "the network program" env NETSIM_ERROR_FILE=logs/.netsim-error bin/netsim -gui -reuse -port "$port" -n "$n" -events logs/netsim.jsonl "${net_log[@]}" ${net_args[@]+"${net_args[@]}"}
 	for i in $(seq 1 "$n"); do
-		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control \
+		start "Middleware $i" bin/middleware -id "$i" -n "$n" -reuse -net-port "$port" -group-key-file logs/group.key -events-control -net-max-sleep "$max_sleep" \
 			-control-port $((control_base + i)) -peers "$peers" ${verbose[@]+"${verbose[@]}"} ${mw_args[@]+"${mw_args[@]}"}
 	done
 	say "lab running: close the Network window or press Ctrl-C to stop everything; then ./run.sh check"
@@ -308,6 +332,10 @@ run_lab() {
 run_timeline() {
 	need_go
 	fix_locale
+	if [ -n "$prebuilt" ]; then
+		install_debs "${RUNTIME_DEBS[@]}" || exit 1
+		exec bin/timeline "$@"
+	fi
 	local a
 	for a in "$@"; do
 		case "$a" in
@@ -328,7 +356,16 @@ run_timeline() {
 
 # --- tests --------------------------------------------------------------------
 
+# from_source_only WHAT: the download has no source to test or build.
+from_source_only() {
+	if [ -n "$prebuilt" ]; then
+		say "./run.sh $1 needs the lab's source (go.mod): this is the download, with the programs only. Try ./run.sh demo."
+		exit 1
+	fi
+}
+
 run_tests() {
+	from_source_only test
 	need_go
 	install_debs "${GUI_DEBS[@]}" "${TEST_DEBS[@]}" || exit 1
 	go_download
@@ -369,6 +406,7 @@ windows_build() {
 # run_smoke starts the whole lab via this script under Xvfb, clicks Send
 # in every window, checks the events logs and a screenshot.
 run_smoke() {
+	from_source_only smoke
 	need_go
 	install_debs "${GUI_DEBS[@]}" "${TEST_DEBS[@]}" || exit 1
 	go_build
@@ -376,16 +414,37 @@ run_smoke() {
 		go run ./cmd/smoke -script "$0" "$@"
 }
 
+# run_dist builds the downloads into dist/ (cmd/dist): Linux and Windows
+# archives and their SHA256SUMS.
+run_dist() {
+	from_source_only dist
+	need_go
+	install_debs "${GUI_DEBS[@]}" "${DIST_DEBS[@]}" || exit 1
+	go_download
+	step "building the downloads" "every program for Linux and for Windows; the first time this compiles Fyne's window driver twice, for many minutes" \
+		go run ./cmd/dist "$@"
+}
+
+# tool NAME ARGS...: a program of the lab: the download's, or go run.
+tool() {
+	local name=$1
+	shift
+	if [ -n "$prebuilt" ]; then exec "bin/$name" "$@"; fi
+	need_go
+	exec go run "./cmd/$name" "$@"
+}
+
 case "${1:-}" in
 test) shift; run_tests "$@" ;;
-demo) shift; need_go; go run ./cmd/demo "$@" ;;
+demo) shift; tool demo "$@" ;;
 check)
-	shift; need_go
+	shift
 	if [ $# -eq 0 ]; then set -- logs/*.jsonl; fi
-	go run ./cmd/checkorder "$@"
+	tool checkorder "$@"
 	;;
-bench) shift; need_go; go run ./cmd/bench "$@" ;;
-compare) shift; need_go; go run ./cmd/compare "$@" ;;
+bench) shift; from_source_only bench; need_go; go run ./cmd/bench "$@" ;;
+compare) shift; tool compare "$@" ;;
+dist) shift; run_dist "$@" ;;
 smoke) shift; run_smoke "$@" ;;
 timeline) shift; run_timeline "$@" ;;
 *) run_lab "$@" ;;

@@ -7,10 +7,17 @@
 // Windows they are also in a job object that ends them if the launcher
 // itself is killed. run.bat runs it; run.sh does the same in shell.
 //
-//	launch [-bin bin] [-n 5] [-port 8081] [-control-base 9081] [-v]
+//	launch [-n 5] [-port 8081] [-control-base 9081] [-v]
 //	       [-max-sleep 2s] [-drop P] [-dup P] [-seed S]   (network program)
 //	       [-protocol P] [-suspect-after D] [-recover-after D] [-fsync] [-app auction]
-//	       [-group-key-file F]                            (middlewares)
+//	                                                      (middlewares)
+//	       [-bin bin] [-launcher run.bat] [-fresh]        (run.bat's own)
+//
+// With -fresh, once the options are known to be good, it deletes the last
+// run's events logs and state and makes a new group key (logs/group.key),
+// as run.sh does: bad options delete nothing. Every middleware is told the
+// network program's maxSleepTime (-net-max-sleep, the -max-sleep given or
+// the network program's default 2s).
 package main
 
 import (
@@ -25,10 +32,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"totalorder/internal/version"
+	"totalorder/middleware"
 )
 
 func main() {
@@ -42,32 +53,65 @@ type options struct {
 	bin, launcher     string
 	n, port, ctrlBase int
 	verbose           bool
+	fresh             bool // a fresh lab: clear the last run's logs and state, make a group key
 	netArgs, mwArgs   []string
 	stopWait          time.Duration
 	stdoutOfPrograms  io.Writer
 	stderrOfPrograms  io.Writer
 }
 
+// internalFlags are run.bat's to give, not the user's: the usage leaves
+// them out.
+var internalFlags = []string{"bin", "launcher", "fresh"}
+
+// Where a fresh lab's files go, relative to the launcher's folder: the
+// same as run.sh's.
+const (
+	logsDir      = "logs"
+	stateDir     = "state"
+	groupKeyFile = "logs/group.key"
+	netsimEvents = "logs/netsim.jsonl"
+)
+
+// defaultMaxSleep is the network program's own default for -max-sleep:
+// what the middlewares are told (-net-max-sleep) when none is given.
+const defaultMaxSleep = "2s"
+
 func parse(args []string, stderr io.Writer) (options, error) {
-	o := options{stopWait: 10 * time.Second}
+	o := options{stopWait: 10 * time.Second, launcher: "run.bat"}
 	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors: one line from run; -help: usage below
+	version.Flag(fs, "launch")
 	fs.StringVar(&o.bin, "bin", "bin", "`dir`ectory of netsim and middleware")
-	fs.StringVar(&o.launcher, "launcher", "run.bat", "the name that errors suggest to run again with other options")
-	fs.IntVar(&o.n, "n", 5, "middlewares")
-	fs.IntVar(&o.port, "port", 8081, "the network program's port; middleware i gets data on port+i")
-	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on control-base+i")
+	fs.StringVar(&o.launcher, "launcher", o.launcher, "the name that messages suggest to run again")
+	fs.BoolVar(&o.fresh, "fresh", false, "start a fresh lab: delete the last run's events logs and state, make a new group key in "+groupKeyFile)
+	fs.IntVar(&o.n, "n", 5, "number of middlewares, 2..16")
+	fs.IntVar(&o.port, "port", 8081, "the network program's `port`; middleware i gets data on port+i")
+	fs.IntVar(&o.ctrlBase, "control-base", 9081, "middleware i listens for control links on `port` control-base+i")
 	fs.BoolVar(&o.verbose, "v", false, "the programs log what they do, not only errors")
-	netFlags := []string{"max-sleep", "drop", "dup", "seed"}
-	mwFlags := []string{"protocol", "suspect-after", "recover-after", "group-key-file", "app"}
-	for _, name := range netFlags {
-		fs.String(name, "", "passed to the network program")
+	netFlags := [][2]string{
+		{"max-sleep", "the network program's maxSleepTime: each copy waits at random up to this (`duration` like 3s or 500ms, or milliseconds; default 2s)"},
+		{"drop", "the network program drops each copy with this `probability` (0..1)"},
+		{"dup", "the network program duplicates each copy with this `probability` (0..1)"},
+		{"seed", "the network program's random `seed` (the same delays every run)"},
 	}
-	for _, name := range mwFlags {
-		fs.String(name, "", "passed to every middleware")
+	mwFlags := [][2]string{
+		{"protocol", "the middlewares' ordering `protocol`: raft (default), sequencer, isis, lamport or none"},
+		{"suspect-after", "how long a silent peer is still shown as alive (`duration`)"},
+		{"recover-after", "least wait for a message's network copy before it is delivered from the order (`duration`)"},
+		{"app", "\"auction\": each window also hosts the replicated auction"},
 	}
-	fsync := fs.Bool("fsync", false, "passed to every middleware")
+	for _, f := range netFlags {
+		fs.String(f[0], "", f[1])
+	}
+	for _, f := range mwFlags {
+		fs.String(f[0], "", f[1])
+	}
+	fsync := fs.Bool("fsync", false, "the middlewares flush their state to disk before acting on it")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, o.launcher, stderr)
+		}
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -76,27 +120,68 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.n < 2 || o.n > 16 {
 		return o, fmt.Errorf("-n %d: want 2..16", o.n)
 	}
+	if o.port < 1 || o.port+o.n > 65535 || o.ctrlBase < 1 || o.ctrlBase+o.n > 65535 {
+		return o, fmt.Errorf("-port %d, -control-base %d: the lab's ports must lie in 1..65535", o.port, o.ctrlBase)
+	}
 	if *fsync {
 		o.mwArgs = append(o.mwArgs, "-fsync")
 	}
+	maxSleep := defaultMaxSleep
 	fs.Visit(func(f *flag.Flag) {
-		switch {
-		case contains(netFlags, f.Name):
-			o.netArgs = append(o.netArgs, "-"+f.Name, f.Value.String())
-		case contains(mwFlags, f.Name):
-			o.mwArgs = append(o.mwArgs, "-"+f.Name, f.Value.String())
+		for _, nf := range netFlags {
+			if nf[0] == f.Name {
+				o.netArgs = append(o.netArgs, "-"+f.Name, f.Value.String())
+			}
+		}
+		for _, mf := range mwFlags {
+			if mf[0] == f.Name {
+				o.mwArgs = append(o.mwArgs, "-"+f.Name, f.Value.String())
+			}
+		}
+		if f.Name == "max-sleep" {
+			maxSleep = f.Value.String()
 		}
 	})
+	// The middlewares judge a network copy overdue by the network
+	// program's maxSleepTime: tell them the one it is given, as given.
+	o.mwArgs = append(o.mwArgs, "-net-max-sleep", maxSleep)
 	return o, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// usage prints the user's options only.
+func usage(fs *flag.FlagSet, launcher string, w io.Writer) {
+	fmt.Fprintf(w, "usage: %s [options]   the lab: the Network window and a window per middleware\n", launcher)
+	fmt.Fprintf(w, "       %s demo | check | timeline | compare [...]\n\noptions:\n", launcher)
+	hidden := flag.NewFlagSet("", flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(internalFlags, f.Name) {
+			hidden.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	hidden.SetOutput(w)
+	hidden.PrintDefaults()
+}
+
+// freshStart clears what the last lab left that a new one must not take
+// up (its events logs, which check and the timeline read, and the
+// middlewares' state) and makes a new group secret, readable by this user
+// only. Only the lab's own files go: the rest of logs/ stays.
+func freshStart() error {
+	if err := os.MkdirAll(logsDir, 0o755); err != nil {
+		return err
+	}
+	for _, pattern := range []string{"middleware-*.jsonl", "middleware-*.jsonl.reserve", "netsim.jsonl", "selection.json"} {
+		matches, _ := filepath.Glob(filepath.Join(logsDir, pattern))
+		for _, m := range matches {
+			if err := os.Remove(m); err != nil {
+				return fmt.Errorf("cannot delete the last run's %s: %v", m, err)
+			}
 		}
 	}
-	return false
+	if err := os.RemoveAll(stateDir); err != nil {
+		return fmt.Errorf("cannot delete the last run's %s folder: %v", stateDir, err)
+	}
+	return middleware.WriteGroupKey(filepath.FromSlash(groupKeyFile))
 }
 
 // program is one started process of the lab.
@@ -120,8 +205,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "launch: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v (see %s -help)\n", o.launcher, err, o.launcher)
 		return 2
+	}
+	// Only now, the options being good, does anything get deleted.
+	if o.fresh {
+		if err := freshStart(); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", o.launcher, err)
+			return 1
+		}
+		o.mwArgs = append(o.mwArgs, "-group-key-file", filepath.FromSlash(groupKeyFile))
 	}
 	if o.stdoutOfPrograms == nil {
 		o.stdoutOfPrograms, o.stderrOfPrograms = os.Stdout, os.Stderr
@@ -178,12 +271,15 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		if o.verbose {
 			netLog = verbose
 		}
-		if err := start("the network program", "netsim", append(append([]string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n)}, netLog...), o.netArgs...)...); err != nil {
+		// -events (netsim) and -events-control (middlewares): what the
+		// Timeline, a button in the Network window, draws.
+		netArgs := []string{"-gui", "-reuse", "-port", strconv.Itoa(o.port), "-n", strconv.Itoa(o.n), "-events", filepath.FromSlash(netsimEvents)}
+		if err := start("the network program", "netsim", append(append(netArgs, netLog...), o.netArgs...)...); err != nil {
 			fmt.Fprintf(stderr, "launch: %v (build it first: go build -o %s%c ./cmd/netsim ./cmd/middleware)\n", err, o.bin, filepath.Separator)
 			return 1
 		}
 		for i := 1; i <= o.n; i++ {
-			args := append([]string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(o.n), "-reuse", "-net-port", strconv.Itoa(o.port),
+			args := append([]string{"-id", strconv.Itoa(i), "-n", strconv.Itoa(o.n), "-reuse", "-net-port", strconv.Itoa(o.port), "-events-control",
 				"-control-port", strconv.Itoa(o.ctrlBase + i), "-peers", strings.Join(peers, ",")}, verbose...)
 			if err := start(fmt.Sprintf("Middleware %d", i), "middleware", append(args, o.mwArgs...)...); err != nil {
 				fmt.Fprintf(stderr, "launch: %v\n", err)

@@ -20,7 +20,8 @@ import (
 // The test binary doubles as fake netsim and middleware programs: copied
 // into a bin directory under those names, it behaves as FAKE_NETSIM says
 // ("fail": a port in use, status 1; "exit": its window closed, status 0;
-// "serve": until stopped); once it handles signals it prints "ready" and,
+// "serve": until stopped); it writes its arguments to the file
+// "args-<name>" in FAKE_DIR first; once it handles signals it prints "ready" and,
 // stopped by a signal, leaves a file "stopped-<name>" in FAKE_DIR to show
 // it stopped cleanly. (A program signalled before it handles signals is
 // simply ended; either way launch returns only when all have ended.)
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 			id += "-" + os.Args[i+1]
 		}
 	}
+	os.WriteFile(filepath.Join(os.Getenv("FAKE_DIR"), "args-"+id), []byte(strings.Join(os.Args[1:], " ")), 0o644)
 	if name == "netsim" {
 		switch os.Getenv("FAKE_NETSIM") {
 		case "fail":
@@ -203,4 +205,110 @@ func TestInterruptStopsEveryProgram(t *testing.T) {
 		t.Fatal("the launcher did not stop")
 	}
 	stoppedCleanly(t, dir, "netsim", "middleware-1", "middleware-2", "middleware-3")
+}
+
+// The programs get what run.sh gives them: the network program writes the
+// events the Timeline draws, the middlewares log their control messages
+// and are told the network program's maxSleepTime as it was given.
+func TestProgramsGetTheTimelineAndMaxSleepOptions(t *testing.T) {
+	bin, dir := fakeBin(t)
+	t.Setenv("FAKE_NETSIM", "serve")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := &readyCounter{want: 4, all: make(chan struct{})}
+	go func() { // each fake writes what it got before it says ready
+		select {
+		case <-ready.all:
+		case <-time.After(30 * time.Second): // the args files are then missing
+		}
+		cancel()
+	}()
+	launchFakes(t, ctx, bin, ready, "-max-sleep", "1500")
+	read := func(id string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "args-"+id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return " " + string(b) + " "
+	}
+	if a := read("netsim"); !strings.Contains(a, " -events "+filepath.Join("logs", "netsim.jsonl")+" ") || !strings.Contains(a, " -max-sleep 1500 ") {
+		t.Errorf("netsim got %q; want -events logs/netsim.jsonl and -max-sleep 1500", a)
+	}
+	// launchFakes passes -max-sleep 1s first, then ours: the last wins.
+	if a := read("middleware-1"); !strings.Contains(a, " -events-control ") || !strings.Contains(a, " -net-max-sleep 1500 ") {
+		t.Errorf("middleware 1 got %q; want -events-control and -net-max-sleep 1500", a)
+	}
+	o, err := parse([]string{"-bin", bin}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := " " + strings.Join(o.mwArgs, " ") + " "; !strings.Contains(a, " -net-max-sleep 2s ") {
+		t.Errorf("without -max-sleep the middlewares get %q; want -net-max-sleep 2s (the network program's default)", a)
+	}
+}
+
+// Bad options and -help delete nothing, and the usage shows the user's
+// options, not run.bat's own.
+func TestBadOptionsDeleteNothing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	last := []string{filepath.Join("logs", "middleware-1.jsonl"), filepath.Join("logs", "netsim.jsonl"), filepath.Join("state", "middleware-1.state")}
+	for _, p := range last {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("last run"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"-nope"}, {"-n", "1"}, {"-h"}, {"-help"}, {"stray"}} {
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), append([]string{"-bin", "bin", "-launcher", "run.bat", "-fresh"}, args...), &stdout, &stderr)
+		for _, p := range last {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%v deleted %s", args, p)
+			}
+		}
+		out := stderr.String()
+		if args[0] == "-h" || args[0] == "-help" {
+			if code != 0 || !strings.Contains(out, "usage: run.bat [options]") || !strings.Contains(out, "-max-sleep") {
+				t.Errorf("%v: status %d, usage %q", args, code, out)
+			}
+			for _, internal := range internalFlags {
+				if strings.Contains(out, "-"+internal+" ") || strings.Contains(out, "-"+internal+"\n") {
+					t.Errorf("%v: the usage shows run.bat's own -%s:\n%s", args, internal, out)
+				}
+			}
+			continue
+		}
+		if code != 2 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "run.bat: ") {
+			t.Errorf("%v: status %d, stderr %q; want 2 and one line", args, code, out)
+		}
+	}
+}
+
+// A fresh start, the options being good, clears the last run's events
+// logs and state (nothing else in logs/) and makes a group key.
+func TestFreshStart(t *testing.T) {
+	bin, _ := fakeBin(t)
+	t.Setenv("FAKE_NETSIM", "exit")
+	t.Chdir(t.TempDir())
+	os.MkdirAll("logs", 0o755)
+	os.MkdirAll("state", 0o755)
+	for _, p := range []string{"logs/middleware-2.jsonl", "logs/netsim.jsonl", "logs/selection.json", "state/middleware-2.state", "logs/keep.txt"} {
+		if err := os.WriteFile(filepath.FromSlash(p), []byte("last run"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-bin", bin, "-fresh", "-n", "2"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("status %d: %s", code, stderr.String())
+	}
+	for _, p := range []string{"logs/middleware-2.jsonl", "logs/netsim.jsonl", "logs/selection.json", "state"} {
+		if _, err := os.Stat(filepath.FromSlash(p)); err == nil {
+			t.Errorf("%s is still there", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("logs", "keep.txt")); err != nil {
+		t.Error("a file of the user's in logs/ was deleted")
+	}
+	if fi, err := os.Stat(filepath.Join("logs", "group.key")); err != nil || fi.Size() == 0 {
+		t.Errorf("no group key: %v", err)
+	}
 }
