@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
+	"totalorder/internal/debugserve"
 	"totalorder/internal/display"
 	"totalorder/middleware"
 	"totalorder/timeline"
@@ -30,6 +31,11 @@ func runWindow(ctx context.Context, node *middleware.Node, opt options, feed *au
 	if err := display.Check(); err != nil {
 		return err
 	}
+	stopProfiles, err := debugserve.FromEnv() // off unless TOTALORDER_PPROF is set
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	id := opt.cfg.ID
 	a := app.NewWithID(fmt.Sprintf("lab.totalorder.middleware%d", id))
 	w := gui.NewMiddlewareWindow(a, node, gui.MiddlewareConfig{ID: id, N: opt.cfg.N, Auction: opt.app == appAuction, PastReady: past})

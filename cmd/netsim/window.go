@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"totalorder/gui"
+	"totalorder/internal/debugserve"
 	"totalorder/internal/display"
 	"totalorder/netsim"
 
@@ -32,6 +33,11 @@ func runWindow(ctx context.Context, srv *netsim.Server) error {
 	if err := display.Check(); err != nil {
 		return err
 	}
+	stopProfiles, err := debugserve.FromEnv() // off unless TOTALORDER_PPROF is set
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	a := app.NewWithID("lab.totalorder.network")
 	w := gui.NewNetworkWindow(a, networkView{srv}, func(s string) (time.Duration, error) { return netsim.ParseMaxSleep(s) })
 	// The timeline reads the lab's logs: beside the events log, or logs/.
