@@ -101,9 +101,9 @@ func newAuctionView(self, n int, send func(body string) error, past []string) *a
 	actions := container.NewBorder(nil, nil, nil, container.NewHBox(v.bid, v.quick, widget.NewSeparator(), v.close), v.amount)
 	details := container.NewVBox(
 		widget.NewSeparator(),
-		container.NewThemeOverride(container.NewVBox(v.title, v.detail, v.bids), compactTheme{}),
+		newCompact(v.title, v.detail, v.bids),
 		actions,
-		container.NewThemeOverride(v.note, compactTheme{}),
+		newCompact(v.note),
 	)
 	v.partial = widget.NewLabel("")
 	v.partial.Importance = widget.WarningImportance
@@ -123,11 +123,13 @@ func newAuctionRow(header bool) *fyne.Container {
 	size := rowTextSize()
 	objects := make([]fyne.CanvasObject, numAuctionCols)
 	for i := range objects {
-		t := canvas.NewText("", theme.Color(theme.ColorNameForeground))
-		t.TextSize = size
-		t.TextStyle.Bold = header
-		if i == acPrice || i == acAccepted || i == acRefused {
-			t.TextStyle.Monospace = !header
+		var t *canvas.Text
+		if !header && (i == acPrice || i == acAccepted || i == acRefused) {
+			t = newDigits(size)
+		} else {
+			t = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+			t.TextSize = size
+			t.TextStyle.Bold = header
 		}
 		objects[i] = t
 	}

@@ -2,7 +2,6 @@ package gui
 
 import (
 	"fmt"
-	"image/color"
 	"strconv"
 	"sync"
 	"time"
@@ -226,7 +225,7 @@ func (w *MiddlewareWindow) build() {
 	for i := range w.cols {
 		c := w.newColumn(i, titles[i], captions[i])
 		w.cols[i] = c
-		top := container.NewThemeOverride(container.NewVBox(c.header, c.caption), compactTheme{})
+		top := newCompact(c.header, c.caption)
 		panes[i] = container.NewBorder(top, nil, nil, nil, c.list)
 	}
 	// Splits rather than a grid: a student can widen the list being
@@ -237,7 +236,7 @@ func (w *MiddlewareWindow) build() {
 	lists.Offset = 0.3
 
 	w.selectionInfo = newInfoLabel("Select a message in any list to find it in the others.")
-	messages := container.NewBorder(nil, container.NewThemeOverride(w.selectionInfo, compactTheme{}), nil, nil, lists)
+	messages := container.NewBorder(nil, newCompact(w.selectionInfo), nil, nil, lists)
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Messages", theme.ListIcon(), messages),
 		container.NewTabItemWithIcon("Auction", theme.AccountIcon(), w.auction.content),
@@ -252,8 +251,8 @@ func (w *MiddlewareWindow) build() {
 	w.agreement.Hide()
 	w.membership = newInfoLabel("")
 	w.counters = newInfoLabel("")
-	w.statusBox = container.NewVBox(w.agreement, w.membership, w.counters)
-	bottom := container.NewVBox(widget.NewSeparator(), container.NewThemeOverride(w.statusBox, compactTheme{}))
+	w.statusBox = newCompact(w.agreement, w.membership, w.counters)
+	bottom := container.NewVBox(widget.NewSeparator(), w.statusBox)
 	// The warning sits beside the heading, where it takes no height.
 	w.top = container.NewBorder(nil, nil, w.identity, nil, w.unordered)
 	// The toolbar stays above the tabs, where it always was (scripts
@@ -282,29 +281,6 @@ func identityHeading(name string) *widget.Label {
 	l := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	l.SizeName = theme.SizeNameHeadingText
 	return l
-}
-
-// compactTheme is the app's theme with less padding, for the status lines:
-// three Labels at the default padding would take a fifth of the window.
-type compactTheme struct{}
-
-// app is the app's theme; theme.Current() would return this override
-// while it renders, and recurse.
-func (compactTheme) app() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
-
-func (t compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	return t.app().Color(n, v)
-}
-func (t compactTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.app().Font(s) }
-func (t compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.app().Icon(n) }
-func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
-	switch n {
-	case theme.SizeNameInnerPadding:
-		return 2
-	case theme.SizeNamePadding:
-		return 2
-	}
-	return t.app().Size(n)
 }
 
 func newInfoLabel(text string) *widget.Label {
@@ -360,8 +336,8 @@ func (w *MiddlewareWindow) queueStatus() { w.status.round(time.Now()) }
 // warning of a protocol that orders nothing. UI thread.
 func (w *MiddlewareWindow) showStatus(s middleware.Status) {
 	membership, counters := statusLines(s)
-	w.membership.SetText(membership)
-	w.counters.SetText(counters)
+	setText(w.membership, membership)
+	setText(w.counters, counters)
 	w.showAgreement(s.Agreement)
 	w.showUnordered(s.Protocol)
 }

@@ -144,7 +144,7 @@ func (w *NetworkWindow) build() {
 	delay := container.NewVBox(
 		heading("maxSleepTime", "each copy waits a random time in [0, maxSleepTime]"),
 		container.NewBorder(nil, nil, nil, entryBox, w.maxSleepSlider),
-		container.NewThemeOverride(w.maxSleepError, compactTheme{}),
+		newCompact(w.maxSleepError),
 	)
 	faults := container.NewVBox(
 		heading("Fault injection", "probability for each copy sent to a middleware"),
@@ -196,10 +196,10 @@ func (w *NetworkWindow) fit() {
 
 // heading is a section title with an explanatory caption under it.
 func heading(title, caption string) fyne.CanvasObject {
-	return container.NewThemeOverride(container.NewVBox(
+	return newCompact(
 		widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		newCaption(caption),
-	), compactTheme{})
+	)
 }
 
 func newCaption(text string) *widget.Label {
@@ -296,11 +296,11 @@ func (w *NetworkWindow) showStats(s NetworkStats, at time.Time) {
 		cntDuplicated: s.Duplicated,
 	}
 	for i, v := range values {
-		w.counters[i].SetText(formatCount(v))
+		setText(w.counters[i], formatCount(v))
 	}
 	if !w.lastStatsAt.IsZero() && at.After(w.lastStatsAt) && s.Delivered >= w.lastDelivered {
 		perSecond := float64(s.Delivered-w.lastDelivered) / at.Sub(w.lastStatsAt).Seconds()
-		w.deliveryRate.SetText(formatCount(uint64(math.Round(perSecond))))
+		setText(w.deliveryRate, formatCount(uint64(math.Round(perSecond))))
 	}
 	w.lastDelivered, w.lastStatsAt = s.Delivered, at
 }

@@ -207,7 +207,7 @@ func (w *TimelineWindow) build() {
 	w.d.onZoom = func(x, steps float32) { w.zoom(x, steps) }
 	w.d.onPan = w.panned
 	w.win.SetContent(container.NewBorder(toolbar,
-		container.NewThemeOverride(w.info, compactTheme{}), nil, nil, w.d))
+		newCompact(w.info), nil, nil, w.d))
 }
 
 const legend = "● send   → copy (its length is the network delay)   ▬ held back until Ready   | Ready #seq   □ recovered (content from the log or a peer, not the network)"
