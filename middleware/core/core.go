@@ -41,10 +41,15 @@ type Core struct {
 	delDirty  bool   // delivered changed since it was last persisted
 	// orderedAt[i] is when position delivered+1+i was ordered here: its
 	// network copy is overdue a while after that.
-	orderedAt    []time.Time
-	maxDelay     time.Duration // longest network delay observed
-	stopped      string        // why this middleware stopped delivering, for good
-	wasRestarted bool          // it restored an earlier incarnation's state
+	orderedAt []time.Time
+	maxDelay  time.Duration // longest network delay observed
+	// recoveredAt holds, for messages recovered from the order lately,
+	// when they were ordered: a copy that still comes shows the network
+	// is slower than thought (its maxSleepTime was raised), and the wait
+	// grows with it. Bounded by maxRecoveredWatched.
+	recoveredAt  map[MsgID]time.Time
+	stopped      string // why this middleware stopped delivering, for good
+	wasRestarted bool   // it restored an earlier incarnation's state
 	peers        map[int]*peerState
 	nextHB       time.Time
 	agree        agreement // the live agreement check (agreement.go)
@@ -65,15 +70,16 @@ type peerState struct {
 func New(cfg Config, now time.Time) (*Core, error) {
 	cfg.withDefaults()
 	c := &Core{
-		cfg:       cfg,
-		now:       now,
-		nextNum:   cfg.LastNum,
-		ownSentAt: make(map[MsgID]time.Time),
-		received:  make(idSet),
-		held:      make(map[MsgID]time.Time),
-		bodies:    make(map[MsgID]string),
-		orderBase: 1,
-		peers:     make(map[int]*peerState),
+		cfg:         cfg,
+		now:         now,
+		nextNum:     cfg.LastNum,
+		ownSentAt:   make(map[MsgID]time.Time),
+		received:    make(idSet),
+		held:        make(map[MsgID]time.Time),
+		recoveredAt: make(map[MsgID]time.Time),
+		bodies:      make(map[MsgID]string),
+		orderBase:   1,
+		peers:       make(map[int]*peerState),
 	}
 	for p := 1; p <= cfg.N; p++ {
 		if p != cfg.ID {
@@ -258,7 +264,13 @@ func (c *Core) DataIn(now time.Time, text string) error {
 		return &ForeignContentError{Text: text}
 	}
 	if !c.received.add(id) {
-		return nil // a duplicate copy, or one that came after its recovery
+		// A duplicate copy, or one that came after its recovery: late,
+		// not lost, so the network is slower than the wait assumed.
+		if at, ok := c.recoveredAt[id]; ok {
+			c.observeDelay(now.Sub(at))
+			delete(c.recoveredAt, id)
+		}
+		return nil
 	}
 	c.held[id] = now
 	c.learnBody(id, msg.Body)
@@ -333,6 +345,10 @@ func (c *Core) observeDelay(d time.Duration) {
 		c.maxDelay = d
 	}
 }
+
+// maxRecoveredWatched bounds the recovered messages whose late copies
+// are still watched for (Core.recoveredAt).
+const maxRecoveredWatched = 1024
 
 // recoverWait is how long the head of the order waits for its network
 // copy before taking it for lost: never less than the longest delay the
@@ -438,6 +454,10 @@ func (c *Core) deliverReady() {
 			c.counts.received++
 			c.counts.recovered++
 			delete(c.ownSentAt, id)
+			if len(c.recoveredAt) >= maxRecoveredWatched {
+				clear(c.recoveredAt) // forgets some lessons, never safety
+			}
+			c.recoveredAt[id] = c.orderedAt[0]
 			c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, Body: c.body(id), At: c.now, Recovered: true})
 		}
 		delete(c.held, id)
