@@ -88,7 +88,8 @@ type timelineOpener struct {
 
 // EnableTimeline shows the "Timeline" button, which opens a live timeline
 // of the lab whose events logs are in dir (middleware-I.jsonl and
-// netsim.jsonl); opt.Live and opt.SelectionFile are set here. Call it
+// netsim.jsonl); opt.Live and opt.SelectionFile are set here. It makes
+// the Network window the app's master (closing it quits the app). Call it
 // before the window is shown.
 func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptions) {
 	t := w.timeline
@@ -107,6 +108,10 @@ func (w *NetworkWindow) EnableTimeline(a fyne.App, dir string, opt TimelineOptio
 	}
 	t.button.Show()
 	w.fit()
+	// The Network window is the app's master: closing it ends the app,
+	// and with it the network program, whatever else is open (an open
+	// Timeline would otherwise keep both alive until it is closed too).
+	w.Window().SetMaster()
 }
 
 // newTimelineOpener is the hidden button; EnableTimeline shows it.
