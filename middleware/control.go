@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"totalorder/internal/netutil"
+	"totalorder/internal/sender"
 	"totalorder/middleware/core"
 )
 
@@ -35,11 +35,6 @@ import (
 const (
 	// maxControlLine bounds one control line; state transfers can be long.
 	maxControlLine = 16 << 20
-	// chunkSize is how many bytes of encoded messages one queue chunk holds
-	// before the next starts (the unit in which an overfull queue drops).
-	chunkSize = 64 << 10
-	// maxFreeChunks bounds the chunk buffers kept for reuse per link.
-	maxFreeChunks = 8
 )
 
 var errLineTooLong = errors.New("control line too long")
@@ -237,181 +232,143 @@ func readLine(br *bufio.Reader, acc []byte, max int) ([]byte, []byte, error) {
 	}
 }
 
-// peerLink is the outgoing link to one peer. The node's loop encodes
-// messages into the link's queue; the link's goroutine (run) dials the peer,
-// reconnecting with backoff while the node runs, and writes the queue.
-// While the peer is unreachable messages queue up to maxQueued; beyond that
-// the oldest are dropped: the core recovers whatever it misses (raft
-// retransmits, proposals and sequencer requests are repeated, orders asked
-// for again by gap requests, isis proposals and content by time-out); the
-// simulations cut links and lose what is in flight to keep that true.
+// peerLink is the outgoing link to one peer: a sender.Sender of control
+// messages on one kept-open connection, opened by the dialer's handshake.
+// The node's loop queues messages; the sender's goroutine (runLink) dials
+// the peer, reconnecting with backoff while the node runs, and writes the
+// queue. While the peer is unreachable messages queue up to maxQueued;
+// beyond that the oldest are dropped: the core recovers whatever it misses
+// (raft retransmits, proposals and sequencer requests are repeated, orders
+// asked for again by gap requests, isis proposals and content by
+// time-out); the simulations cut links and lose what is in flight to keep
+// that true. For the same reason what was in a failed write is not written
+// again.
 type peerLink struct {
 	self, peer int
 	addr       string
 	run        string
-	log        zerolog.Logger
-	retryMin   time.Duration
-	retryMax   time.Duration
+	key        []byte
 	maxQueued  int
-	chunkMsgs  int // messages per chunk at most, so dropping is fine-grained
+	retryMax   time.Duration
+	log        zerolog.Logger
+	out        *sender.Sender[core.Msg]
+	mine       []core.Msg // enqueue's scratch: the messages for this peer
 
-	mu     sync.Mutex
-	chunks [][]byte // encoded messages, oldest first; the last is appended to
-	counts []int    // messages in each chunk
-	total  int      // messages in all chunks
-	free   [][]byte // written chunks, for reuse
-	signal chan struct{}
-
-	up      atomic.Bool
-	dropLog logLimiter
-	authLog logLimiter // the peer failed the handshake
-	key     []byte
+	// Owned by the sender's goroutine (its hooks): what the log said last.
+	everUp, down bool
+	dropLog      logLimiter
+	authLog      logLimiter // the peer failed the handshake
 }
 
 func newPeerLink(self, peer int, addr, run string, key []byte, maxQueued int, retryMax time.Duration, log zerolog.Logger) *peerLink {
-	return &peerLink{
-		self: self, peer: peer, addr: addr, run: run, log: log, key: key,
-		retryMin: min(50*time.Millisecond, retryMax), retryMax: retryMax,
-		maxQueued: maxQueued,
-		chunkMsgs: max(1, maxQueued/16),
-		signal:    make(chan struct{}, 1),
-	}
+	l := &peerLink{self: self, peer: peer, addr: addr, run: run, key: key, maxQueued: maxQueued, retryMax: retryMax, log: log}
+	l.out = sender.New(sender.Config[core.Msg]{
+		Dial:         l.dial,
+		Append:       func(dst []byte, m core.Msg) []byte { return core.AppendMsg(dst, &m) },
+		Reuse:        true,
+		ConnectEarly: true,
+		Limit:        maxQueued,
+		WhenFull:     sender.DropOldest,
+		RetryMin:     min(50*time.Millisecond, retryMax),
+		RetryMax:     retryMax,
+		WriteTimeout: 10 * time.Second,
+		Hooks: sender.Hooks[core.Msg]{
+			Failed:    l.failed,
+			Connected: l.connected,
+			Closed: func(err error) {
+				l.down = true
+				l.log.Warn().Msgf("control link to Middleware %d at %s lost (%v); reconnecting", l.peer, l.addr, shortErr(err))
+			},
+			Dropped: l.dropped,
+		},
+	})
+	return l
 }
 
-// enqueue encodes every envelope addressed to this link's peer. Only the
+// enqueue queues every envelope addressed to this link's peer. Only the
 // node's loop calls it.
 func (l *peerLink) enqueue(envs []core.Envelope) {
-	l.mu.Lock()
-	added := 0
 	for i := range envs {
-		if envs[i].To != l.peer {
-			continue
+		if envs[i].To == l.peer {
+			l.mine = append(l.mine, envs[i].Msg)
 		}
-		k := len(l.chunks) - 1
-		if k < 0 || len(l.chunks[k]) >= chunkSize || l.counts[k] >= l.chunkMsgs {
-			l.chunks = append(l.chunks, l.newChunk())
-			l.counts = append(l.counts, 0)
-			k++
-		}
-		l.chunks[k] = core.AppendMsg(l.chunks[k], &envs[i].Msg)
-		l.counts[k]++
-		added++
 	}
-	if added == 0 {
-		l.mu.Unlock()
+	l.out.Put(l.mine...)
+	clear(l.mine)
+	l.mine = l.mine[:0]
+}
+
+// up reports whether the link is open (its handshake done).
+func (l *peerLink) up() bool { return l.out.Up() }
+
+func (l *peerLink) queued() int { return l.out.Queued() }
+
+// runLink dials and writes until ctx is done; what is queued then is left.
+func (l *peerLink) runLink(ctx context.Context) { l.out.Run(ctx, ctx) }
+
+// dial connects to the peer and proves the group secret (the dialer's side
+// of the handshake, see auth.go).
+func (l *peerLink) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	conn, err := d.DialContext(dctx, "tcp", l.addr)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(dialHandshakeTimeout))
+	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a stop does not wait for the deadline
+	err = dialHandshake(conn, bufio.NewReaderSize(conn, maxHandshakeLine), l.key, l.self, l.peer, l.run)
+	stop()
+	if err != nil {
+		conn.Close()
+		if isTimeout(err) {
+			err = fmt.Errorf("no answer within %v", dialHandshakeTimeout)
+		}
+		return nil, &handshakeError{err}
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+func (l *peerLink) failed(err error, _ bool, _ time.Duration) {
+	var hs *handshakeError
+	if errors.As(err, &hs) {
+		// Not our peer, or not yet listening properly: keep backing off,
+		// and say so once in a while rather than on every try.
+		if ok, k := l.authLog.allow(time.Now()); ok {
+			l.log.Error().Int("suppressed", k).Msgf("control link to Middleware %d at %s: handshake failed: %v; retrying", l.peer, l.addr, hs.err)
+		}
+		l.down = true
 		return
 	}
-	l.total += added
-	dropped := 0
-	for l.total > l.maxQueued && len(l.chunks) > 1 {
-		dropped += l.counts[0]
-		l.total -= l.counts[0]
-		l.recycle(l.chunks[0])
-		l.chunks[0] = nil
-		l.chunks, l.counts = l.chunks[1:], l.counts[1:]
+	if !l.down {
+		l.down = true
+		verb := "waiting for"
+		if l.everUp {
+			verb = "lost"
+		}
+		l.log.Info().Msgf("control link: %s Middleware %d at %s (%v), retrying every %v or sooner; %d messages queued",
+			verb, l.peer, l.addr, shortErr(err), l.retryMax, l.queued())
 	}
-	l.mu.Unlock()
-	if dropped > 0 {
+}
+
+func (l *peerLink) connected() {
+	if l.down || !l.everUp {
+		l.log.Info().Msgf("control link to Middleware %d at %s connected; %d messages queued", l.peer, l.addr, l.queued())
+	}
+	l.down, l.everUp = false, true
+}
+
+func (l *peerLink) dropped(ms []core.Msg, why sender.Reason) {
+	switch why {
+	case sender.Overflow:
 		if ok, n := l.dropLog.allow(time.Now()); ok {
 			l.log.Warn().Int("suppressed", n).Msgf("control link to Middleware %d: over %d messages queued, dropped the oldest %d",
-				l.peer, l.maxQueued, dropped)
+				l.peer, l.maxQueued, len(ms))
 		}
-	}
-	select {
-	case l.signal <- struct{}{}:
-	default:
-	}
-}
-
-// newChunk and recycle need l.mu.
-func (l *peerLink) newChunk() []byte {
-	if k := len(l.free); k > 0 {
-		c := l.free[k-1]
-		l.free = l.free[:k-1]
-		return c
-	}
-	return make([]byte, 0, chunkSize+512)
-}
-
-func (l *peerLink) recycle(c []byte) {
-	if len(l.free) < maxFreeChunks && cap(c) <= 2*chunkSize {
-		l.free = append(l.free, c[:0])
-	}
-}
-
-// take moves every queued chunk to dst.
-func (l *peerLink) take(dst [][]byte) ([][]byte, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	dst = append(dst, l.chunks...)
-	n := l.total
-	clear(l.chunks)
-	l.chunks, l.counts, l.total = l.chunks[:0], l.counts[:0], 0
-	return dst, n
-}
-
-func (l *peerLink) queued() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total
-}
-
-// runLink dials and writes until ctx is done.
-func (l *peerLink) runLink(ctx context.Context) {
-	backoff := l.retryMin
-	var downSince time.Time
-	everUp := false
-	var d net.Dialer
-	for ctx.Err() == nil {
-		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := d.DialContext(dctx, "tcp", l.addr)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if downSince.IsZero() {
-				downSince = time.Now()
-				verb := "waiting for"
-				if everUp {
-					verb = "lost"
-				}
-				l.log.Info().Msgf("control link: %s Middleware %d at %s (%v), retrying every %v or sooner; %d messages queued",
-					verb, l.peer, l.addr, shortErr(err), l.retryMax, l.queued())
-			}
-			if !sleepCtx(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, l.retryMax)
-			continue
-		}
-		err = l.serveConn(ctx, conn, func() {
-			if !downSince.IsZero() || !everUp {
-				l.log.Info().Msgf("control link to Middleware %d at %s connected; %d messages queued", l.peer, l.addr, l.queued())
-			}
-			downSince, everUp, backoff = time.Time{}, true, l.retryMin
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		var hs *handshakeError
-		if errors.As(err, &hs) {
-			// Not our peer, or not yet listening properly: keep backing
-			// off, and say so once in a while rather than on every try.
-			if ok, k := l.authLog.allow(time.Now()); ok {
-				l.log.Error().Int("suppressed", k).Msgf("control link to Middleware %d at %s: handshake failed: %v; retrying", l.peer, l.addr, hs.err)
-			}
-			if downSince.IsZero() {
-				downSince = time.Now()
-			}
-			if !sleepCtx(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, l.retryMax)
-			continue
-		}
-		downSince = time.Now()
-		l.log.Warn().Msgf("control link to Middleware %d at %s lost (%v); reconnecting", l.peer, l.addr, shortErr(err))
+	case sender.Lost:
+		l.log.Debug().Msgf("control link to Middleware %d: %d messages may be lost in a failed write", l.peer, len(ms))
 	}
 }
 
@@ -420,70 +377,6 @@ type handshakeError struct{ err error }
 
 func (e *handshakeError) Error() string { return "handshake: " + e.err.Error() }
 func (e *handshakeError) Unwrap() error { return e.err }
-
-// serveConn writes the queue to conn until the connection fails or ctx is
-// done. The peer never writes on this connection, so a watcher goroutine's
-// read ends exactly when the peer closes it: the link notices at once
-// instead of losing the next writes.
-func (l *peerLink) serveConn(ctx context.Context, conn net.Conn, connected func()) error {
-	conn.SetDeadline(time.Now().Add(dialHandshakeTimeout))
-	stop := context.AfterFunc(ctx, func() { conn.Close() }) // a stop does not wait for the deadline
-	err := dialHandshake(conn, bufio.NewReaderSize(conn, maxHandshakeLine), l.key, l.self, l.peer, l.run)
-	stop()
-	if err != nil {
-		conn.Close()
-		if isTimeout(err) {
-			err = fmt.Errorf("no answer within %v", dialHandshakeTimeout)
-		}
-		return &handshakeError{err}
-	}
-	conn.SetDeadline(time.Time{})
-	connected()
-	// After the handshake the peer never writes on this connection, so
-	// watching it tells exactly when the peer closes it.
-	watched := netutil.Watch(conn, nil)
-	gone := watched.Gone()
-	defer func() {
-		l.up.Store(false)
-		watched.Close()
-	}()
-	l.up.Store(true)
-	var taken, bufs [][]byte
-	for {
-		var n int
-		taken, n = l.take(taken[:0])
-		if n == 0 {
-			select {
-			case <-l.signal:
-				continue
-			case <-gone:
-				return errors.New("closed by peer")
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		// net.Buffers consumes the slice it writes, so write a copy and
-		// keep taken for recycling.
-		bufs = append(bufs[:0], taken...)
-		nb := net.Buffers(bufs)
-		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		_, err := nb.WriteTo(conn)
-		l.mu.Lock()
-		for i, c := range taken {
-			l.recycle(c)
-			taken[i] = nil
-		}
-		l.mu.Unlock()
-		clear(bufs)
-		if err != nil {
-			// What was in this write may or may not have arrived; the
-			// core asks again for what it misses (see peerLink), so it
-			// is not written again.
-			l.log.Debug().Msgf("control link to Middleware %d: %d messages may be lost: %v", l.peer, n, err)
-			return err
-		}
-	}
-}
 
 // shortErr drops the "dial tcp 127.0.0.1:9083: " prefix net errors carry.
 func shortErr(err error) string {

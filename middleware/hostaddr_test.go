@@ -54,8 +54,8 @@ func TestNetClientFindsSecondAddress(t *testing.T) {
 	s := startSink(t, "127.0.0.1:0")
 	c := newNetClient(down, false, 100*time.Millisecond, zerolog.New(&logs))
 	c.also(s.ln.Addr().String(), down)
-	if len(c.addrs) != 2 {
-		t.Fatalf("addrs %q: want the duplicate left out", c.addrs)
+	if got := c.addrs.List(); len(got) != 2 {
+		t.Fatalf("addrs %q: want the duplicate left out", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -64,7 +64,7 @@ func TestNetClientFindsSecondAddress(t *testing.T) {
 	xs, texts := ids(2, 1, 3)
 	c.enqueue(xs)
 	s.waitAll(t, texts)
-	waitFor(t, "the queue to empty", 10*time.Second, func() bool { return c.queued.Load() == 0 })
+	waitFor(t, "the queue to empty", 10*time.Second, func() bool { return c.queued() == 0 })
 	if l := logs.String(); strings.Count(l, "network program found at "+s.ln.Addr().String()) != 1 || strings.Contains(l, "unreachable") {
 		t.Errorf("want one line saying where the network program was found and no outage, got:\n%s", l)
 	}

@@ -762,12 +762,12 @@ func (n *Node) Status() Status {
 	n.statusMu.Unlock()
 	s.Alive = slices.Clone(s.Alive)
 	for _, l := range n.links {
-		if l != nil && l.up.Load() && !n.isolated(time.Now()) {
+		if l != nil && l.up() && !n.isolated(time.Now()) {
 			s.PeersUp++
 		}
 	}
-	s.NetworkUp = n.net.up.Load()
-	s.NetQueued = int(n.net.queued.Load())
+	s.NetworkUp = n.net.up()
+	s.NetQueued = n.net.queued()
 	return s
 }
 

@@ -349,8 +349,8 @@ func (s *Server) Stats() Stats {
 		st.Dests[i] = DestStats{
 			Addr:      d.addr,
 			At:        d.at(),
-			Up:        d.up.Load(),
-			Connected: d.connected.Load(),
+			Up:        d.out.Up(),
+			Connected: d.out.Connected(),
 			Connects:  d.connects.Load(),
 			Delivered: d.delivered.Load(),
 			InFlight:  uint64(max(d.inFlight.Load(), 0)),
