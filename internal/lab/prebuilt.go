@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Prebuilt is the folder of prebuilt headless programs that a download
@@ -12,8 +13,11 @@ import (
 // it, the demo and compare need no Go; without it, they Build.
 func Prebuilt() (string, bool) {
 	self, err := os.Executable()
-	if err != nil {
-		return "", false
+	if err != nil { // e.g. no /proc in a chroot: the path it was started by
+		if !strings.ContainsRune(os.Args[0], os.PathSeparator) && !strings.ContainsRune(os.Args[0], '/') {
+			return "", false
+		}
+		self = os.Args[0]
 	}
 	dir := filepath.Join(filepath.Dir(self), "headless")
 	ext := ""
