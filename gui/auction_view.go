@@ -95,8 +95,7 @@ func newAuctionView(self, n int, send func(body string) error, past []string) *a
 	v.quick = widget.NewButton("+"+strconv.Itoa(auction.Step), v.bidQuick)
 	v.close = widget.NewButton("Close", v.closeItem)
 	v.close.Importance = widget.DangerImportance
-	v.note = newInfoLabel("Bids and closes count once they are Ready: every window applies them in the same order.")
-	v.note.TextStyle.Italic = true
+	v.note = newCaption("Bids and closes count once they are Ready: every window applies them in the same order.")
 
 	actions := container.NewBorder(nil, nil, nil, container.NewHBox(v.bid, v.quick, widget.NewSeparator(), v.close), v.amount)
 	details := container.NewVBox(
@@ -373,7 +372,6 @@ func (v *auctionView) sendBody(body string) {
 
 func (v *auctionView) say(text string, imp widget.Importance) {
 	v.note.Importance = imp
-	v.note.TextStyle.Italic = false
 	v.note.SetText(text)
 }
 

@@ -19,6 +19,14 @@ import (
 // another, never freed. With a layout every text is in the app's scope
 // and the fonts are parsed once a style.
 
+// newCaption is an explanatory line under a heading or a list, in the
+// caption size. It is upright: the only italic texts were captions, and a
+// third text style (besides the regular and bold every window has, bold
+// for its buttons) costs about 9 MB of fonts in each process (see above).
+func newCaption(text string) *widget.Label {
+	return newInfoLabel(text)
+}
+
 // compactPadding is the space left around and between the texts of a
 // compact box (the inner padding and padding of the former compact theme).
 const compactPadding = 2

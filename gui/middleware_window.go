@@ -293,8 +293,7 @@ func newInfoLabel(text string) *widget.Label {
 func (w *MiddlewareWindow) newColumn(i int, title, caption string) *column {
 	c := &column{title: title}
 	c.header = widget.NewLabelWithStyle(title+" (0)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	c.caption = newInfoLabel(caption)
-	c.caption.TextStyle.Italic = true
+	c.caption = newCaption(caption)
 	withSeq := i == colReady
 
 	c.list = widget.NewList(

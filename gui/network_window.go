@@ -202,12 +202,6 @@ func heading(title, caption string) fyne.CanvasObject {
 	)
 }
 
-func newCaption(text string) *widget.Label {
-	l := newInfoLabel(text)
-	l.TextStyle.Italic = true
-	return l
-}
-
 // newPercentSlider is a 0–100 % slider with its value label, calling set
 // with a probability (0–1) as it moves. Whole percents keep values exact.
 func newPercentSlider(initial float64, set func(float64)) (*widget.Slider, *widget.Label) {
