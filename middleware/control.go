@@ -299,7 +299,7 @@ func (l *peerLink) enqueue(envs []core.Envelope) {
 }
 
 // up reports whether the link is open (its handshake done).
-func (l *peerLink) up() bool { return l.out.Up() }
+func (l *peerLink) up() bool { return l.out.Connected() }
 
 func (l *peerLink) queued() int { return l.out.Queued() }
 

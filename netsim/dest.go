@@ -77,7 +77,7 @@ func newDest(s *Server, index int, addr string, alts []string) *dest {
 		Hooks: sender.Hooks[copyItem]{
 			Sent:      d.sent,
 			Dropped:   d.dropped,
-			Failed:    d.down,
+			Failed:    d.deliveryFailed,
 			Up:        d.backUp,
 			Connected: func() { d.connects.Add(1) },
 		},
@@ -197,8 +197,8 @@ func (d *dest) runTimer() {
 	}
 }
 
-// down reports a failed delivery: the start of an outage is logged once.
-func (d *dest) down(err error, outage bool, _ time.Duration) {
+// deliveryFailed: the start of an outage is logged once.
+func (d *dest) deliveryFailed(err error, outage bool, _ time.Duration) {
 	if !outage {
 		return
 	}

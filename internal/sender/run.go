@@ -418,7 +418,6 @@ func (s *Sender[T]) disconnect(why error) {
 	_ = s.conn.Close()
 	s.conn, s.unwatch = nil, nil
 	s.connected.Store(false)
-	s.up.Store(false)
 	if why != nil && s.cfg.Hooks.Closed != nil {
 		s.cfg.Hooks.Closed(why)
 	}

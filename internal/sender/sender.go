@@ -207,8 +207,9 @@ func New[T any](cfg Config[T]) *Sender[T] {
 	return s
 }
 
-// Up reports whether the far end answered the last attempt (and, in Reuse
-// mode, whether the connection is open).
+// Up reports whether the far end answered the last attempt. A kept-open
+// connection that the far end closed does not change it: the next attempt
+// says (at once with ConnectEarly).
 func (s *Sender[T]) Up() bool { return s.up.Load() }
 
 // Connected reports whether a kept-open connection is open.

@@ -201,37 +201,34 @@ func await[V any](t *testing.T, what string, ch <-chan V) V {
 	panic("unreachable")
 }
 
-func TestDropOldestKeepsTheNewest(t *testing.T) {
-	k := newSink(t)
-	r := newRecorder()
-	s := New(Config[string]{Dial: dialTo(k.addr), Append: appendLine, Reuse: true, Limit: 3, WhenFull: DropOldest, Hooks: r.hooks()})
-	s.Put(lines(1, 2)...)
-	if n := s.Put(lines(3, 5)...); n != 3 {
-		t.Errorf("Put queued %d, want all 3 (the oldest make room)", n)
+// A full queue: DropOldest makes room by dropping the oldest, Refuse keeps
+// what is queued and refuses the rest. What is kept is sent in order.
+func TestFullQueue(t *testing.T) {
+	for _, tc := range []struct {
+		whenFull      WhenFull
+		queued        int      // of the second Put's three
+		dropped, sent []string // reported Overflow, then sent
+	}{
+		{DropOldest, 3, lines(1, 2), lines(3, 5)},
+		{Refuse, 1, lines(4, 5), lines(1, 3)},
+	} {
+		k := newSink(t)
+		r := newRecorder()
+		s := New(Config[string]{Dial: dialTo(k.addr), Append: appendLine, Reuse: true, Limit: 3, WhenFull: tc.whenFull, Hooks: r.hooks()})
+		s.Put(lines(1, 2)...)
+		if n := s.Put(lines(3, 5)...); n != tc.queued {
+			t.Errorf("policy %d: Put queued %d, want %d", tc.whenFull, n, tc.queued)
+		}
+		if q := s.Queued(); q != 3 {
+			t.Errorf("policy %d: queued %d, want the limit of 3", tc.whenFull, q)
+		}
+		if got := r.droppedFor(Overflow); !slices.Equal(got, tc.dropped) {
+			t.Errorf("policy %d: dropped %q, want %q", tc.whenFull, got, tc.dropped)
+		}
+		stopAndWait := run(t, s)
+		k.expect(tc.sent...)
+		stopAndWait()
 	}
-	if q := s.Queued(); q != 3 {
-		t.Errorf("queued %d, want the limit of 3", q)
-	}
-	if got := r.droppedFor(Overflow); !slices.Equal(got, lines(1, 2)) {
-		t.Errorf("dropped %q, want the oldest two", got)
-	}
-	run(t, s)
-	k.expect(lines(3, 5)...)
-}
-
-func TestRefuseKeepsWhatIsQueued(t *testing.T) {
-	k := newSink(t)
-	r := newRecorder()
-	s := New(Config[string]{Dial: dialTo(k.addr), Append: appendLine, Reuse: true, Limit: 3, WhenFull: Refuse, Hooks: r.hooks()})
-	s.Put(lines(1, 2)...)
-	if n := s.Put(lines(3, 5)...); n != 1 {
-		t.Errorf("Put queued %d, want 1 (room for one)", n)
-	}
-	if got := r.droppedFor(Overflow); !slices.Equal(got, lines(4, 5)) {
-		t.Errorf("refused %q, want the new 4 and 5", got)
-	}
-	run(t, s)
-	k.expect(lines(1, 3)...)
 }
 
 func TestBlockWaitsForRoom(t *testing.T) {
@@ -298,6 +295,9 @@ func TestReconnectsAfterTheFarEndRestarts(t *testing.T) {
 			if reuse {
 				if err := await(t, "closed connection", r.closed); !errors.Is(err, ErrClosedByPeer) {
 					t.Errorf("closed because %v, want ErrClosedByPeer", err)
+				}
+				if s.Connected() {
+					t.Error("Connected after the far end closed the connection")
 				}
 			} else {
 				s.Put("4") // a connection per item notices at the next item
