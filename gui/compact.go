@@ -2,6 +2,8 @@ package gui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -92,4 +94,54 @@ func setText(l *widget.Label, text string) {
 	if l.Text != text {
 		l.SetText(text)
 	}
+}
+
+// digitsLabel shows a number in the monospace font, trailing-aligned and
+// padded as a Label is. It names its font (newDigits), so a window that
+// shows numbers needs no monospace text style; a monospace Label made the
+// Network window parse a third style's fonts (about 8 MB). UI thread only.
+type digitsLabel struct {
+	widget.BaseWidget
+	Text string // what it shows; set it with SetText
+	text *canvas.Text
+}
+
+func newDigitsLabel(text string) *digitsLabel {
+	l := &digitsLabel{Text: text, text: newDigits(theme.TextSize())}
+	l.text.Alignment = fyne.TextAlignTrailing
+	l.text.Text = text
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// SetText shows text, unless it shows it already.
+func (l *digitsLabel) SetText(text string) {
+	if text == l.Text {
+		return
+	}
+	l.Text = text
+	l.text.Text = text
+	l.text.Refresh()
+}
+
+func (l *digitsLabel) CreateRenderer() fyne.WidgetRenderer {
+	p := theme.InnerPadding()
+	return &digitsRenderer{l: l, box: &fyne.Container{Layout: layout.NewCustomPaddedLayout(p, p, p, p), Objects: []fyne.CanvasObject{l.text}}}
+}
+
+type digitsRenderer struct {
+	l   *digitsLabel
+	box *fyne.Container
+}
+
+func (r *digitsRenderer) Layout(size fyne.Size)        { r.box.Resize(size) }
+func (r *digitsRenderer) MinSize() fyne.Size           { return r.box.MinSize() }
+func (r *digitsRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
+func (r *digitsRenderer) Destroy()                     {}
+
+// Refresh follows theme changes.
+func (r *digitsRenderer) Refresh() {
+	r.l.text.Color = theme.Color(theme.ColorNameForeground)
+	r.l.text.TextSize = theme.TextSize()
+	r.l.text.Refresh()
 }

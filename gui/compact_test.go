@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"totalorder/middleware"
 	"totalorder/timeline"
 )
 
@@ -88,23 +89,54 @@ func walkObjects(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 	}
 }
 
-// TestDigitsNameTheirFont checks that number columns name the monospace
-// font (one font parsed for them) instead of asking for the monospace
-// style, which also parses the emoji font and a system font.
-func TestDigitsNameTheirFont(t *testing.T) {
+// TestTextStyles checks that the windows draw text in the regular and
+// bold styles only (bold is every button's), numbers in a named font
+// (newDigits): each further style costs each process about 8 MB of fonts.
+func TestTextStyles(t *testing.T) {
+	mw, f := newTestMiddlewareWindow(t, 1)
+	f.emit([]middleware.Event{
+		{Kind: middleware.EventSent, Msg: "Msg #1 from Middleware 1"},
+		{Kind: middleware.EventReceived, Msg: "Msg #1 from Middleware 1"},
+		{Kind: middleware.EventReady, Msg: "Msg #1 from Middleware 1", Seq: 1},
+	})
+	mw.flush()
+	mw.tabs.SelectIndex(tabAuction) // its table and buttons
+	nw, _ := newTestNetworkWindow(t)
+	tw := newTestTimeline(t, timeline.NewDirSource(run1Dir), TimelineOptions{})
+	named := 0
+	for _, win := range []fyne.Window{mw.Window(), nw.Window(), tw.Window()} {
+		win.Resize(fyne.NewSize(700, 560))
+		walkObjects(win.Content(), func(o fyne.CanvasObject) {
+			text, ok := o.(*canvas.Text)
+			if !ok || text.Text == "" {
+				return
+			}
+			if text.FontSource != nil {
+				named++
+				return
+			}
+			if s := text.TextStyle; s != (fyne.TextStyle{}) && s != (fyne.TextStyle{Bold: true}) {
+				t.Errorf("%s: %q drawn in style %+v, want regular or bold (or a named font)", win.Title(), text.Text, s)
+			}
+		})
+	}
+	// The auction's prices and counts (five items), the Network window's
+	// counters and percentages; the lists' rows are checked below.
+	if want := 3*5 + numCounters + 1 + 2; named < want {
+		t.Errorf("%d texts in a named font, want the numbers' (at least %d)", named, want)
+	}
+}
+
+// TestRowFonts checks that a Ready row's sequence number is drawn in a
+// named font, and its message is not: that would lose the fallback fonts
+// for text not in the font (a foreign message may be anything).
+func TestRowFonts(t *testing.T) {
 	test.NewTempApp(t)
 	row := newRow(true)
-	seq := row.Objects[0].(*canvas.Text)
-	if seq.FontSource == nil {
-		t.Error("the Ready list's sequence numbers ask for the monospace style, not its font")
+	if seq := row.Objects[0].(*canvas.Text); seq.FontSource == nil {
+		t.Error("the sequence number asks for the monospace style, not its font")
 	}
 	if msg := row.Objects[1].(*canvas.Text); msg.FontSource != nil {
-		t.Error("a message is drawn with a named font: it would lose the fallback fonts for text not in it")
-	}
-	cells := newAuctionRow(false)
-	for _, i := range []int{acPrice, acAccepted, acRefused} {
-		if cells.Objects[i].(*canvas.Text).FontSource == nil {
-			t.Errorf("auction column %s asks for the monospace style, not its font", auctionHeaders[i])
-		}
+		t.Error("a message is drawn with a named font")
 	}
 }

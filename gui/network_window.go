@@ -47,11 +47,11 @@ type NetworkWindow struct {
 	maxSleepEntry  *widget.Entry
 	maxSleepError  *widget.Label
 	dropSlider     *widget.Slider // percent
-	dropValue      *widget.Label
+	dropValue      *digitsLabel
 	dupSlider      *widget.Slider // percent
-	dupValue       *widget.Label
-	counters       [numCounters]*widget.Label
-	deliveryRate   *widget.Label
+	dupValue       *digitsLabel
+	counters       [numCounters]*digitsLabel
+	deliveryRate   *digitsLabel
 
 	// UI thread only.
 	syncing       bool // set while one maxSleep control updates the other
@@ -158,9 +158,9 @@ func (w *NetworkWindow) build() {
 		return container.New(layout.NewFormLayout(), rows...)
 	}
 	for i := range w.counters {
-		w.counters[i] = widget.NewLabelWithStyle("0", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
+		w.counters[i] = newDigitsLabel("0")
 	}
-	w.deliveryRate = widget.NewLabelWithStyle("–", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
+	w.deliveryRate = newDigitsLabel("–")
 	name := func(i int) fyne.CanvasObject { return widget.NewLabel(counterNames[i]) }
 	counters := container.NewVBox(
 		heading("Messages", "copies to middlewares, refreshed 4 times a second"),
@@ -204,10 +204,10 @@ func heading(title, caption string) fyne.CanvasObject {
 
 // newPercentSlider is a 0–100 % slider with its value label, calling set
 // with a probability (0–1) as it moves. Whole percents keep values exact.
-func newPercentSlider(initial float64, set func(float64)) (*widget.Slider, *widget.Label) {
+func newPercentSlider(initial float64, set func(float64)) (*widget.Slider, *digitsLabel) {
 	s := widget.NewSlider(0, 100)
 	s.Step = 1
-	value := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
+	value := newDigitsLabel("")
 	show := func(pct float64) { value.SetText(fmt.Sprintf("%3.0f %%", pct)) }
 	s.SetValue(math.Round(initial * 100))
 	show(s.Value)
@@ -290,11 +290,11 @@ func (w *NetworkWindow) showStats(s NetworkStats, at time.Time) {
 		cntDuplicated: s.Duplicated,
 	}
 	for i, v := range values {
-		setText(w.counters[i], formatCount(v))
+		w.counters[i].SetText(formatCount(v))
 	}
 	if !w.lastStatsAt.IsZero() && at.After(w.lastStatsAt) && s.Delivered >= w.lastDelivered {
 		perSecond := float64(s.Delivered-w.lastDelivered) / at.Sub(w.lastStatsAt).Seconds()
-		setText(w.deliveryRate, formatCount(uint64(math.Round(perSecond))))
+		w.deliveryRate.SetText(formatCount(uint64(math.Round(perSecond))))
 	}
 	w.lastDelivered, w.lastStatsAt = s.Delivered, at
 }
