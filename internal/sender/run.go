@@ -21,6 +21,9 @@ const (
 // goroutine Run starts has ended when it returns.
 func (s *Sender[T]) Run(stop, abort context.Context) {
 	abort, cancel := context.WithCancel(abort)
+	// Deferred first so it runs last: by then abort is done, so the
+	// connection-per-item senders abandon what they still hold.
+	defer s.finish()
 	defer cancel()
 	if s.cfg.DrainFor > 0 {
 		// A timer started at stop ends the drain; the AfterFunc hook and
@@ -45,7 +48,6 @@ func (s *Sender[T]) Run(stop, abort context.Context) {
 			}
 		}()
 	}
-	defer s.finish()
 	if !s.cfg.Reuse {
 		s.jobs = make(chan T, jobsBuffer)
 		for range s.cfg.Conns {
@@ -63,7 +65,12 @@ func (s *Sender[T]) Run(stop, abort context.Context) {
 			draining = true
 		}
 		if s.conn != nil && s.conn.Closed() {
-			s.disconnect(ErrClosedByPeer) // reconnect at the next item (or now, ConnectEarly)
+			if len(s.unflushed) > 0 {
+				// What the buffer holds cannot go on another connection.
+				s.writeFailed(abort, ErrClosedByPeer, 0, false)
+			} else {
+				s.disconnect(ErrClosedByPeer) // reconnect at the next item (or now, ConnectEarly)
+			}
 		}
 		s.take()
 		if draining && s.down && !s.cfg.DrainWhileDown {
