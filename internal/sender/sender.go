@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,7 +235,7 @@ func (s *Sender[T]) Put(items ...T) int {
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		s.drop(items, Abandoned, false)
+		s.drop(slices.Clone(items), Abandoned, false)
 		return 0
 	}
 	var dropped []T
@@ -244,7 +245,7 @@ func (s *Sender[T]) Put(items ...T) int {
 	case limit <= 0:
 	case s.cfg.WhenFull == Refuse:
 		put = max(0, min(put, limit-len(s.queue)))
-		dropped, why = items[put:], Overflow
+		dropped, why = slices.Clone(items[put:]), Overflow
 		items = items[:put]
 	case s.cfg.WhenFull == Block:
 		for len(items) > 0 {
@@ -262,7 +263,7 @@ func (s *Sender[T]) Put(items ...T) int {
 			s.mu.Lock()
 			if s.ended {
 				s.mu.Unlock()
-				s.drop(items, Abandoned, false)
+				s.drop(slices.Clone(items), Abandoned, false)
 				return put - len(items)
 			}
 		}
