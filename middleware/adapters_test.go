@@ -174,7 +174,11 @@ func TestDataListenerFraming(t *testing.T) {
 	})
 }
 
-func TestNodeDropsGarbage(t *testing.T) {
+// Content that is not a lab message (garbage, a middleware id outside the
+// group) shows in Received whole, marked foreign, and is never delivered;
+// the log says so in a few rate-limited lines; a lab message after it goes
+// on as usual.
+func TestNodeShowsForeignContent(t *testing.T) {
 	var logs logBuffer
 	nd, err := New(Config{
 		ID: 1, N: 2, NetAddr: freeAddr(t), PeerAddrs: map[int]string{2: freeAddr(t)},
@@ -184,11 +188,14 @@ func TestNodeDropsGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	received := make(chan string, 10)
+	received := make(chan Event, 200)
 	nd.Subscribe(func(batch []Event) {
 		for _, e := range batch {
 			if e.Kind == EventReceived {
-				received <- e.Msg
+				received <- e
+			}
+			if e.Kind == EventReady && e.Foreign {
+				t.Errorf("foreign content delivered: %q", e.Msg)
 			}
 		}
 	})
@@ -198,20 +205,34 @@ func TestNodeDropsGarbage(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	c := dial(t, nd.DataAddr().String())
-	write(t, c, strings.Repeat("garbage<EOM>", 100)+"Msg #1 from Middleware 7<EOM>Msg #1 from Middleware 2<EOM>")
+	write(t, c, strings.Repeat("garbage<EOM>", 100)+"Msg #1 from Middleware 7<EOM>Msg #1 from Middleware 2 10:00:01<EOM>Msg #1 from Middleware 2<EOM>")
+	want := append(slices.Repeat([]string{"garbage"}, 100), "Msg #1 from Middleware 7", "Msg #1 from Middleware 2 10:00:01")
+	for k, w := range want {
+		select {
+		case e := <-received:
+			if e.Msg != w || !e.Foreign {
+				t.Fatalf("Received entry %d: %q (foreign %v), want %q, foreign", k+1, e.Msg, e.Foreign, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d foreign entries arrived", k, len(want))
+		}
+	}
 	select {
-	case m := <-received:
-		if m != "Msg #1 from Middleware 2" {
-			t.Fatalf("received %q", m)
+	case e := <-received:
+		if e.Msg != "Msg #1 from Middleware 2" || e.Foreign {
+			t.Fatalf("received %q (foreign %v), want the lab message", e.Msg, e.Foreign)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the good message after the garbage never arrived")
 	}
-	l := logs.String()
-	if n := strings.Count(l, "dropped a message"); n < 1 || n > 10 {
-		t.Fatalf("want a few rate-limited lines about garbage, got %d:\n%s", n, l)
+	if s := nd.Status(); s.Foreign != len(want) {
+		t.Errorf("status counts %d foreign, want %d", s.Foreign, len(want))
 	}
-	if strings.Count(l, "\n") != strings.Count(l, "dropped a message") {
+	l := logs.String()
+	if n := strings.Count(l, "not a lab message"); n < 1 || n > 10 {
+		t.Fatalf("want a few rate-limited lines about foreign content, got %d:\n%s", n, l)
+	}
+	if strings.Count(l, "\n") != strings.Count(l, "not a lab message") {
 		t.Fatalf("unexpected log lines:\n%s", l)
 	}
 }
