@@ -17,8 +17,10 @@ func skipStopHook(a fyne.App) {
 }
 
 // ShowAndRun shows win and runs the app until its loop ends, without the
-// stop hook that can make Fyne panic at exit (see skipStopHook).
+// stop hook that can make Fyne panic at exit (see skipStopHook), with the
+// garbage collector set for a window (see lightenMemory).
 func ShowAndRun(a fyne.App, win fyne.Window) {
 	skipStopHook(a)
+	lightenMemory(a)
 	win.ShowAndRun()
 }
