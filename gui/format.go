@@ -73,11 +73,15 @@ func statusLines(s middleware.Status) (membership, counters string) {
 		sent += fmt.Sprintf(" (+%d waiting)", s.Held)
 	}
 	received := strconv.Itoa(s.Received)
+	var how []string
 	if s.Recovered > 0 {
-		received += fmt.Sprintf(" (%d recovered)", s.Recovered)
+		how = append(how, fmt.Sprintf("%d recovered", s.Recovered))
 	}
 	if s.Foreign > 0 {
-		received += fmt.Sprintf(" (%d not announced by any middleware of this lab: never delivered)", s.Foreign)
+		how = append(how, fmt.Sprintf("%d not announced by any middleware of this lab: never delivered", s.Foreign))
+	}
+	if len(how) > 0 {
+		received += " (" + strings.Join(how, ", ") + ")"
 	}
 	counters = fmt.Sprintf("sent %s · received %s · ready %d · pending %d · last held back %s",
 		sent, received, s.Ready, s.Pending, holdBack)

@@ -423,7 +423,7 @@ func (w *MiddlewareWindow) flush() {
 		if !ok {
 			continue // EventDiverged: the agreement line shows it
 		}
-		w.cols[i].model.add(listEntry{msg: ev.Msg, seq: ev.Seq})
+		w.cols[i].model.add(listEntry{msg: ev.Msg, seq: ev.Seq, origin: originOf(&ev)})
 		grew[i] = true
 		if ev.Kind == middleware.EventReady && w.auction.apply(ev.Msg, ev.Seq) {
 			bids = true
@@ -534,12 +534,21 @@ func (w *MiddlewareWindow) describeSelection() {
 		}
 		return "row " + strconv.Itoa(row+1)
 	}
+	if r := w.selectedRows[colReceived]; r >= 0 && w.cols[colReceived].model.entries[r].origin == foreign {
+		w.selectionInfo.SetText(fmt.Sprintf("received %s, never delivered: not announced by any middleware of this lab (%s)",
+			where(r), printable(w.selected)))
+		return
+	}
 	readyAt := "not yet"
 	if r := w.selectedRows[colReady]; r >= 0 {
 		readyAt = "#" + strconv.FormatUint(w.cols[colReady].model.entries[r].seq, 10)
 	}
-	w.selectionInfo.SetText(fmt.Sprintf("%s: sent %s · received %s · ready %s",
-		w.selected, where(w.selectedRows[colSent]), where(w.selectedRows[colReceived]), readyAt))
+	how := ""
+	if r := w.selectedRows[colReceived]; r >= 0 && w.cols[colReceived].model.entries[r].origin == recovered {
+		how = " (recovered from the order: its network copy was lost)"
+	}
+	w.selectionInfo.SetText(fmt.Sprintf("%s: sent %s · received %s%s · ready %s",
+		w.selected, where(w.selectedRows[colSent]), where(w.selectedRows[colReceived]), how, readyAt))
 }
 
 // rate is the auto-send rate chosen in the select, in messages a second.

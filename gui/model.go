@@ -53,6 +53,29 @@ func (b *eventBuffer) close() {
 type listEntry struct {
 	msg string
 	seq uint64 // agreed sequence number; Ready only
+	// how the content came (Received only): from the network, recovered
+	// from the order, or foreign (never delivered).
+	origin origin
+}
+
+// origin is how a Received entry's content came.
+type origin uint8
+
+const (
+	fromNetwork origin = iota
+	recovered          // the network copy was lost: delivered from the order
+	foreign            // not a lab message: no middleware of this lab announced it
+)
+
+// originOf is how ev's content came.
+func originOf(ev *middleware.Event) origin {
+	switch {
+	case ev.Foreign:
+		return foreign
+	case ev.Recovered:
+		return recovered
+	}
+	return fromNetwork
 }
 
 // listModel is the content of one list, owned by the UI thread. index maps

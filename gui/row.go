@@ -2,6 +2,7 @@ package gui
 
 import (
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -64,8 +65,18 @@ func newDigits(size float32) *canvas.Text {
 // setRow shows e in a row made by newRow.
 func setRow(row *fyne.Container, e listEntry, withSeq bool) {
 	msg := row.Objects[len(row.Objects)-1].(*canvas.Text)
-	msg.Text = e.msg
-	msg.Color = theme.Color(theme.ColorNameForeground) // follows theme changes
+	// Colours follow theme changes: taken here, not kept.
+	switch e.origin {
+	case recovered:
+		msg.Text = e.msg + recoveredSuffix
+		msg.Color = theme.Color(theme.ColorNamePlaceHolder)
+	case foreign:
+		msg.Text = printable(e.msg)
+		msg.Color = theme.Color(theme.ColorNameWarning)
+	default:
+		msg.Text = e.msg
+		msg.Color = theme.Color(theme.ColorNameForeground)
+	}
 	msg.Refresh()
 	if withSeq {
 		seq := row.Objects[0].(*canvas.Text)
@@ -73,6 +84,22 @@ func setRow(row *fyne.Container, e listEntry, withSeq bool) {
 		seq.Color = theme.Color(theme.ColorNamePlaceHolder)
 		seq.Refresh()
 	}
+}
+
+// recoveredSuffix marks a Received row whose content came from the order:
+// its network copy was lost, so it is not an arrival.
+const recoveredSuffix = "  (recovered: its copy was lost)"
+
+// printable shows foreign content on one line: control bytes (a newline a
+// student's middleware sent) become "?", as the original's ASCII decoding
+// shows bytes it cannot read.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // rowLayout places a row's texts: the sequence number, if any, in a column

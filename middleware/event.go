@@ -48,6 +48,9 @@ type Event struct {
 	// student's middleware's, the skeleton's): Msg is the whole text, and
 	// it is never delivered.
 	Foreign bool
+	// Recovered marks a Received whose content came from the agreed order,
+	// not the network program (its copy was lost).
+	Recovered bool
 }
 
 // Status is a snapshot for status lines.
@@ -68,9 +71,9 @@ type Status struct {
 	// Foreign counts content that is not a lab message: not announced by
 	// any middleware of this lab, so never delivered.
 	Foreign int
-	Ready     int
-	Pending   int // received but not yet ready
-	Held      int // sends not yet sent: joining the group, or pacing a burst
+	Ready   int
+	Pending int // received but not yet ready
+	Held    int // sends not yet sent: joining the group, or pacing a burst
 	// ControlSent counts control messages sent to peers (all kinds).
 	ControlSent int
 	// LastLatency is the Latency of the most recent Ready event.

@@ -671,7 +671,7 @@ func (n *Node) notes(notes []core.Note) {
 			n.events.write(nt)
 		}
 		if evs != nil {
-			evs = append(evs, Event{Kind: kind, Msg: nt.Text(), Seq: nt.Seq, At: nt.At, Latency: latency, Peer: nt.Peer, There: nt.There, Foreign: nt.Foreign})
+			evs = append(evs, Event{Kind: kind, Msg: nt.Text(), Seq: nt.Seq, At: nt.At, Latency: latency, Peer: nt.Peer, There: nt.There, Foreign: nt.Foreign, Recovered: nt.Recovered})
 		}
 	}
 	if evs == nil {
