@@ -77,7 +77,7 @@ func (s *Sender[T]) Run(stop, abort context.Context) {
 			return
 		}
 		early := s.cfg.Reuse && s.cfg.ConnectEarly && s.conn == nil && !draining
-		if (len(s.pending) > 0 || early) && s.readyToTry() {
+		if s.readyToTry(early) {
 			if s.cfg.Reuse {
 				s.writeKept(abort)
 			} else {
@@ -174,11 +174,12 @@ func (s *Sender[T]) idle() bool {
 	return len(s.pending) == 0 && len(s.unflushed) == 0 && s.outstanding.Load() == 0 && !s.waiting()
 }
 
-// readyToTry says whether an attempt is due; while the far end is down it
-// also gives up on what GiveUp says to.
-func (s *Sender[T]) readyToTry() bool {
+// readyToTry says whether an attempt is due: something to send (or a
+// connection to open early) and, while the far end is down, the backoff
+// over. While down it also gives up on what GiveUp says to.
+func (s *Sender[T]) readyToTry(early bool) bool {
 	if !s.down {
-		return true
+		return len(s.pending) > 0 || early
 	}
 	if s.cfg.GiveUp != nil {
 		kept := s.pending[:0]
@@ -194,7 +195,6 @@ func (s *Sender[T]) readyToTry() bool {
 		s.pending = kept
 		s.drop(gaveUp, GaveUp, true)
 	}
-	early := s.cfg.Reuse && s.cfg.ConnectEarly && s.conn == nil
 	return (len(s.pending) > 0 || early) && !time.Now().Before(s.retryAt)
 }
 
