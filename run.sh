@@ -379,6 +379,10 @@ run_tests() {
 	step "go vet" "type-checks every package, the window driver's C code included" go vet ./...
 	say "== Windows build (cross-compiled with mingw-w64)"
 	windows_build
+	say "== the downloads, built twice: the same bytes (reproducible)"
+	install_debs "${DIST_DEBS[@]}" || exit 1
+	step "building the downloads twice" "every program for Linux and for Windows, twice from two copies of the commit; the first time this compiles Fyne's window driver for Linux once more (-trimpath)" \
+		go run ./cmd/dist -verify
 	say "== unit, simulation and loopback tests (race detector, short simulations)"
 	step "go test -race -short" "builds every package again with the race detector, then runs the simulations" \
 		go test -race -short -count=1 ./...
@@ -394,11 +398,12 @@ run_tests() {
 }
 
 # windows_build cross-compiles the Windows programs (cgo with mingw-w64)
-# into bin/windows/ and vets the code as Windows sees it.
+# into bin/windows/ and vets the code as Windows sees it. -trimpath, as the
+# downloads are built: they share what it compiles.
 windows_build() {
 	local env=(GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc)
 	step "building for Windows into bin/windows/" "the first build compiles Fyne's window driver for Windows with mingw-w64, for several minutes" \
-		env "${env[@]}" go build -o bin/windows/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
+		env "${env[@]}" go build -trimpath -o bin/windows/ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
 	step "go vet for Windows" "type-checks every package as built for Windows" \
 		env "${env[@]}" go vet ./...
 }

@@ -6,7 +6,8 @@ package main
 // when asked, as they need root, a network mirror or Wine, and the
 // archives that ./run.sh dist wrote:
 //
-//	LAB_DIST_DIR=dist LAB_CHROOT_TEST=1 go test -run TestLinuxDownload -v ./cmd/dist   (as root)
+//	LAB_DIST_DIR=dist LAB_CHROOT_TEST=1 go test -run TestLinuxDownload -v ./cmd/dist   (as root;
+//	    LAB_DEBOOTSTRAP_TARBALL=F keeps the Debian packages in F for the next run)
 //	LAB_DIST_DIR=dist WINEPREFIX=... go test -run TestWindowsDownload -v ./cmd/dist
 //
 // Otherwise they skip and say why.
@@ -64,8 +65,19 @@ func TestLinuxDownloadInAFreshDebian(t *testing.T) {
 	if mirror == "" {
 		mirror = "http://deb.debian.org/debian"
 	}
+	// LAB_DEBOOTSTRAP_TARBALL keeps the downloaded packages for the next
+	// run (debootstrap --make-tarball, then --unpack-tarball).
 	start := time.Now()
-	if out, err := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "bookworm", root, mirror).CombinedOutput(); err != nil {
+	args := []string{"--variant=minbase"}
+	if tb := os.Getenv("LAB_DEBOOTSTRAP_TARBALL"); tb != "" {
+		if _, err := os.Stat(tb); err != nil {
+			if out, err := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--make-tarball="+tb, "bookworm", t.TempDir(), mirror).CombinedOutput(); err != nil {
+				t.Fatalf("debootstrap --make-tarball: %v\n%s", err, tail(out))
+			}
+		}
+		args = append(args, "--unpack-tarball="+tb)
+	}
+	if out, err := exec.CommandContext(ctx, "debootstrap", append(args, "bookworm", root, mirror)...).CombinedOutput(); err != nil {
 		t.Fatalf("debootstrap: %v\n%s", err, tail(out))
 	}
 	t.Logf("debootstrap --variant=minbase bookworm: %v", time.Since(start).Round(time.Second))
@@ -82,7 +94,7 @@ func TestLinuxDownloadInAFreshDebian(t *testing.T) {
 		t.Fatalf("tar: %v\n%s", err, out)
 	}
 	start = time.Now()
-	out, err := inChroot("cd /root/totalorder-lab-*-linux-amd64 && bin/netsim -version && ./run.sh demo")
+	out, err := inChroot("cd /root/totalorder-lab-*-linux-amd64 && bin/headless/netsim -version && ./run.sh demo")
 	t.Logf("./run.sh demo in the chroot (%v):\n%s", time.Since(start).Round(time.Second), out)
 	if err != nil {
 		t.Fatalf("./run.sh demo failed in a fresh Debian: %v", err)

@@ -4,10 +4,10 @@
 // the programs contain (THIRD_PARTY_LICENSES.txt), and beside them a
 // SHA256SUMS file. ./run.sh dist runs it from the module's root.
 //
-//	dist [-out dist] [-version V] [-verify]
+//	dist [-out dist] [-commit HEAD] [-release V] [-verify]
 //
-// The downloads hold commit HEAD exactly, as git archive gives it: changes
-// not committed are not in them. They are reproducible: the programs are
+// The downloads hold one commit (HEAD, or -commit) exactly, as git archive
+// gives it: changes not committed are not in them. They are reproducible: the programs are
 // built from that copy with -trimpath, -buildvcs=false and an empty build
 // id, and the archives list their entries sorted, owned by 0:0, dated
 // SOURCE_DATE_EPOCH (default: the commit's time). -verify builds
@@ -106,10 +106,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	version.Flag(fs, "dist")
 	out := fs.String("out", "dist", "`folder` for the archives and SHA256SUMS")
-	ver := fs.String("version", "", "the release's version, e.g. 1.0.0 (default: the latest tag v*, else 0.0.0-<commit date>-<commit>)")
+	ver := fs.String("release", "", "the release's version, e.g. 1.0.0 (default: the tag v* on the commit, else 0.0.0-<commit date>-<commit>)")
+	rev := fs.String("commit", "HEAD", "the `commit` to build (git archive of it: changes not committed are never in a download)")
 	verify := fs.Bool("verify", false, "build everything twice, from two copies of the source, and fail unless the archives are identical")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: dist [-out dist] [-version V] [-verify]\n\nBuilds the Windows and Linux downloads of the lab (run it from the module's root: ./run.sh dist).\n\n")
+		fmt.Fprintf(fs.Output(), "usage: dist [-out dist] [-commit HEAD] [-release V] [-verify]\n\nBuilds the Windows and Linux downloads of the lab (run it from the module's root: ./run.sh dist).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -133,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s is not installed (Debian/Ubuntu: apt-get install git gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)", tool)
 		}
 	}
-	rel, err := newRelease(ctx, root, *ver)
+	rel, err := newRelease(ctx, root, *rev, *ver)
 	if err != nil {
 		return err
 	}
@@ -182,16 +183,16 @@ func sum(b []byte) string {
 
 // newRelease reads the version, the commit and the date from git (and
 // SOURCE_DATE_EPOCH, which wins for the date).
-func newRelease(ctx context.Context, root, ver string) (*release, error) {
+func newRelease(ctx context.Context, root, rev, ver string) (*release, error) {
 	rel := &release{root: root, version: ver}
-	commit, err := git(ctx, root, "rev-parse", "--short=12", "HEAD")
+	commit, err := git(ctx, root, "rev-parse", "--short=12", "--verify", rev+"^{commit}")
 	if err != nil {
 		return nil, err
 	}
 	rel.commit = commit
 	epoch := os.Getenv("SOURCE_DATE_EPOCH")
 	if epoch == "" {
-		if epoch, err = git(ctx, root, "log", "-1", "--format=%ct"); err != nil {
+		if epoch, err = git(ctx, root, "log", "-1", "--format=%ct", commit); err != nil {
 			return nil, err
 		}
 	}
@@ -201,7 +202,7 @@ func newRelease(ctx context.Context, root, ver string) (*release, error) {
 	}
 	rel.date = time.Unix(secs, 0).UTC()
 	if rel.version == "" {
-		if tag, err := git(ctx, root, "describe", "--tags", "--exact-match", "--match", "v[0-9]*", "HEAD"); err == nil {
+		if tag, err := git(ctx, root, "describe", "--tags", "--exact-match", "--match", "v[0-9]*", commit); err == nil {
 			rel.version = strings.TrimPrefix(tag, "v")
 		} else {
 			rel.version = "0.0.0-" + rel.date.Format("20060102") + "-" + rel.commit[:7]
@@ -209,7 +210,7 @@ func newRelease(ctx context.Context, root, ver string) (*release, error) {
 	}
 	for _, r := range rel.version {
 		if !strings.ContainsRune("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-+", r) {
-			return nil, fmt.Errorf("-version %q: use letters, digits, '.', '-' and '+' only", rel.version)
+			return nil, fmt.Errorf("-release %q: use letters, digits, '.', '-' and '+' only", rel.version)
 		}
 	}
 	return rel, nil
@@ -235,7 +236,7 @@ func (rel *release) buildAll(ctx context.Context) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(src)
-	if err := copySource(ctx, rel.root, src); err != nil {
+	if err := copySource(ctx, rel.root, rel.commit, src); err != nil {
 		return nil, err
 	}
 	archives := map[string][]byte{}
@@ -249,10 +250,10 @@ func (rel *release) buildAll(ctx context.Context) (map[string][]byte, error) {
 	return archives, nil
 }
 
-// copySource writes the files of commit HEAD into dst: the download is
-// exactly that commit (changes not committed are not in it).
-func copySource(ctx context.Context, root, dst string) error {
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", "HEAD")
+// copySource writes the files of commit into dst: the download is exactly
+// that commit (changes not committed are not in it).
+func copySource(ctx context.Context, root, commit, dst string) error {
+	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -271,7 +272,7 @@ func copySource(ctx context.Context, root, dst string) error {
 		}
 		if err != nil {
 			cmd.Wait()
-			return fmt.Errorf("git archive HEAD: %v %s", err, stderr.String())
+			return fmt.Errorf("git archive %s: %v %s", commit, err, stderr.String())
 		}
 		to := filepath.Join(dst, filepath.FromSlash(h.Name))
 		if !strings.HasPrefix(to, dst+string(os.PathSeparator)) {
@@ -295,7 +296,7 @@ func copySource(ctx context.Context, root, dst string) error {
 		}
 	}
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git archive HEAD: %v %s", err, stderr.String())
+		return fmt.Errorf("git archive %s: %v %s", commit, err, stderr.String())
 	}
 	return nil
 }
