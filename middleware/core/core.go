@@ -47,17 +47,22 @@ type Core struct {
 	// when they were ordered: a copy that still comes shows the network
 	// is slower than thought (its maxSleepTime was raised), and the wait
 	// grows with it. Bounded by maxRecoveredWatched.
-	recoveredAt  map[MsgID]time.Time
-	stopped      string // why this middleware stopped delivering, for good
-	wasRestarted bool   // it restored an earlier incarnation's state
-	peers        map[int]*peerState
-	nextHB       time.Time
-	agree        agreement // the live agreement check (agreement.go)
-	id           identity  // the state's identity and the peers' (identity.go)
-	preJoin      []MsgID   // content that arrived before this member took part
-	counts       struct{ sent, received, ready, recovered, foreign, control int }
-	ownReady     int
-	lastPruned   time.Time
+	recoveredAt map[MsgID]time.Time
+	// Evidence that the network program has handled the head of the order
+	// (position evidFor): when a copy of a message ordered after it arrived
+	// here (evidAt; zero: none yet), positions up to evidScanned looked at.
+	evidFor, evidScanned uint64
+	evidAt               time.Time
+	stopped              string // why this middleware stopped delivering, for good
+	wasRestarted         bool   // it restored an earlier incarnation's state
+	peers                map[int]*peerState
+	nextHB               time.Time
+	agree                agreement // the live agreement check (agreement.go)
+	id                   identity  // the state's identity and the peers' (identity.go)
+	preJoin              []MsgID   // content that arrived before this member took part
+	counts               struct{ sent, received, ready, recovered, foreign, control int }
+	ownReady             int
+	lastPruned           time.Time
 }
 
 type peerState struct {
@@ -282,6 +287,9 @@ func (c *Core) DataIn(now time.Time, text string) error {
 	c.out.Notes = append(c.out.Notes, Note{Kind: NoteReceived, ID: id, Body: c.body(id), At: now})
 	if pos, ok := c.undeliveredPos(id); ok {
 		c.observeDelay(now.Sub(c.orderedAt[pos-c.delivered-1]))
+		if pos > c.evidFor && c.evidFor == c.delivered+1 && c.evidAt.IsZero() {
+			c.evidAt = now
+		}
 	}
 	if c.id.takesPart() {
 		c.proto.arrived(id)
@@ -346,6 +354,47 @@ func (c *Core) observeDelay(d time.Duration) {
 	}
 }
 
+// headCopyLost reports whether the network copy of the head of the order
+// (not here) is lost rather than late. A network program can fall far
+// behind its maxSleepTime: the original, under mono, starts a message's
+// copies up to a minute after its send when messages come in a burst. But
+// it handles messages in the order they come, and sends all the copies of
+// one within maxSleepTime of starting. So once a copy of a message ordered
+// after the head has arrived here, the head's copy is due within that
+// (recoverWait, with room) of it; with no such copy yet, the network
+// program may still be behind, and the head waits three times as long as
+// the network's delays (known or seen) allow, never less than recoverWait.
+func (c *Core) headCopyLost() bool {
+	wait, since := c.recoverWait(), c.now.Sub(c.orderedAt[0])
+	if since < wait {
+		return false
+	}
+	if at, ok := c.laterArrival(); ok {
+		return c.now.Sub(at) >= wait
+	}
+
+	return since >= 3*max(c.cfg.NetMaxSleep, c.maxDelay)*3/2
+}
+
+// laterArrival is when a copy of a message ordered after the head arrived
+// here, if one has. Positions are looked at once per head (a copy that
+// arrives later is noted by DataIn), so a long backlog costs nothing per
+// tick.
+func (c *Core) laterArrival() (time.Time, bool) {
+	if p := c.delivered + 1; c.evidFor != p {
+		c.evidFor, c.evidScanned, c.evidAt = p, p, time.Time{}
+	}
+	for c.evidAt.IsZero() && c.evidScanned < c.positions {
+		c.evidScanned++
+		if id, ok := c.orderAt(c.evidScanned); ok {
+			if at, held := c.held[id]; held {
+				c.evidAt = at
+			}
+		}
+	}
+	return c.evidAt, !c.evidAt.IsZero()
+}
+
 // maxRecoveredWatched bounds the recovered messages whose late copies
 // are still watched for (Core.recoveredAt).
 const maxRecoveredWatched = 1024
@@ -406,6 +455,7 @@ func (c *Core) resetOrder(last, base uint64, ids []MsgID) {
 	c.positions = last
 	c.orderBase = base
 	c.order = append(c.order[:0:0], ids...)
+	c.evidFor = 0 // positions renumbered: look again
 	c.orderedAt = c.orderedAt[:0]
 	for pos := c.delivered + 1; pos <= last; pos++ {
 		c.orderedAt = append(c.orderedAt, c.now)
@@ -447,7 +497,7 @@ func (c *Core) deliverReady() {
 			return
 		}
 		if _, here := c.held[id]; !here && !c.received.has(id) {
-			if c.now.Sub(c.orderedAt[0]) < c.recoverWait() {
+			if !c.headCopyLost() {
 				return
 			}
 			c.received.add(id)

@@ -82,6 +82,7 @@ type proposalRound struct {
 	best     Prio
 	started  time.Time
 	lastPush time.Time // when content was last pushed to silent members
+	ownCopy  time.Time // when the sender's own network copy arrived (zero: not yet)
 }
 
 type isis struct {
@@ -249,6 +250,9 @@ func (s *isis) proposal(id MsgID, from int, p Prio) {
 	if lag := s.c.clock().Sub(r.started); !r.got[from] && r.lastPush == r.started && lag > s.lagMax {
 		s.lagMax = lag
 	}
+	if from == s.c.config().ID && !r.got[from] {
+		r.ownCopy = s.c.clock()
+	}
 	r.got[from] = true
 	if r.best.Less(p) {
 		r.best = p
@@ -324,6 +328,31 @@ func (s *isis) view(v *View) {
 // slow round under heavy load does not turn into a storm.
 const maxPushesPerTick = 64
 
+// pushDue is when the content of r's message is next pushed to members
+// that have not proposed. A copy the network program may still deliver is
+// late, not lost: when the network's maxSleepTime is known
+// (Config.NetMaxSleep), the first push waits until the copies are overdue
+// for it, counted from the sender's own copy (the network program had
+// handled the message by then, and sends all its copies within
+// maxSleepTime), or three times as long while that has not come: the
+// original under mono can start a message's copies a minute late.
+func (s *isis) pushDue(r *proposalRound, pushWait time.Duration) time.Time {
+	if s.c.config().NetMaxSleep == 0 || r.lastPush != r.started {
+		return r.lastPush.Add(pushWait)
+	}
+	if r.ownCopy.IsZero() {
+		return r.started.Add(3 * pushWait)
+	}
+	return maxTime(r.started, r.ownCopy).Add(pushWait)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // tick pushes the content of a message to members that have not proposed
 // for a while: the network lost their copy (or they started after it was
 // sent), and without it they would never propose.
@@ -337,9 +366,6 @@ func (s *isis) tick() {
 			s.propose(h)
 		}
 	}
-	// A copy the network program may still deliver is late, not lost:
-	// content is pushed only once it is overdue for the network's
-	// maxSleepTime, when known (Config.NetMaxSleep).
 	pushWait := max(wait, s.c.config().NetMaxSleep*3/2)
 	for pushed := 0; len(s.pushQueue) > 0 && pushed < maxPushesPerTick; {
 		id := s.pushQueue[0]
@@ -348,7 +374,7 @@ func (s *isis) tick() {
 			s.pushQueue = s.pushQueue[1:] // announced meanwhile
 			continue
 		}
-		if s.c.clock().Sub(r.lastPush) < pushWait {
+		if s.c.clock().Before(s.pushDue(r, pushWait)) {
 			break
 		}
 		s.pushQueue = append(s.pushQueue[1:], id)
