@@ -133,6 +133,16 @@ goto end
 
 :lab
 if defined PREBUILT goto lab_run
+rem The options' help needs no build (and no gcc).
+set "HELP="
+if /i "%~1"=="-h" set "HELP=1"
+if /i "%~1"=="-help" set "HELP=1"
+if /i "%~1"=="--help" set "HELP=1"
+if not defined HELP goto lab_build
+go run ./cmd/launch -launcher run.bat -h
+set "RC=%ERRORLEVEL%"
+goto end
+:lab_build
 where gcc >nul 2>nul
 if errorlevel 1 goto no_gcc
 echo building into bin\ (the first build of the window driver takes a few minutes)...
