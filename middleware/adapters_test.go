@@ -225,9 +225,10 @@ func TestNodeShowsForeignContent(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the good message after the garbage never arrived")
 	}
-	if s := nd.Status(); s.Foreign != len(want) {
-		t.Errorf("status counts %d foreign, want %d", s.Foreign, len(want))
-	}
+	// The status is refreshed after the subscribers' batch, not before.
+	waitFor(t, fmt.Sprintf("the status to count %d foreign entries", len(want)), 10*time.Second, func() bool {
+		return nd.Status().Foreign == len(want)
+	})
 	l := logs.String()
 	if n := strings.Count(l, "not a lab message"); n < 1 || n > 10 {
 		t.Fatalf("want a few rate-limited lines about foreign content, got %d:\n%s", n, l)
