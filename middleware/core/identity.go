@@ -383,7 +383,7 @@ func (id *identity) view(c *Core, v *View) {
 	if !id.joined && id.excludedBy == "" {
 		peersN := c.cfg.N - 1
 		if len(id.answered) >= (peersN+1)/2 {
-			v.Waiting = fmt.Sprintf("joining: %d of %d peers answered, none with a state, and this middleware's events log shows it took part before (it lost its state): waiting for a member with a state to vouch for it (if the whole lab lost its state, start it afresh: ./run.sh, or delete logs/ and state/)", len(id.answered), peersN)
+			v.Waiting = fmt.Sprintf("joining: %d of %d peers answered, none with a state, and this middleware's events log shows it took part before (it lost its state): waiting for a member with a state to vouch for it (if the whole lab lost its state, start it afresh with run.sh or run.bat, or delete logs/ and state/)", len(id.answered), peersN)
 		} else {
 			v.Waiting = fmt.Sprintf("joining: heard from %d of %d peers, waiting for %d to vouch for this middleware's state", len(id.answered), peersN, (peersN+1)/2)
 		}
