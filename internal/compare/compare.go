@@ -84,10 +84,8 @@ func (c *Config) defaults() error {
 	case c.PauseID < 0 || c.PauseID > c.N:
 		return fmt.Errorf("-pause-id %d: want 0 (the leader) or 1..%d", c.PauseID, c.N)
 	}
-	if c.Pause {
-		if _, _, err := pauseSignals(); err != nil {
-			return err
-		}
+	if c.Pause && !lab.CanPause {
+		return errors.New("-pause needs SIGSTOP and SIGCONT, which Windows does not have: run it on Linux or macOS, or leave out -pause")
 	}
 	if len(c.Protocols) == 0 {
 		for _, p := range core.Protocols {
@@ -232,9 +230,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	}
 
 	var span *PauseSpan
-	var stop, cont os.Signal
 	if cfg.Pause {
-		stop, cont, _ = pauseSignals()
 		span = &PauseSpan{MW: cfg.PauseID}
 		leader := commonLeader(before)
 		if span.MW == 0 {
@@ -254,7 +250,7 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 	paused := false
 	defer func() {
 		if paused {
-			l.Signal(span.MW, cont)
+			l.Resume(span.MW)
 		}
 	}()
 	type action struct {
@@ -283,11 +279,11 @@ func runOne(ctx context.Context, cfg Config, protocol string, sends []Send) Row 
 		case 0:
 			err = l.Send(a.mw, 1)
 		case 1:
-			err = l.Signal(a.mw, stop)
+			err = l.Pause(a.mw)
 			paused = err == nil
 			span.From = time.Now().UnixMicro()
 		case 2:
-			err = l.Signal(a.mw, cont)
+			err = l.Resume(a.mw)
 			paused = paused && err != nil
 			span.To = time.Now().UnixMicro()
 		}
