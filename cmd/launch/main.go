@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"totalorder/internal/interrupt"
 	"totalorder/internal/version"
 	"totalorder/middleware"
 )
@@ -243,7 +244,7 @@ func launch(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			cmd.Env = append(os.Environ(), "NETSIM_ERROR_FILE="+netErrFile)
 		}
 		cmd.Stdout, cmd.Stderr = o.stdoutOfPrograms, o.stderrOfPrograms
-		cmd.SysProcAttr = sysProcAttr()
+		cmd.SysProcAttr = interrupt.ProcAttr()
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("cannot start %s: %v", name, err)
 		}
@@ -355,7 +356,7 @@ func stopAll(progs []*program, exits chan exited, wait time.Duration, stderr io.
 	for _, p := range progs {
 		if !p.done {
 			running++
-			if err := interrupt(p.cmd.Process); err != nil {
+			if err := interrupt.Send(p.cmd.Process); err != nil {
 				p.cmd.Process.Kill()
 			}
 		}

@@ -3,24 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
-
-// sysProcAttr puts each program in a process group of its own, so that
-// interrupt can send it Ctrl-Break alone (a Ctrl-C in the console reaches
-// only the launcher, which then stops them one by one).
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
-}
-
-// interrupt sends Ctrl-Break to the program's process group; Go programs
-// see it as os.Interrupt and stop cleanly.
-func interrupt(p *os.Process) error {
-	return windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(p.Pid))
-}
 
 // job is a Windows job object that ends every process in it when its last
 // handle closes: when the launcher ends, however it ends.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"totalorder/internal/evlog"
+	"totalorder/internal/interrupt"
 	"totalorder/middleware"
 	"totalorder/middleware/check"
 )
@@ -213,7 +214,7 @@ func (l *Lab) start(name string, args ...string) (*proc, error) {
 func (l *Lab) startPath(path string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = interrupt.ProcAttr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -468,7 +469,7 @@ func (p *proc) stop(grace time.Duration) {
 		return
 	case <-t.C:
 	}
-	if interrupt(p.cmd.Process) == nil {
+	if interrupt.Send(p.cmd.Process) == nil {
 		t.Reset(grace)
 		select {
 		case <-p.done:

@@ -1,4 +1,4 @@
-package lab
+package interrupt
 
 import (
 	"os"
@@ -7,16 +7,17 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// sysProcAttr puts each program in a process group of its own, so that
-// interrupt can send Ctrl-Break to it alone.
-func sysProcAttr() *syscall.SysProcAttr {
+// ProcAttr puts the program in a process group of its own, so that Send
+// can send Ctrl-Break to it alone (a Ctrl-C in the console reaches only
+// the caller, which then stops its programs one by one).
+func ProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
 }
 
-// interrupt sends Ctrl-Break to the program's process group (Windows has
+// Send sends Ctrl-Break to the program's process group (Windows has
 // no SIGTERM; Go programs see Ctrl-Break as os.Interrupt). It fails when
 // this process has no console to share with the program: the caller then
 // kills it.
-func interrupt(p *os.Process) error {
+func Send(p *os.Process) error {
 	return windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(p.Pid))
 }
