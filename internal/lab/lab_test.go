@@ -324,14 +324,7 @@ func TestDropsAndDuplicates(t *testing.T) {
 	l := startLab(t, lab.Config{N: 5, MaxSleep: 50 * time.Millisecond, Reuse: true, Drop: 0.2, Dup: 0.2})
 	sendFromAll(t, l, l.IDs(), 6, 10*time.Millisecond)
 	waitAll(t, l, l.IDs(), 30, 60*time.Second)
-	recovered := 0
-	for _, i := range l.IDs() {
-		c, err := l.Counts(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recovered += c.Recovered
-	}
+	recovered := totalCounts(t, l).Recovered
 	mustCheck(t, l, check.Options{Agreement: true})
 	// Lost is not late: each copy the network program dropped (a fifth of
 	// 150) is delivered from the order.

@@ -23,15 +23,8 @@ func TestLateCopiesAreNetworkArrivals(t *testing.T) {
 			linked(t, l)
 			sendFromAll(t, l, l.IDs(), 3, 100*time.Millisecond)
 			waitAll(t, l, l.IDs(), 15, 2*time.Minute)
-			recovered, received := 0, 0
-			for _, i := range l.IDs() {
-				c, err := l.Counts(i)
-				if err != nil {
-					t.Fatal(err)
-				}
-				recovered += c.Recovered
-				received += c.Received
-			}
+			total := totalCounts(t, l)
+			recovered, received := total.Recovered, total.Received
 			mustCheck(t, l, check.Options{Agreement: true})
 			if received != 75 || recovered > 1 {
 				t.Fatalf("%d of %d Received entries recovered from the order, want at most 1 of 75: late copies were taken for lost", recovered, received)
@@ -48,14 +41,7 @@ func TestCopiesLostInARestartAreRecovered(t *testing.T) {
 	linked(t, l)
 	sendFromAll(t, l, l.IDs(), 2, 10*time.Millisecond)
 	// Once one copy has arrived, the network program holds the others.
-	for received := 0; received == 0; {
-		for _, i := range l.IDs() {
-			c, err := l.Counts(i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			received += c.Received
-		}
+	for totalCounts(t, l).Received == 0 {
 		time.Sleep(10 * time.Millisecond) // polling the logs
 	}
 	l.KillNet()
@@ -63,17 +49,27 @@ func TestCopiesLostInARestartAreRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAll(t, l, l.IDs(), 10, time.Minute)
-	recovered := 0
-	for _, i := range l.IDs() {
-		c, err := l.Counts(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recovered += c.Recovered
-	}
+	recovered := totalCounts(t, l).Recovered
 	mustCheck(t, l, check.Options{Agreement: true})
 	if recovered == 0 {
 		t.Fatal("no copy was recovered, though the network program was killed holding copies")
 	}
 	t.Logf("%d of 50 copies recovered after the network program's restart", recovered)
+}
+
+// totalCounts adds up the list events every middleware has logged so far.
+func totalCounts(t *testing.T, l *lab.Lab) lab.Counts {
+	t.Helper()
+	var total lab.Counts
+	for _, i := range l.IDs() {
+		c, err := l.Counts(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total.Sent += c.Sent
+		total.Received += c.Received
+		total.Recovered += c.Recovered
+		total.Ready += c.Ready
+	}
+	return total
 }
