@@ -75,19 +75,11 @@ func main() {
 func run(cfg compare.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bin, prebuilt := lab.Prebuilt() // a download's bin/headless: no Go needed
-	if !prebuilt {
-		tmp, err := os.MkdirTemp("", "compare-bin")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		fmt.Fprintln(os.Stderr, "building the network program and the middleware…")
-		if err := lab.Build(ctx, tmp); err != nil {
-			return err
-		}
-		bin = tmp
+	bin, done, err := lab.Programs(ctx, func() { fmt.Fprintln(os.Stderr, "building the network program and the middleware…") })
+	if err != nil {
+		return err
 	}
+	defer done()
 	cfg.Bin = bin
 	res, err := compare.Run(ctx, cfg)
 	if res == nil {

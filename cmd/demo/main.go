@@ -73,19 +73,11 @@ func protocolUsage() string {
 func run(n, each int, maxSleep time.Duration, protocol core.Protocol, dir string, withAuction bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin, prebuilt := lab.Prebuilt() // a download's bin/headless: no Go needed
-	if !prebuilt {
-		tmp, err := os.MkdirTemp("", "lab-demo-bin")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		fmt.Println("building the network program and the middleware…")
-		if err := lab.Build(ctx, tmp); err != nil {
-			return err
-		}
-		bin = tmp
+	bin, done, err := lab.Programs(ctx, func() { fmt.Println("building the network program and the middleware…") })
+	if err != nil {
+		return err
 	}
+	defer done()
 	os.RemoveAll(dir)
 	fmt.Printf("starting the network program (maxSleepTime %v, one connection per message like the original) and %d headless middlewares (%s)…\n", maxSleep, n, protocol)
 	l, err := lab.Start(lab.Config{Bin: bin, Dir: dir, N: n, Protocol: string(protocol), MaxSleep: maxSleep, Timeline: true})

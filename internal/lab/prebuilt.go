@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,4 +31,26 @@ func Prebuilt() (string, bool) {
 		}
 	}
 	return dir, true
+}
+
+// Programs is the folder of the network program and the middleware to run:
+// a download's prebuilt ones (Prebuilt), else a fresh build into a
+// temporary folder, which done removes. building, if not nil, is called
+// before a build, which takes a while.
+func Programs(ctx context.Context, building func()) (dir string, done func(), err error) {
+	if dir, ok := Prebuilt(); ok {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "lab-bin")
+	if err != nil {
+		return "", nil, err
+	}
+	if building != nil {
+		building()
+	}
+	if err := Build(ctx, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
