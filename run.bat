@@ -90,7 +90,7 @@ rem From the source: with gcc, the window; without, files only (-png, -svg, -shi
 where gcc >nul 2>nul
 if errorlevel 1 goto timeline_nogui
 set CGO_ENABLED=1
-go build -o bin\ ./cmd/timeline
+go build -tags no_emoji -o bin\ ./cmd/timeline
 if errorlevel 1 (
   echo the build failed ^(see above^)
   set "RC=1"
@@ -147,7 +147,7 @@ where gcc >nul 2>nul
 if errorlevel 1 goto no_gcc
 echo building into bin\ (the first build of the window driver takes a few minutes)...
 set CGO_ENABLED=1
-go build -o bin\ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
+go build -tags no_emoji -o bin\ ./cmd/netsim ./cmd/middleware ./cmd/checkorder ./cmd/launch
 if errorlevel 1 (
   echo the build failed ^(see above^)
   set "RC=1"

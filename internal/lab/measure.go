@@ -168,7 +168,7 @@ func FreeBlock(n int) (int, error) { return freeBlock(n) }
 // BuildWindow compiles the middleware with its window (cgo and the X11/GL
 // headers needed) into dir.
 func BuildWindow(ctx context.Context, dir string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/middleware")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "no_emoji", "-o", dir+string(os.PathSeparator), "./cmd/middleware")
 	cmd.Dir = moduleRoot()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
