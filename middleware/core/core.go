@@ -363,7 +363,8 @@ func (c *Core) observeDelay(d time.Duration) {
 // after the head has arrived here, the head's copy is due within that
 // (recoverWait, with room) of it; with no such copy yet, the network
 // program may still be behind, and the head waits three times as long as
-// the network's delays (known or seen) allow, never less than recoverWait.
+// the network's maxSleepTime allows (when known), never less than
+// recoverWait.
 func (c *Core) headCopyLost() bool {
 	wait, since := c.recoverWait(), c.now.Sub(c.orderedAt[0])
 	if since < wait {
@@ -373,7 +374,7 @@ func (c *Core) headCopyLost() bool {
 		return c.now.Sub(at) >= wait
 	}
 
-	return since >= 3*max(c.cfg.NetMaxSleep, c.maxDelay)*3/2
+	return since >= max(wait, 3*c.cfg.NetMaxSleep*3/2)
 }
 
 // laterArrival is when a copy of a message ordered after the head arrived

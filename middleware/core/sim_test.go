@@ -93,6 +93,8 @@ func newSim(t testing.TB, rng *rand.Rand, proto core.Protocol, sc scenario, n in
 		paused:   make(map[int]time.Duration),
 	}
 	s.Lab = coretest.New(n, proto, s, s.wall)
+	// The middlewares know the network's maxSleepTime, as run.sh tells them.
+	s.Lab.Configure = func(cfg *core.Config) { cfg.NetMaxSleep = maxSleep }
 	if *traceSim {
 		s.Lab.Trace = traceWriter{s}
 		s.Lab.TraceAll = *traceAll
