@@ -145,7 +145,7 @@ func parseFlags(args []string, help io.Writer) (options, error) {
 	fs.BoolVar(&cfg.Core.Rejoin, "rejoin", false, "this middleware lost its state folder: ask the group to take it back (raft membership change; raft only)")
 	fs.BoolVar(&cfg.Core.NoAgreementCheck, "no-agreement-check", false, "send no agreement digests (to measure what the live agreement check costs)")
 	fs.DurationVar(&cfg.Core.RecoverAfter, "recover-after", 5*time.Second, "least wait for an ordered message's network copy before it is delivered from the order (the wait also grows past the longest network delay seen)")
-	fs.StringVar(&netSleep, "net-max-sleep", originalMaxSleep.String(), "the network program's maxSleepTime (its -max-sleep: a duration, or milliseconds): a network copy is taken for lost, and its message delivered from the order, only once it is half as late again as this; the default is the lab's original program's; run.sh passes what it gives our network program")
+	fs.StringVar(&netSleep, "net-max-sleep", originalMaxSleep.String(), "the network program's maxSleepTime (its -max-sleep: a duration, or milliseconds): a network copy is taken for lost, and its message delivered from the order, only twice this after a later message's copy arrived, or 4.5 times it with none; the default is the lab's original program's; run.sh and run.bat pass what they give our network program")
 	fs.Bool("quiet", false, "log errors only (the default; kept for scripts)")
 	fs.BoolVar(&opt.verbose, "v", false, "log what happens: links, the network program, warnings (by default only errors)")
 	fs.StringVar(&keyFile, "group-key-file", "", "the lab's group secret, in a `file` only you can read (the same for every middleware); without it a well-known secret is used and only loopback is allowed")

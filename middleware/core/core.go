@@ -361,7 +361,7 @@ func (c *Core) observeDelay(d time.Duration) {
 // it handles messages in the order they come, and sends all the copies of
 // one within maxSleepTime of starting. So once a copy of a message ordered
 // after the head has arrived here, the head's copy is due within that
-// (recoverWait, with room) of it; with no such copy yet, the network
+// (twice it, with room) of it; with no such copy yet, the network
 // program may still be behind, and the head waits three times as long as
 // the network's maxSleepTime allows (when known), never less than
 // recoverWait.
@@ -371,7 +371,10 @@ func (c *Core) headCopyLost() bool {
 		return false
 	}
 	if at, ok := c.laterArrival(); ok {
-		return c.now.Sub(at) >= wait
+		// Twice maxSleepTime: messages sent at about the same time may be
+		// handled in the other order (the original, after its accept loop
+		// was blocked, took them up half a second apart).
+		return c.now.Sub(at) >= max(wait, 2*c.cfg.NetMaxSleep)
 	}
 
 	return since >= max(wait, 3*c.cfg.NetMaxSleep*3/2)

@@ -172,9 +172,9 @@ type Config struct {
 	// recovered); the wait also grows with the network delays seen.
 	RecoverAfter time.Duration
 	// NetMaxSleep is the network program's maxSleepTime, if known (0: not
-	// known). A copy is taken for lost, not late, only once it is half as
-	// late again as that: the original program under mono starts copies
-	// up to a third past it when its thread pool is busy.
+	// known). A copy is taken for lost, not late, only once it is later
+	// than that allows (headCopyLost): the original program under mono
+	// starts copies up to a minute late.
 	NetMaxSleep time.Duration
 	// NoAgreementCheck turns the live agreement check off (no running
 	// hash, no digests), for the benchmarks that measure what it costs.
