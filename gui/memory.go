@@ -14,7 +14,7 @@ import (
 // collecting: 20 MB of memory held for garbage. At 50 it grows to one and
 // a half times. Each collection then comes sooner but costs the same (it
 // scans what is live), and an idle window makes almost no garbage; the
-// figures are in the README's "What it costs".
+// figures are in docs/memory.md.
 const windowGCPercent = 50
 
 // lightenMemory sets the window process's garbage collector, and once
