@@ -80,3 +80,26 @@ func Lines(t *testing.T, data []byte) []map[string]any {
 	}
 	return out
 }
+
+// LinesAfter parses the lines after the first before whole ones, once the
+// disk has room again. When the writer could not truncate the half line a
+// full disk left (truncateFails), that fragment is line before+1, on a line
+// of its own (never glued to the next, never an empty line), and is
+// skipped; every other line must be whole.
+func LinesAfter(t *testing.T, data []byte, before int, truncateFails bool) []map[string]any {
+	t.Helper()
+	if !truncateFails {
+		return Lines(t, data)[before:]
+	}
+	if bytes.Contains(data, []byte("\n\n")) {
+		t.Fatalf("an empty line where the fragment was cut: %q", data)
+	}
+	parts := bytes.SplitN(data, []byte("\n"), before+2)
+	if len(parts) < before+2 {
+		t.Fatalf("%d lines, want the %d whole ones, the fragment and more: %q", len(parts), before, data)
+	}
+	if json.Valid(parts[before]) {
+		t.Fatalf("expected the fragment as line %d, got %q", before+1, parts[before])
+	}
+	return Lines(t, parts[before+1])
+}
