@@ -90,11 +90,17 @@ func TestLinuxDownloadInAFreshDebian(t *testing.T) {
 	if out, err := inChroot("command -v go gcc cc || ls /usr/lib/x86_64-linux-gnu/libGL.so.1 /usr/lib/x86_64-linux-gnu/libX11.so.6"); err == nil {
 		t.Fatalf("the fresh Debian is not bare: %s", out)
 	}
-	if out, err := exec.CommandContext(ctx, "tar", "-xzf", tgz, "-C", filepath.Join(root, "root")).CombinedOutput(); err != nil {
+	// Unpacked in a folder of its own, named relative to the chroot's /
+	// (where the chrooted shell starts).
+	lab := filepath.Join(root, "lab")
+	if err := os.Mkdir(lab, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.CommandContext(ctx, "tar", "-xzf", tgz, "-C", lab).CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v\n%s", err, out)
 	}
 	start = time.Now()
-	out, err := inChroot("cd /root/totalorder-lab-*-linux-amd64 && bin/headless/netsim -version && ./run.sh demo")
+	out, err := inChroot("cd lab/totalorder-lab-*-linux-amd64 && bin/headless/netsim -version && ./run.sh demo")
 	t.Logf("./run.sh demo in the chroot (%v):\n%s", time.Since(start).Round(time.Second), out)
 	if err != nil {
 		t.Fatalf("./run.sh demo failed in a fresh Debian: %v", err)
